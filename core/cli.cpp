@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/cli.hpp"
+
+#include <boost/program_options/value_semantic.hpp>
+
+#include <string>
+#include <type_traits>
+
+namespace fleetscope {
+
+namespace po = boost::program_options;
+
+void add_setting_options(po::options_description& desc, Settings& s)
+{
+    for_each_setting(s, [&desc](const SettingInfo& info, auto& field) {
+        using T = std::remove_cvref_t<decltype(field)>;
+        std::string help(info.help);
+        if (!info.unit.empty() && info.unit != "count")
+            help += " [" + std::string(info.unit) + "]";
+        const std::string name(info.name);
+        if constexpr (std::is_same_v<T, Millis>) {
+            desc.add_options()(name.c_str(),
+                               po::value<long long>()
+                                   ->default_value(field.count())
+                                   ->value_name("MS")
+                                   ->notifier([&field](long long v) { field = Millis(v); }),
+                               help.c_str());
+        } else if constexpr (std::is_same_v<T, std::string>) {
+            desc.add_options()(name.c_str(),
+                               po::value<std::string>(&field)->default_value(field)->value_name("TEXT"),
+                               help.c_str());
+        } else {
+            desc.add_options()(name.c_str(), po::value<T>(&field)->default_value(field)->value_name("N"),
+                               help.c_str());
+        }
+    });
+}
+
+std::string settings_markdown(const Settings& defaults)
+{
+    Settings copy = defaults;
+    std::string out = "| flag | default | unit | meaning |\n|---|---|---|---|\n";
+    for_each_setting(copy, [&out](const SettingInfo& info, auto& field) {
+        using T = std::remove_cvref_t<decltype(field)>;
+        std::string value;
+        if constexpr (std::is_same_v<T, Millis>)
+            value = std::to_string(field.count());
+        else if constexpr (std::is_same_v<T, std::string>)
+            value = field.empty() ? "(empty)" : field;
+        else
+            value = std::to_string(field);
+        out += "| `--" + std::string(info.name) + "` | " + value + " | " + std::string(info.unit) + " | " +
+               std::string(info.help) + " |\n";
+    });
+    return out;
+}
+
+} // namespace fleetscope

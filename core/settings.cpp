@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/settings.hpp"
+
+#include <cstdlib>
+#include <filesystem>
+#include <thread>
+
+namespace fleetscope {
+
+std::string default_db_path()
+{
+    namespace fs = std::filesystem;
+    fs::path base;
+#if defined(_WIN32)
+    if (const char* appdata = std::getenv("LOCALAPPDATA"))
+        base = appdata;
+#elif defined(__APPLE__)
+    if (const char* home = std::getenv("HOME"))
+        base = fs::path(home) / "Library" / "Application Support";
+#else
+    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+        base = xdg;
+    else if (const char* home = std::getenv("HOME"))
+        base = fs::path(home) / ".local" / "share";
+#endif
+    if (base.empty())
+        base = fs::current_path();
+    const fs::path dir = base / "fleetscope";
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    return (dir / "fleetscope.db").string();
+}
+
+unsigned resolved_workers(const Settings& s)
+{
+    if (s.workers != 0)
+        return s.workers;
+    const unsigned n = std::thread::hardware_concurrency();
+    return n == 0 ? 1 : n;
+}
+
+std::string validate(const Settings& s)
+{
+    const auto colon = s.listen.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == s.listen.size())
+        return "listen: expected HOST:PORT, e.g. 127.0.0.1:8080, got '" + s.listen + "'";
+    const std::string port = s.listen.substr(colon + 1);
+    if (port.find_first_not_of("0123456789") != std::string::npos || port.size() > 5 ||
+        std::stoul(port) > 65535)
+        return "listen: port must be a number from 0 to 65535, got '" + port + "'";
+    if (s.backlog < 1)
+        return "backlog: must be at least 1";
+    if (s.workers > 1024)
+        return "workers: at most 1024";
+    if (s.fiber_stack_bytes < 16 * 1024 || s.fiber_stack_bytes > 8 * 1024 * 1024)
+        return "fiber-stack-bytes: must be from 16384 to 8388608";
+    if (s.max_header_bytes < 256)
+        return "max-header-bytes: must be at least 256";
+    if (s.max_body_bytes < 64)
+        return "max-body-bytes: must be at least 64";
+    if (s.max_samples_per_request < 1 || s.max_metrics_per_sample < 1)
+        return "max-samples and max-metrics: must be at least 1";
+    if (s.max_json_depth < 3)
+        return "max-json-depth: must be at least 3 (array, sample, metrics)";
+    for (auto [name, t] : {std::pair{"header-timeout", s.header_timeout},
+                           {"body-timeout", s.body_timeout},
+                           {"idle-timeout", s.idle_timeout},
+                           {"write-timeout", s.write_timeout}})
+        if (t.count() < 1)
+            return std::string(name) + ": must be at least 1 ms";
+    if (s.store_queue_samples < s.max_samples_per_request)
+        return "store-queue: must hold at least one full request (max-samples)";
+    if (s.max_batch_samples < 1)
+        return "max-batch: must be at least 1";
+    if (s.retry_after_seconds < 1)
+        return "retry-after: must be at least 1 s";
+    if (s.sample_interval.count() < 10)
+        return "sample-interval: must be at least 10 ms";
+    if (s.subscriber_queue < 16)
+        return "subscriber-queue: must be at least 16";
+    return {};
+}
+
+} // namespace fleetscope

@@ -1,0 +1,117 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace fleetscope {
+
+using Millis = std::chrono::milliseconds;
+
+/// Every limit and tunable of the gateway, each with its default beside it. The CLI (`--help`), the UI's
+/// settings dialog and the README table are generated from `for_each_setting`, so a field added here appears
+/// everywhere. Plain value type: copied into each component at start, never shared mutably between threads.
+struct Settings {
+    // Network
+    std::string listen = "127.0.0.1:8080";
+    int backlog = 4096;
+    std::size_t max_connections = 0; // 0: the file-descriptor ceiling less a reserve
+
+    // Runtime
+    unsigned workers = 0; // 0: std::thread::hardware_concurrency()
+    std::size_t fiber_stack_bytes = 64 * 1024;
+    std::size_t stack_cache_per_worker = 256;
+    Millis park_after{200}; // quiet time before an idle connection gives its fiber back
+
+    // HTTP limits, enforced before buffering
+    std::size_t max_header_bytes = 8 * 1024;
+    std::size_t max_body_bytes = 1024 * 1024;
+    std::size_t max_samples_per_request = 1000;
+    std::size_t max_metrics_per_sample = 256;
+    std::size_t max_json_depth = 8;
+
+    // Timeouts
+    Millis header_timeout{10'000};
+    Millis body_timeout{30'000};
+    Millis idle_timeout{300'000};
+    Millis write_timeout{10'000};
+
+    // Store
+    std::string db_path;                       // empty: <user data dir>/fleetscope/fleetscope.db
+    std::size_t store_queue_samples = 262'144; // over this many queued samples: 503
+    std::size_t max_batch_samples = 16'384;
+    Millis store_busy_timeout{5'000};
+    int retry_after_seconds = 1;
+
+    // Metrics and the UI
+    Millis sample_interval{100};
+    std::size_t subscriber_queue = 65'536;
+    Millis stale_after{60'000};
+};
+
+/// Describes one setting for generated UIs: a stable name (the CLI flag without `--`), a unit, a one-line
+/// help.
+struct SettingInfo {
+    std::string_view name;
+    std::string_view unit; // "", "ms", "bytes", "count"
+    std::string_view help;
+};
+
+/// Calls `f(info, field)` for every field of `s`, in documentation order. `field` is a reference to a
+/// `std::string`, `int`, `unsigned`, `std::size_t` or `Millis`, so one visitor can read or write it.
+template <class S, class F>
+void for_each_setting(S& s, F&& f)
+{
+    f(SettingInfo{"listen", "", "HOST:PORT to accept device connections on"}, s.listen);
+    f(SettingInfo{"backlog", "count", "listen backlog (the kernel clamps it to net.core.somaxconn)"},
+      s.backlog);
+    f(SettingInfo{"max-connections", "count",
+                  "open connections at most; 0 = file-descriptor ceiling less a reserve"},
+      s.max_connections);
+    f(SettingInfo{"workers", "count", "worker threads; 0 = one per core"}, s.workers);
+    f(SettingInfo{"fiber-stack-bytes", "bytes", "stack size of each connection fiber"}, s.fiber_stack_bytes);
+    f(SettingInfo{"stack-cache", "count", "fiber stacks each worker keeps for reuse"},
+      s.stack_cache_per_worker);
+    f(SettingInfo{"park-after", "ms", "quiet time before an idle connection releases its fiber and stack"},
+      s.park_after);
+    f(SettingInfo{"max-header-bytes", "bytes", "request line and header fields, at most (431 beyond)"},
+      s.max_header_bytes);
+    f(SettingInfo{"max-body-bytes", "bytes", "request body, at most (413 beyond)"}, s.max_body_bytes);
+    f(SettingInfo{"max-samples", "count", "samples per request, at most"}, s.max_samples_per_request);
+    f(SettingInfo{"max-metrics", "count", "metrics per sample, at most"}, s.max_metrics_per_sample);
+    f(SettingInfo{"max-json-depth", "count", "JSON nesting depth, at most"}, s.max_json_depth);
+    f(SettingInfo{"header-timeout", "ms", "time to receive a request's header, once its first byte arrived"},
+      s.header_timeout);
+    f(SettingInfo{"body-timeout", "ms", "time to receive a request's body"}, s.body_timeout);
+    f(SettingInfo{"idle-timeout", "ms", "keep-alive connection idle time before it is closed"},
+      s.idle_timeout);
+    f(SettingInfo{"write-timeout", "ms", "time to write a response"}, s.write_timeout);
+    f(SettingInfo{"db", "", "SQLite database file; empty = the user's data directory"}, s.db_path);
+    f(SettingInfo{"store-queue", "count",
+                  "samples waiting for commit, at most (503 with Retry-After beyond)"},
+      s.store_queue_samples);
+    f(SettingInfo{"max-batch", "count", "samples per commit, at most"}, s.max_batch_samples);
+    f(SettingInfo{"store-busy-timeout", "ms", "SQLite busy timeout when another process holds a lock"},
+      s.store_busy_timeout);
+    f(SettingInfo{"retry-after", "s", "Retry-After sent with 503"}, s.retry_after_seconds);
+    f(SettingInfo{"sample-interval", "ms", "period of gateway metric snapshots"}, s.sample_interval);
+    f(SettingInfo{"subscriber-queue", "count", "view updates buffered per UI subscriber before dropping"},
+      s.subscriber_queue);
+    f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
+      s.stale_after);
+}
+
+/// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the
+/// platform's application-data folder elsewhere. Creates the folder.
+std::string default_db_path();
+
+/// Worker count after resolving 0 to the core count.
+unsigned resolved_workers(const Settings& s);
+
+/// Checks ranges and forms; returns an empty string when valid, else what is wrong and the expected form.
+std::string validate(const Settings& s);
+
+} // namespace fleetscope
