@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/gateway.hpp"
+
+#include "core/http/api.hpp"
+#include "core/metrics/histogram.hpp"
+#include "core/metrics/prometheus.hpp"
+#include "core/metrics/registry.hpp"
+#include "core/metrics/system.hpp"
+#include "core/net/listener.hpp"
+#include "core/net/server.hpp"
+#include "core/runtime/blocking.hpp"
+#include "core/runtime/worker.hpp"
+#include "core/store/store.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+
+#include <condition_variable>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+
+namespace fleetscope {
+
+namespace {
+
+/// File descriptors kept out of the connection ceiling: the database and its WAL, readers, the listener,
+/// epoll and eventfds, stdio and a margin for /proc reads.
+constexpr std::uint64_t kReservedFds = 64;
+
+std::int64_t wall_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+} // namespace
+
+struct Gateway::Impl {
+    explicit Impl(Settings s)
+        : settings(std::move(s))
+    {}
+
+    Settings settings;
+    std::string db_path;
+    std::uint64_t fd_limit = 0;
+    std::uint64_t ceiling = 0;
+    std::chrono::steady_clock::time_point started;
+
+    metrics::Hub hub;
+    std::unique_ptr<store::Store> store;
+    std::unique_ptr<metrics::Registry> registry;
+    std::unique_ptr<runtime::Runtime> runtime;
+    std::unique_ptr<runtime::BlockingPool> blocking;
+    http::ConnectedDevices connected;
+    std::unique_ptr<http::Api> api;
+    std::unique_ptr<net::Listener> listener;
+    std::unique_ptr<net::Server> server;
+
+    // The sampler thread: builds a Snapshot every sample interval and publishes it.
+    std::thread sampler;
+    std::mutex sampler_mutex;
+    std::condition_variable sampler_cv;
+    bool sampler_stop = false;
+    mutable std::mutex latest_mutex;
+    metrics::Snapshot latest;
+    bool running = false;
+
+    // Sampler-thread state: the histogram counts at the previous snapshot, for per-interval percentiles.
+    metrics::HistogramCounts prev_ack;
+    metrics::HistogramCounts prev_commit;
+
+    metrics::Snapshot build_snapshot();
+    void run_sampler();
+    std::string health_json();
+};
+
+metrics::Snapshot Gateway::Impl::build_snapshot()
+{
+    metrics::Snapshot s;
+    s.at_ms = wall_ms();
+    s.uptime_ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+
+    const auto totals = registry->totals();
+    s.connections_open = server->connections_open();
+    s.accepted_total = totals.accepts;
+    s.accept_backoffs = server->accept_backoffs();
+    s.connection_ceiling = ceiling;
+    s.fd_limit = fd_limit;
+    s.open_fds = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::open_fd_count()));
+
+    const auto q = metrics::sample_listen_queue(listener->native_handle());
+    s.listen_queue = q.queue;
+    s.listen_queue_limit = q.limit;
+    const auto lc = metrics::read_listen_counters();
+    s.listen_overflows = lc.overflows;
+    s.listen_drops = lc.drops;
+
+    s.responses_by_class = totals.responses_by_class;
+    s.samples_committed = totals.samples_committed;
+    const auto ack = metrics::diff(totals.ack_latency, prev_ack);
+    prev_ack = totals.ack_latency;
+    s.ack_p50_ms = metrics::percentile(ack, 0.50);
+    s.ack_p99_ms = metrics::percentile(ack, 0.99);
+
+    s.workers.reserve(runtime->size());
+    for (std::size_t i = 0; i < runtime->size(); ++i) {
+        const auto& c = runtime->worker(i).counters();
+        metrics::WorkerSnapshot w;
+        w.ready_depth = c.ready_depth.load(std::memory_order_relaxed);
+        w.fibers_alive = c.fibers_alive.load(std::memory_order_relaxed);
+        w.context_switches = c.context_switches.load(std::memory_order_relaxed);
+        w.idle_ns = c.idle_ns.load(std::memory_order_relaxed);
+        w.connections = c.connections.load(std::memory_order_relaxed);
+        w.parked = c.parked.load(std::memory_order_relaxed);
+        s.workers.push_back(w);
+    }
+
+    const auto st = store->stats();
+    s.store_queue = st.queue_samples;
+    s.store_batches = st.batches;
+    s.store_last_batch = st.last_batch_samples;
+    const auto commits = metrics::diff(st.commit_latency, prev_commit);
+    prev_commit = st.commit_latency;
+    s.commit_p50_ms = metrics::percentile(commits, 0.50);
+    s.commit_p99_ms = metrics::percentile(commits, 0.99);
+
+    s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::process_rss_bytes()));
+    return s;
+}
+
+void Gateway::Impl::run_sampler()
+{
+    std::unique_lock lk(sampler_mutex);
+    while (!sampler_stop) {
+        lk.unlock();
+        auto snap = build_snapshot();
+        hub.publish_snapshot(snap);
+        {
+            std::lock_guard g(latest_mutex);
+            latest = std::move(snap);
+        }
+        lk.lock();
+        sampler_cv.wait_for(lk, settings.sample_interval, [this] { return sampler_stop; });
+    }
+}
+
+std::string Gateway::Impl::health_json()
+{
+    boost::json::object o;
+    o["status"] = "ok";
+    o["version"] = FLEETSCOPE_VERSION;
+    o["uptime_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
+            .count();
+    o["connections"] = server->connections_open();
+    o["connection_ceiling"] = ceiling;
+    o["workers"] = runtime->size();
+    return boost::json::serialize(o);
+}
+
+Gateway::Gateway(Settings settings)
+    : impl_(std::make_unique<Impl>(std::move(settings)))
+{}
+
+Gateway::~Gateway()
+{
+    stop();
+}
+
+void Gateway::start()
+{
+    auto& d = *impl_;
+    if (d.running)
+        return;
+    if (auto problem = validate(d.settings); !problem.empty())
+        throw std::runtime_error("invalid setting: " + problem);
+
+    // Go's habit: raise the soft descriptor limit to the hard one, then derive the connection ceiling from
+    // it.
+    const auto limit = metrics::raise_fd_limit();
+    d.fd_limit = limit > 0 ? static_cast<std::uint64_t>(limit) : 0;
+    const std::uint64_t fd_ceiling = d.fd_limit > kReservedFds ? d.fd_limit - kReservedFds : 1024;
+    d.ceiling = d.settings.max_connections == 0
+                    ? fd_ceiling
+                    : std::min<std::uint64_t>(d.settings.max_connections, fd_ceiling);
+
+    d.db_path = d.settings.db_path.empty() ? default_db_path() : d.settings.db_path;
+    auto opts = store::Options::from(d.settings);
+    opts.path = d.db_path;
+    d.store = std::make_unique<store::Store>(opts);
+    d.store->set_observer([&d](std::span<const telemetry::Sample> batch) { d.hub.publish_updates(batch); });
+
+    const unsigned n = resolved_workers(d.settings);
+    d.registry = std::make_unique<metrics::Registry>(n);
+    d.runtime = std::make_unique<runtime::Runtime>(
+        n, runtime::WorkerOptions{d.settings.fiber_stack_bytes, d.settings.stack_cache_per_worker});
+    d.blocking = std::make_unique<runtime::BlockingPool>(2);
+    d.api = std::make_unique<http::Api>(http::Services{
+        *d.store, *d.blocking, *d.registry, d.connected, d.settings,
+        [this] { return metrics::prometheus_text(snapshot()); }, [&d] { return d.health_json(); }});
+
+    try {
+        d.listener =
+            std::make_unique<net::Listener>(d.runtime->worker(0).io(), d.settings.listen, d.settings.backlog);
+    } catch (...) {
+        d.store->stop();
+        throw;
+    }
+    d.server = std::make_unique<net::Server>(*d.runtime, *d.api, *d.registry, d.settings, d.ceiling);
+    d.started = std::chrono::steady_clock::now();
+    d.runtime->start();
+    d.server->start(*d.listener);
+
+    d.sampler_stop = false;
+    d.latest = d.build_snapshot();
+    d.sampler = std::thread([&d] { d.run_sampler(); });
+    d.running = true;
+}
+
+void Gateway::stop()
+{
+    auto& d = *impl_;
+    if (!d.running)
+        return;
+    d.running = false;
+    d.server->stop();
+    d.runtime->stop();
+    d.runtime->join(); // every connection fiber has finished its request and closed
+    {
+        std::lock_guard lk(d.sampler_mutex);
+        d.sampler_stop = true;
+    }
+    d.sampler_cv.notify_one();
+    d.sampler.join();
+    {
+        std::lock_guard lk(d.latest_mutex);
+        d.latest = d.build_snapshot(); // the run's final figures, for whoever asks after stop
+    }
+    d.store->stop(); // commits whatever is queued (nothing is: every request was answered)
+    d.server.reset();
+    d.listener.reset();
+    d.runtime.reset();
+    d.api.reset();
+    d.blocking.reset();
+    d.store.reset();
+}
+
+bool Gateway::running() const
+{
+    return impl_->running;
+}
+
+std::string Gateway::listening_address() const
+{
+    return impl_->listener ? impl_->listener->local_address() : std::string{};
+}
+
+std::uint16_t Gateway::port() const
+{
+    return impl_->listener ? impl_->listener->port() : 0;
+}
+
+std::uint64_t Gateway::connection_ceiling() const
+{
+    return impl_->ceiling;
+}
+
+int Gateway::effective_backlog() const
+{
+    return impl_->listener ? impl_->listener->effective_backlog() : 0;
+}
+
+const std::string& Gateway::db_path() const
+{
+    return impl_->db_path;
+}
+
+const Settings& Gateway::settings() const
+{
+    return impl_->settings;
+}
+
+std::shared_ptr<metrics::Subscription> Gateway::subscribe()
+{
+    return impl_->hub.subscribe(impl_->settings.subscriber_queue);
+}
+
+metrics::Snapshot Gateway::snapshot() const
+{
+    std::lock_guard lk(impl_->latest_mutex);
+    return impl_->latest;
+}
+
+} // namespace fleetscope

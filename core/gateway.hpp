@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/metrics/hub.hpp"
+#include "core/metrics/snapshot.hpp"
+#include "core/settings.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+namespace fleetscope {
+
+/// The facade the apps use: owns the workers, the listener, the store and the metrics sampler.
+/// Owned by one controlling thread (main or the GUI thread); start/stop/subscribe are called from it only.
+/// The gateway itself runs on its own worker, writer and sampler threads, never on the caller's.
+class Gateway {
+public:
+    explicit Gateway(Settings settings);
+    ~Gateway(); // stop()
+    Gateway(const Gateway&) = delete;
+    Gateway& operator=(const Gateway&) = delete;
+
+    /// Opens the store, binds, and starts accepting. Throws std::runtime_error with a message naming what
+    /// failed (address in use, database unreadable, invalid setting).
+    void start();
+
+    /// Stops accepting, lets in-flight requests finish, commits, closes idle connections, joins every thread.
+    /// Idempotent.
+    void stop();
+
+    bool running() const;
+
+    /// "HOST:PORT" actually bound (the port is resolved when the setting asked for port 0).
+    std::string listening_address() const;
+    std::uint16_t port() const;
+
+    /// Effective limits, known after start().
+    std::uint64_t connection_ceiling() const;
+    int effective_backlog() const;
+    const std::string& db_path() const;
+
+    const Settings& settings() const;
+
+    /// A new pair of lock-free queues fed with a Snapshot every sample interval and each committed sample.
+    /// Call from the controlling thread; the subscription ends when the returned pointer is released.
+    std::shared_ptr<metrics::Subscription> subscribe();
+
+    /// The latest snapshot, computed now (for /metrics and tests). Safe from any thread.
+    metrics::Snapshot snapshot() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace fleetscope

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/settings.hpp"
+
+#include <boost/beast/http/message.hpp>
+#include <boost/beast/http/status.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <array>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+namespace fleetscope::store {
+class Store;
+}
+namespace fleetscope::runtime {
+class BlockingPool;
+}
+namespace fleetscope::metrics {
+class Registry;
+}
+
+namespace fleetscope::http {
+
+namespace bhttp = boost::beast::http;
+using Request = bhttp::request<bhttp::string_body>;
+using RequestHeader = bhttp::request_header<>;
+using Response = bhttp::response<bhttp::string_body>;
+
+/// Devices that have an open connection which posted for them, with a count per device. Thread-safe: a
+/// sharded mutex map, touched on a connection's first post for a device and when it closes, never per
+/// request.
+class ConnectedDevices {
+public:
+    void add(const std::string& device);
+    void remove(const std::string& device);
+    bool contains(const std::string& device) const;
+    std::size_t size() const;
+
+private:
+    struct Shard {
+        mutable std::mutex mutex;
+        std::unordered_map<std::string, unsigned> count;
+    };
+    Shard& shard(const std::string& device) const;
+    mutable std::array<Shard, 16> shards_;
+};
+
+/// What one connection remembers between requests: the device it posts for, so that its close updates
+/// ConnectedDevices. Owned by the connection's fiber.
+struct ConnectionState {
+    std::string device;
+};
+
+/// What the endpoints use; all outlive the Api.
+struct Services {
+    store::Store& store;
+    runtime::BlockingPool& blocking;
+    metrics::Registry& metrics;
+    ConnectedDevices& connected;
+    Settings settings;
+    std::function<std::string()> metrics_text; // Prometheus exposition of a fresh snapshot
+    std::function<std::string()> health_json;  // the body of GET /healthz
+};
+
+/// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves
+/// every worker; `handle` runs on the calling connection's fiber and parks it while the store commits.
+class Api {
+public:
+    explicit Api(Services services);
+
+    /// Checks made once the header is read and before any body byte is buffered: route, method, Content-Type,
+    /// Content-Length presence and size. Returns the error response, or nothing when the body may be read.
+    std::optional<Response> check_header(const Request& header) const;
+
+    /// Answers a complete request. Call from a fiber on a worker thread.
+    Response handle(const Request& request, ConnectionState& connection);
+
+    /// A connection closed: it no longer makes its device connected. Any worker thread.
+    void on_close(const ConnectionState& connection);
+
+    /// A JSON error response: {"error": message}. 503 carries Retry-After.
+    Response error(bhttp::status status, std::string_view message, const Request& request) const;
+
+    const Settings& settings() const { return services_.settings; }
+
+private:
+    Response post_telemetry(const Request& request, ConnectionState& connection);
+    Response get_devices(const Request& request);
+    Response get_samples(const Request& request);
+    Response reply(bhttp::status status, std::string body, std::string_view content_type,
+                   const Request& request) const;
+
+    Services services_;
+};
+
+} // namespace fleetscope::http

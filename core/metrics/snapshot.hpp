@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/sample.hpp"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fleetscope::metrics {
+
+/// One worker thread's scheduler figures at the moment of a snapshot.
+struct WorkerSnapshot {
+    std::uint32_t ready_depth = 0;       // fibers ready to run
+    std::uint64_t fibers_alive = 0;      // fibers started and not finished
+    std::uint64_t context_switches = 0;  // total since start
+    std::uint64_t idle_ns = 0;           // total time blocked in the reactor with nothing to run
+    std::uint64_t connections = 0;       // sockets owned by this worker (active and parked)
+    std::uint64_t parked = 0;            // of which held without a fiber
+};
+
+/// Everything the gateway knows about itself at one instant. Totals are monotonic; the UI derives rates from
+/// consecutive snapshots. Plain value type, copied through the lock-free queues.
+struct Snapshot {
+    std::int64_t at_ms = 0;     // wall clock, ms since epoch
+    std::int64_t uptime_ms = 0; // since Gateway::start
+
+    // Connections
+    std::uint64_t connections_open = 0;
+    std::uint64_t accepted_total = 0;
+    std::uint64_t accept_backoffs = 0; // EMFILE/ENFILE events
+    std::uint64_t connection_ceiling = 0;
+    std::uint64_t fd_limit = 0;
+    std::uint64_t open_fds = 0;
+
+    // Kernel listen queue; -1 where not available (non-Linux)
+    std::int64_t listen_queue = -1;
+    std::int64_t listen_queue_limit = -1;
+    std::int64_t listen_overflows = -1; // host-wide totals from /proc/net/netstat
+    std::int64_t listen_drops = -1;
+
+    // Requests: index 1..5 is the status class (1xx..5xx); 0 unused
+    std::array<std::uint64_t, 6> responses_by_class{};
+    std::uint64_t samples_committed = 0;
+    double ack_p50_ms = 0; // POST /v1/telemetry receive-to-ack latency over the last interval
+    double ack_p99_ms = 0;
+
+    // Scheduler
+    std::vector<WorkerSnapshot> workers;
+
+    // Store
+    std::uint64_t store_queue = 0;
+    std::uint64_t store_batches = 0;
+    std::uint32_t store_last_batch = 0;
+    double commit_p50_ms = 0; // over the last interval
+    double commit_p99_ms = 0;
+
+    // Process
+    std::uint64_t rss_bytes = 0;
+
+    // View-update drops of the subscriber that received this snapshot (it lagged)
+    std::uint64_t dropped_updates = 0;
+};
+
+/// A committed sample forwarded to live views.
+using DeviceUpdate = telemetry::Sample;
+
+} // namespace fleetscope::metrics

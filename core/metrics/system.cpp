@@ -1,0 +1,221 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/metrics/system.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <sys/resource.h>
+#include <unistd.h>
+#define FLEETSCOPE_HAS_RLIMIT 1
+#endif
+
+#if defined(__APPLE__)
+#include <climits>
+#endif
+
+#ifdef __linux__
+#include <dirent.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#endif
+
+namespace fleetscope::metrics {
+
+namespace {
+
+#ifdef FLEETSCOPE_HAS_RLIMIT
+std::int64_t as_limit(rlim_t v)
+{
+    if (v == RLIM_INFINITY || v > static_cast<rlim_t>(std::numeric_limits<std::int64_t>::max()))
+        return std::numeric_limits<std::int64_t>::max();
+    return static_cast<std::int64_t>(v);
+}
+#endif
+
+#ifdef __linux__
+// Reads a whole /proc file. Their reported size is 0, so read until EOF instead of asking for the size.
+bool read_proc_file(const char* path, std::string& out)
+{
+    std::FILE* f = std::fopen(path, "re");
+    if (!f)
+        return false;
+    char buf[4096];
+    std::size_t n = 0;
+    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
+        out.append(buf, n);
+    const bool ok = std::ferror(f) == 0;
+    std::fclose(f);
+    return ok;
+}
+#endif
+
+bool is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+std::vector<std::string_view> split_fields(std::string_view line)
+{
+    std::vector<std::string_view> out;
+    std::size_t i = 0;
+    while (i < line.size()) {
+        while (i < line.size() && is_space(line[i]))
+            ++i;
+        const std::size_t start = i;
+        while (i < line.size() && !is_space(line[i]))
+            ++i;
+        if (i > start)
+            out.push_back(line.substr(start, i - start));
+    }
+    return out;
+}
+
+} // namespace
+
+std::int64_t raise_fd_limit()
+{
+#ifdef FLEETSCOPE_HAS_RLIMIT
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return -1;
+    rlim_t target = lim.rlim_max;
+#if defined(__APPLE__)
+    // Darwin rejects a soft limit above OPEN_MAX even when the hard limit is unlimited; Go caps it the same
+    // way.
+    if (target == RLIM_INFINITY || target > OPEN_MAX)
+        target = OPEN_MAX;
+#endif
+    if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < target) {
+        rlimit raised = lim;
+        raised.rlim_cur = target;
+        // A refusal leaves the old limit in force, which is still the right figure to report.
+        (void)setrlimit(RLIMIT_NOFILE, &raised);
+    }
+    return fd_limit();
+#else
+    return -1;
+#endif
+}
+
+std::int64_t fd_limit()
+{
+#ifdef FLEETSCOPE_HAS_RLIMIT
+    rlimit lim{};
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return -1;
+    return as_limit(lim.rlim_cur);
+#else
+    return -1;
+#endif
+}
+
+std::int64_t open_fd_count()
+{
+#ifdef __linux__
+    DIR* dir = opendir("/proc/self/fd");
+    if (!dir)
+        return -1;
+    std::int64_t n = 0;
+    while (const dirent* e = readdir(dir)) {
+        if (e->d_name[0] != '.')
+            ++n;
+    }
+    closedir(dir);
+    return n - 1; // the directory stream's own descriptor is listed too
+#else
+    return -1;
+#endif
+}
+
+std::int64_t process_rss_bytes()
+{
+#ifdef __linux__
+    std::string text;
+    if (!read_proc_file("/proc/self/statm", text))
+        return -1;
+    // statm: size resident shared text lib data dt, in pages.
+    const auto fields = split_fields(text);
+    if (fields.size() < 2)
+        return -1;
+    std::int64_t pages = 0;
+    const auto f = fields[1];
+    if (std::from_chars(f.data(), f.data() + f.size(), pages).ec != std::errc{})
+        return -1;
+    const long page = sysconf(_SC_PAGESIZE);
+    return page > 0 ? pages * page : -1;
+#else
+    return -1;
+#endif
+}
+
+ListenQueue sample_listen_queue(int listen_fd)
+{
+    ListenQueue q;
+#ifdef __linux__
+    tcp_info info{};
+    socklen_t len = sizeof info;
+    if (getsockopt(listen_fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0)
+        return q;
+    // For a socket in LISTEN the kernel reuses these two fields for the accept queue (tcp_get_info()).
+    if (info.tcpi_state != TCP_LISTEN)
+        return q;
+    q.queue = info.tcpi_unacked;
+    q.limit = info.tcpi_sacked;
+#else
+    (void)listen_fd;
+#endif
+    return q;
+}
+
+ListenCounters parse_listen_counters(std::string_view netstat)
+{
+    ListenCounters c;
+    std::vector<std::string_view> lines;
+    for (std::size_t pos = 0; pos < netstat.size();) {
+        std::size_t end = netstat.find('\n', pos);
+        if (end == std::string_view::npos)
+            end = netstat.size();
+        lines.push_back(netstat.substr(pos, end - pos));
+        pos = end + 1;
+    }
+    constexpr std::string_view kPrefix = "TcpExt:";
+    for (std::size_t i = 0; i + 1 < lines.size(); ++i) {
+        if (!lines[i].starts_with(kPrefix) || !lines[i + 1].starts_with(kPrefix))
+            continue;
+        const auto names = split_fields(lines[i].substr(kPrefix.size()));
+        const auto values = split_fields(lines[i + 1].substr(kPrefix.size()));
+        for (std::size_t k = 0; k < names.size() && k < values.size(); ++k) {
+            std::int64_t* target = names[k] == "ListenOverflows" ? &c.overflows
+                                   : names[k] == "ListenDrops"   ? &c.drops
+                                                                 : nullptr;
+            if (!target)
+                continue;
+            std::int64_t v = 0;
+            const auto f = values[k];
+            const auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), v);
+            if (ec == std::errc{} && ptr == f.data() + f.size() && v >= 0)
+                *target = v;
+        }
+        break; // one TcpExt pair per file
+    }
+    return c;
+}
+
+ListenCounters read_listen_counters()
+{
+#ifdef __linux__
+    std::string text;
+    if (!read_proc_file("/proc/net/netstat", text))
+        return {};
+    return parse_listen_counters(text);
+#else
+    return {};
+#endif
+}
+
+} // namespace fleetscope::metrics

@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace fleetscope::net {
+
+/// A bound, listening TCP socket and what the kernel made of its settings. Created by the gateway's
+/// controlling thread on the accept worker's io_context; from then on used only by the accept fiber on that
+/// worker.
+class Listener {
+public:
+    /// Binds `address` ("HOST:PORT", "[v6]:PORT"; port 0 picks a free one) and listens with `backlog`.
+    /// Throws std::runtime_error naming the address and the reason (in use, not permitted, bad address).
+    Listener(boost::asio::io_context& io, const std::string& address, int backlog);
+
+    boost::asio::ip::tcp::acceptor& acceptor() { return acceptor_; }
+    int native_handle() { return static_cast<int>(acceptor_.native_handle()); }
+
+    /// "HOST:PORT" as bound.
+    std::string local_address() const { return local_; }
+    std::uint16_t port() const { return port_; }
+
+    /// The backlog the kernel applies: the requested one clamped to net.core.somaxconn on Linux.
+    int effective_backlog() const { return effective_backlog_; }
+
+private:
+    boost::asio::ip::tcp::acceptor acceptor_;
+    std::string local_;
+    std::uint16_t port_ = 0;
+    int effective_backlog_ = 0;
+};
+
+} // namespace fleetscope::net

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/runtime/stack_cache.hpp"
+
+#include <new>
+
+#if defined(_WIN32)
+#include <windows.h>
+#else
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
+
+namespace fleetscope::runtime {
+
+namespace {
+
+std::size_t page_size()
+{
+#if defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return si.dwPageSize;
+#else
+    return static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+#endif
+}
+
+void* map_guarded(std::size_t total, std::size_t guard)
+{
+#if defined(_WIN32)
+    void* p = ::VirtualAlloc(nullptr, total, MEM_COMMIT | MEM_RESERVE, PAGE_READWRITE);
+    if (!p)
+        throw std::bad_alloc();
+    DWORD old;
+    ::VirtualProtect(p, guard, PAGE_READWRITE | PAGE_GUARD, &old);
+    return p;
+#else
+    void* p =
+        ::mmap(nullptr, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (p == MAP_FAILED)
+        throw std::bad_alloc();
+    ::mprotect(p, guard, PROT_NONE); // stacks grow down: the guard is at the low end
+    return p;
+#endif
+}
+
+void unmap(void* p, std::size_t total)
+{
+#if defined(_WIN32)
+    (void)total;
+    ::VirtualFree(p, 0, MEM_RELEASE);
+#else
+    ::munmap(p, total);
+#endif
+}
+
+} // namespace
+
+StackCache::StackCache(std::size_t stack_bytes, std::size_t max_cached)
+    : max_cached_(max_cached)
+{
+    const std::size_t page = page_size();
+    size_ = (stack_bytes + page - 1) / page * page;
+    free_.reserve(max_cached_);
+}
+
+StackCache::~StackCache()
+{
+    const std::size_t guard = page_size();
+    for (auto& s : free_)
+        unmap(static_cast<char*>(s.sp) - s.size - guard, s.size + guard);
+}
+
+boost::context::stack_context StackCache::allocate()
+{
+    if (!free_.empty()) {
+        auto s = free_.back();
+        free_.pop_back();
+        return s;
+    }
+    const std::size_t guard = page_size();
+    char* base = static_cast<char*>(map_guarded(size_ + guard, guard));
+    boost::context::stack_context s;
+    s.size = size_;
+    s.sp = base + guard + size_;
+    ++mapped_;
+    return s;
+}
+
+void StackCache::deallocate(boost::context::stack_context& sctx) noexcept
+{
+    if (free_.size() < max_cached_) {
+        free_.push_back(sctx);
+        return;
+    }
+    const std::size_t guard = page_size();
+    unmap(static_cast<char*>(sctx.sp) - sctx.size - guard, sctx.size + guard);
+    --mapped_;
+}
+
+} // namespace fleetscope::runtime

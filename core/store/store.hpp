@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/metrics/histogram.hpp"
+#include "core/settings.hpp"
+#include "core/telemetry/sample.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fleetscope::store {
+
+/// How a submitted request ended. Only `committed` may be acknowledged to a device.
+enum class CommitStatus { committed, overloaded, failed, stopped };
+
+struct Options {
+    std::string path;
+    std::size_t queue_samples = 262'144;
+    std::size_t max_batch_samples = 16'384;
+    Millis busy_timeout{5'000};
+
+    static Options from(const Settings& s);
+};
+
+struct DeviceRow {
+    std::string device;
+    std::int64_t first_seen = 0; // ms since epoch, sample time
+    std::int64_t last_seen = 0;
+    std::int64_t samples = 0;
+};
+
+struct SampleRow {
+    std::int64_t ts = 0;
+    std::string metric;
+    double value = 0;
+};
+
+struct SampleQuery {
+    std::string device;
+    std::string metric;               // empty: every metric
+    std::optional<std::int64_t> from; // inclusive, ms
+    std::optional<std::int64_t> to;   // inclusive, ms
+    std::size_t limit = 10'000;
+};
+
+/// Counters read by the metrics sampler; every field is a plain copy.
+struct StoreStats {
+    std::size_t queue_samples = 0;       // waiting for the writer now
+    std::uint64_t batches = 0;           // committed transactions
+    std::uint64_t committed_samples = 0; // total
+    std::uint64_t committed_requests = 0;
+    std::uint64_t rejected_overload = 0; // submits refused by the bound
+    std::uint64_t failed_batches = 0;
+    std::uint32_t last_batch_samples = 0;
+    std::uint32_t last_commit_us = 0;
+    metrics::HistogramCounts commit_latency; // every commit since open
+};
+
+/// Thrown by the constructor when the database cannot be opened or migrated; the message names the path and
+/// SQLite's reason.
+class StoreError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+/// Called once on the writer thread when the batch holding a request's samples has committed or failed. It
+/// must not block: the usual body posts a completion to the submitting fiber's io_context.
+using CommitCallback = std::function<void(CommitStatus)>;
+
+/// Called on the writer thread after every commit with the samples just made durable (for live views), once
+/// per committed request, after that batch's callbacks.
+using CommitObserver = std::function<void(std::span<const telemetry::Sample>)>;
+
+/// The SQLite telemetry store: WAL, schema versioned by PRAGMA user_version, one writer thread with group
+/// commit. Thread-safe: `submit` from any thread (it only takes a short queue lock); queries from any thread
+/// that may block (never a fiber worker: the gateway runs them through runtime::run_blocking).
+class Store {
+public:
+    explicit Store(Options options);
+    ~Store(); // same as stop()
+    Store(const Store&) = delete;
+    Store& operator=(const Store&) = delete;
+
+    /// Queues the samples of one request. Returns false, without calling `done`, when the queue holds more
+    /// than `queue_samples` or the store is stopping.
+    bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done);
+
+    /// Set before the first submit.
+    void set_observer(CommitObserver observer);
+
+    /// Commits everything queued, calls every pending callback, joins the writer. Idempotent.
+    void stop();
+
+    /// Every device, ordered by name. Throws StoreError when SQLite cannot read the file.
+    std::vector<DeviceRow> devices() const;
+    /// One device's readings in (ts, metric name) order, at most `q.limit`; empty for an unknown device or
+    /// metric. Throws StoreError when SQLite cannot read the file.
+    std::vector<SampleRow> samples(const SampleQuery& q) const;
+    StoreStats stats() const;
+    const std::string& path() const;
+
+    static constexpr int kSchemaVersion = 1;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace fleetscope::store

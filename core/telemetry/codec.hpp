@@ -1,0 +1,40 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/sample.hpp"
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fleetscope::telemetry {
+
+/// Fixed by the HTTP contract (DESIGN.md), unlike the tunable `DecodeLimits`.
+inline constexpr std::size_t kMaxDeviceLength = 128;
+inline constexpr std::size_t kMaxMetricNameLength = 64;
+
+/// Limits the decoder enforces; copied from `Settings`.
+struct DecodeLimits {
+    std::size_t max_samples = 1000;
+    std::size_t max_metrics = 256;
+    std::size_t max_depth = 8;
+};
+
+/// Result of decoding a POST body: either samples, or an error naming the sample and what is wrong.
+struct DecodeResult {
+    std::vector<Sample> samples;
+    std::string error; // empty on success
+    bool ok() const { return error.empty(); }
+};
+
+/// Decodes and validates a telemetry body per the HTTP contract (DESIGN.md): one sample object or an array of
+/// them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
+/// Pure function, safe on any thread.
+DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
+
+/// True when `s` is 1..max_len characters of [A-Za-z0-9._:-].
+bool valid_identifier(std::string_view s, std::size_t max_len);
+
+} // namespace fleetscope::telemetry

@@ -1,0 +1,3 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+fleetscope_add_test(NAME test_codec SOURCES test_codec.cpp LIBS fleetscope_telemetry
+    LABELS unit TIMEOUT 60)

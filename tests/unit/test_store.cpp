@@ -1,0 +1,550 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// The SQLite store on real files: group commit, acknowledgement only after commit, backpressure, stop, schema
+// versioning, recovery from a locked database, and the query filters over both the recent and the compacted
+// tables.
+#include "core/store/store.hpp"
+
+#include <QTemporaryDir>
+#include <QTest>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <sqlite3.h>
+#include <thread>
+#include <vector>
+
+using namespace fleetscope;
+using store::CommitStatus;
+using store::Store;
+
+namespace {
+
+telemetry::Sample sample(std::string device, std::int64_t ts, std::vector<telemetry::Metric> metrics)
+{
+    return telemetry::Sample{std::move(device), ts, std::move(metrics)};
+}
+
+/// Collects callback outcomes from the writer thread; the test thread waits on it.
+class Outcomes {
+public:
+    store::CommitCallback callback(std::size_t index)
+    {
+        {
+            std::lock_guard lock(m_);
+            if (calls_.size() <= index)
+                calls_.resize(index + 1);
+        }
+        return [this, index](CommitStatus s) {
+            std::lock_guard lock(m_);
+            calls_[index].push_back(s);
+            ++total_;
+            cv_.notify_all();
+        };
+    }
+    bool wait_for(std::size_t n, std::chrono::milliseconds timeout = std::chrono::seconds(20))
+    {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, timeout, [&] { return total_ >= n; });
+    }
+    /// Every expected request was called exactly once with `status`.
+    bool all_exactly_once(std::size_t n, CommitStatus status)
+    {
+        std::lock_guard lock(m_);
+        if (calls_.size() < n)
+            return false;
+        for (std::size_t i = 0; i < n; ++i) {
+            if (calls_[i].size() != 1 || calls_[i][0] != status)
+                return false;
+        }
+        return true;
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    std::vector<std::vector<CommitStatus>> calls_;
+    std::size_t total_ = 0;
+};
+
+/// Parks the writer thread inside a commit callback until released, so that submissions pile up in the queue.
+class WriterGate {
+public:
+    store::CommitCallback blocker()
+    {
+        return [this](CommitStatus) {
+            std::unique_lock lock(m_);
+            entered_ = true;
+            cv_.notify_all();
+            cv_.wait(lock, [&] { return open_; });
+        };
+    }
+    bool wait_entered()
+    {
+        std::unique_lock lock(m_);
+        return cv_.wait_for(lock, std::chrono::seconds(10), [&] { return entered_; });
+    }
+    void open()
+    {
+        std::lock_guard lock(m_);
+        open_ = true;
+        cv_.notify_all();
+    }
+
+private:
+    std::mutex m_;
+    std::condition_variable cv_;
+    bool entered_ = false;
+    bool open_ = false;
+};
+
+store::Options options_at(const QTemporaryDir& dir, const char* name = "fleet.db")
+{
+    store::Options o;
+    o.path = dir.filePath(QString::fromLatin1(name)).toStdString();
+    return o;
+}
+
+int user_version(const std::string& path)
+{
+    sqlite3* db = nullptr;
+    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
+    sqlite3_stmt* st = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr);
+    const int v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
+}
+
+std::string rows_text(const std::vector<store::SampleRow>& rows)
+{
+    std::string s;
+    for (const auto& r : rows)
+        s += std::to_string(r.ts) + ":" + r.metric + "=" + std::to_string(r.value) + " ";
+    return s;
+}
+
+/// d1 reports a and b at ts 100..109 (a = ts, b = -ts); d2 reports a at the same times, value 1000 + ts.
+/// Submitted out of ts order, in three requests.
+void write_fixture(Store& s)
+{
+    Outcomes out;
+    std::vector<telemetry::Sample> r0, r1, r2;
+    for (std::int64_t ts = 109; ts >= 105; --ts)
+        r0.push_back(sample("d1", ts, {{"b", double(-ts)}, {"a", double(ts)}}));
+    for (std::int64_t ts = 100; ts < 105; ++ts)
+        r1.push_back(sample("d1", ts, {{"a", double(ts)}, {"b", double(-ts)}}));
+    for (std::int64_t ts = 100; ts < 110; ++ts)
+        r2.push_back(sample("d2", ts, {{"a", double(1000 + ts)}}));
+    QVERIFY(s.submit(std::move(r0), out.callback(0)));
+    QVERIFY(s.submit(std::move(r1), out.callback(1)));
+    QVERIFY(s.submit(std::move(r2), out.callback(2)));
+    QVERIFY(out.wait_for(3));
+    QVERIFY(out.all_exactly_once(3, CommitStatus::committed));
+}
+
+} // namespace
+
+class TestStore : public QObject {
+    Q_OBJECT
+
+private slots:
+    void roundTrip()
+    {
+        QTemporaryDir dir;
+        QVERIFY(dir.isValid());
+        auto opt = options_at(dir, "nested/folder/fleet.db");
+        Store s(opt);
+        QCOMPARE(s.path(), opt.path);
+        Outcomes out;
+        QVERIFY(s.submit({sample("pump-17", 1'732'630'000'123, {{"temp_c", 21.5}, {"rssi", -67}})},
+                         out.callback(0)));
+        QVERIFY(s.submit({sample("pump-17", 1'732'630'000'200, {{"temp_c", 21.75}}),
+                          sample("valve-2", 1'732'630'000'100, {{"open", 1}})},
+                         out.callback(1)));
+        QVERIFY(out.wait_for(2));
+        QVERIFY(out.all_exactly_once(2, CommitStatus::committed));
+
+        const auto devices = s.devices();
+        QCOMPARE(devices.size(), std::size_t(2));
+        QCOMPARE(devices[0].device, std::string("pump-17"));
+        QCOMPARE(devices[0].first_seen, std::int64_t(1'732'630'000'123));
+        QCOMPARE(devices[0].last_seen, std::int64_t(1'732'630'000'200));
+        QCOMPARE(devices[0].samples, std::int64_t(2));
+        QCOMPARE(devices[1].device, std::string("valve-2"));
+        QCOMPARE(devices[1].samples, std::int64_t(1));
+
+        const auto rows = s.samples({.device = "pump-17"});
+        QCOMPARE(rows_text(rows), std::string("1732630000123:rssi=-67.000000 1732630000123:temp_c=21.500000 "
+                                              "1732630000200:temp_c=21.750000 "));
+        QVERIFY(s.samples({.device = "nobody"}).empty());
+        QVERIFY(s.samples({.device = "pump-17", .metric = "nothing"}).empty());
+
+        const auto st = s.stats();
+        QCOMPARE(st.committed_requests, std::uint64_t(2));
+        QCOMPARE(st.committed_samples, std::uint64_t(3));
+        QCOMPARE(st.failed_batches, std::uint64_t(0));
+        QVERIFY(st.batches >= 1);
+    }
+
+    void concurrentSubmitters()
+    {
+        QTemporaryDir dir;
+        Store s(options_at(dir));
+        constexpr int kThreads = 4;
+        constexpr int kPerThread = 400;
+        Outcomes out;
+        std::vector<store::CommitCallback> callbacks;
+        for (std::size_t i = 0; i < kThreads * kPerThread; ++i)
+            callbacks.push_back(out.callback(i));
+        std::atomic<int> refused{0};
+        std::vector<std::thread> threads;
+        for (int t = 0; t < kThreads; ++t) {
+            threads.emplace_back([&, t] {
+                for (int i = 0; i < kPerThread; ++i) {
+                    const std::string device = "dev-" + std::to_string(t);
+                    if (!s.submit({sample(device, 1000 + i, {{"x", double(i)}, {"y", double(t)}})},
+                                  std::move(callbacks[std::size_t(t * kPerThread + i)])))
+                        refused.fetch_add(1);
+                }
+            });
+        }
+        for (auto& th : threads)
+            th.join();
+        QCOMPARE(refused.load(), 0);
+        QVERIFY(out.wait_for(kThreads * kPerThread));
+        QVERIFY(out.all_exactly_once(kThreads * kPerThread, CommitStatus::committed));
+
+        for (int t = 0; t < kThreads; ++t) {
+            const std::string device = "dev-" + std::to_string(t);
+            const auto rows = s.samples({.device = device, .limit = 100'000});
+            QCOMPARE(rows.size(), std::size_t(2 * kPerThread));
+            for (int i = 0; i < kPerThread; ++i) {
+                QCOMPARE(rows[std::size_t(2 * i)].ts, std::int64_t(1000 + i));
+                QCOMPARE(rows[std::size_t(2 * i)].metric, std::string("x"));
+                QCOMPARE(rows[std::size_t(2 * i)].value, double(i));
+                QCOMPARE(rows[std::size_t(2 * i + 1)].metric, std::string("y"));
+            }
+        }
+        const auto st = s.stats();
+        QCOMPARE(st.committed_requests, std::uint64_t(kThreads * kPerThread));
+        QVERIFY2(st.batches < st.committed_requests,
+                 "group commit never put two requests in one transaction");
+    }
+
+    void overloadRefusesAndLosesNothing()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.queue_samples = 8;
+        Store s(opt);
+        WriterGate gate;
+        QVERIFY(s.submit({sample("d", 1, {{"m", 1}})}, gate.blocker()));
+        QVERIFY(gate.wait_entered());
+
+        // The writer is parked: the queue fills to its bound of 8 samples and then refuses.
+        Outcomes out;
+        std::size_t accepted = 0;
+        for (int i = 0; i < 20; ++i) {
+            if (s.submit({sample("d", 10 + i, {{"m", double(i)}}), sample("d", 100 + i, {{"m", double(i)}})},
+                         out.callback(accepted)))
+                ++accepted;
+        }
+        QCOMPARE(accepted, std::size_t(4));
+        QCOMPARE(s.stats().rejected_overload, std::uint64_t(16));
+        QCOMPARE(s.stats().queue_samples, std::size_t(8));
+        // A request that would cross the bound is refused even when smaller ones would fit.
+        QVERIFY(
+            !s.submit({sample("d", 5, {{"m", 1}})}, [](CommitStatus) { QFAIL("refused work was called"); }));
+
+        gate.open();
+        QVERIFY(out.wait_for(accepted));
+        QVERIFY(out.all_exactly_once(accepted, CommitStatus::committed));
+        QCOMPARE(s.samples({.device = "d"}).size(), std::size_t(1 + 2 * accepted));
+        QCOMPARE(s.stats().queue_samples, std::size_t(0));
+    }
+
+    void stopCommitsQueuedWork()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        Outcomes out;
+        constexpr std::size_t kQueued = 50;
+        {
+            Store s(opt);
+            WriterGate gate;
+            QVERIFY(s.submit({sample("d", 0, {{"m", 0}})}, gate.blocker()));
+            QVERIFY(gate.wait_entered());
+            for (std::size_t i = 0; i < kQueued; ++i)
+                QVERIFY(s.submit({sample("d", std::int64_t(i + 1), {{"m", double(i)}})}, out.callback(i)));
+            gate.open();
+            s.stop();
+            QVERIFY(out.all_exactly_once(kQueued, CommitStatus::committed));
+            QVERIFY(
+                !s.submit({sample("d", 99, {{"m", 0}})}, [](CommitStatus) { QFAIL("called after stop"); }));
+            s.stop(); // idempotent
+            QCOMPARE(s.samples({.device = "d"}).size(), kQueued + 1);
+        }
+        Store again(opt);
+        QCOMPARE(again.samples({.device = "d"}).size(), kQueued + 1);
+    }
+
+    void reopenFindsEverything()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        // Enough rows to pass the compaction threshold at least once, plus a remainder left in `recent`.
+        constexpr int kRequests = 45;
+        constexpr int kPerRequest = 1000;
+        {
+            Store s(opt);
+            Outcomes out;
+            for (int r = 0; r < kRequests; ++r) {
+                std::vector<telemetry::Sample> batch;
+                for (int i = 0; i < kPerRequest; ++i) {
+                    const int n = r * kPerRequest + i;
+                    batch.push_back(sample("dev-" + std::to_string(n % 7), n, {{"a", double(n)}}));
+                }
+                QVERIFY(s.submit(std::move(batch), out.callback(std::size_t(r))));
+            }
+            QVERIFY(out.wait_for(kRequests));
+            QVERIFY(out.all_exactly_once(kRequests, CommitStatus::committed));
+            // Read while part of the data is compacted and part is recent.
+            QCOMPARE(
+                s.samples({.device = "dev-3", .limit = 1'000'000}).size(),
+                std::size_t((kRequests * kPerRequest) / 7 + ((kRequests * kPerRequest) % 7 > 3 ? 1 : 0)));
+        }
+        QCOMPARE(user_version(opt.path), Store::kSchemaVersion);
+        Store s(opt);
+        const auto devices = s.devices();
+        QCOMPARE(devices.size(), std::size_t(7));
+        std::int64_t total = 0;
+        for (const auto& d : devices) {
+            total += d.samples;
+            const auto rows = s.samples({.device = d.device, .limit = 1'000'000});
+            QCOMPARE(std::int64_t(rows.size()), d.samples);
+            for (std::size_t i = 1; i < rows.size(); ++i)
+                QVERIFY(rows[i - 1].ts < rows[i].ts);
+            for (const auto& row : rows)
+                QCOMPARE(row.value, double(row.ts));
+        }
+        QCOMPARE(total, std::int64_t(kRequests * kPerRequest));
+        QCOMPARE(user_version(opt.path), Store::kSchemaVersion);
+    }
+
+    void repeatedTimestampsAreKept()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        {
+            Store s(opt);
+            Outcomes out;
+            QVERIFY(s.submit({sample("d", 5, {{"m", 1}}), sample("d", 5, {{"m", 2}})}, out.callback(0)));
+            QVERIFY(out.wait_for(1));
+            s.stop(); // compacts: the two readings of (d, m, 5) must both survive
+        }
+        {
+            Store s(opt);
+            Outcomes out;
+            QVERIFY(s.submit({sample("d", 5, {{"m", 3}})}, out.callback(0)));
+            QVERIFY(out.wait_for(1));
+            QCOMPARE(s.samples({.device = "d"}).size(), std::size_t(3));
+        } // compacts again, against rows already stored
+        Store s(opt);
+        const auto rows = s.samples({.device = "d"});
+        QCOMPARE(rows.size(), std::size_t(3));
+        std::vector<double> values;
+        for (const auto& r : rows)
+            values.push_back(r.value);
+        std::sort(values.begin(), values.end());
+        QCOMPARE(values, (std::vector<double>{1, 2, 3}));
+        QCOMPARE(s.devices().at(0).samples, std::int64_t(3));
+    }
+
+    void newerSchemaIsRefused()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        sqlite3* db = nullptr;
+        QCOMPARE(sqlite3_open(opt.path.c_str(), &db), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(db);
+        try {
+            Store s(opt);
+            QFAIL("a newer schema was opened");
+        } catch (const store::StoreError& e) {
+            const std::string what = e.what();
+            QVERIFY2(what.find("schema version 2") != std::string::npos, e.what());
+            QVERIFY2(what.find("at most 1") != std::string::npos, e.what());
+            QVERIFY2(what.find(opt.path) != std::string::npos, e.what());
+        }
+        QCOMPARE(user_version(opt.path), 2);
+    }
+
+    void notADatabaseIsRefused()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        std::ofstream(opt.path) << std::string(8192, 'x');
+        try {
+            Store s(opt);
+            QFAIL("a file that is not a database was opened");
+        } catch (const store::StoreError& e) {
+            QVERIFY2(std::string(e.what()).find(opt.path) != std::string::npos, e.what());
+        }
+    }
+
+    void lockedDatabaseFailsThenRecovers()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.busy_timeout = std::chrono::milliseconds(50);
+        Store s(opt);
+        sqlite3* other = nullptr;
+        QCOMPARE(sqlite3_open(opt.path.c_str(), &other), SQLITE_OK);
+        QCOMPARE(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+
+        Outcomes out;
+        QVERIFY(s.submit({sample("d", 1, {{"m", 1}})}, out.callback(0)));
+        QVERIFY(out.wait_for(1));
+        QVERIFY(out.all_exactly_once(1, CommitStatus::failed));
+        QCOMPARE(s.stats().failed_batches, std::uint64_t(1));
+
+        QCOMPARE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+        sqlite3_close(other);
+        Outcomes again;
+        QVERIFY(s.submit({sample("d", 2, {{"m", 2}})}, again.callback(0)));
+        QVERIFY(again.wait_for(1));
+        QVERIFY(again.all_exactly_once(1, CommitStatus::committed));
+        const auto rows = s.samples({.device = "d"});
+        QCOMPARE(rows.size(), std::size_t(1));
+        QCOMPARE(rows[0].ts, std::int64_t(2));
+        QCOMPARE(s.devices().at(0).samples, std::int64_t(1));
+    }
+
+    void queryFilters_data()
+    {
+        QTest::addColumn<bool>("compacted");
+        QTest::addColumn<QString>("device");
+        QTest::addColumn<QString>("metric");
+        QTest::addColumn<qint64>("from"); // -1: unset
+        QTest::addColumn<qint64>("to");   // -1: unset
+        QTest::addColumn<int>("limit");
+        QTest::addColumn<QString>("expected"); // "ts:metric" in order
+
+        for (const bool compacted : {false, true}) {
+            const char* where = compacted ? "compacted" : "recent";
+            auto row = [&](const char* name) -> QTestData& {
+                return QTest::addRow("%s: %s", where, name) << compacted;
+            };
+            row("everything in ts then metric order")
+                << QStringLiteral("d1") << QStringLiteral("") << qint64(-1) << qint64(-1) << 4
+                << QStringLiteral("100:a 100:b 101:a 101:b");
+            row("one metric") << QStringLiteral("d1") << QStringLiteral("b") << qint64(-1) << qint64(-1) << 3
+                              << QStringLiteral("100:b 101:b 102:b");
+            row("from is inclusive") << QStringLiteral("d1") << QStringLiteral("a") << qint64(107)
+                                     << qint64(-1) << 10 << QStringLiteral("107:a 108:a 109:a");
+            row("to is inclusive") << QStringLiteral("d1") << QStringLiteral("a") << qint64(-1) << qint64(101)
+                                   << 10 << QStringLiteral("100:a 101:a");
+            row("from and to") << QStringLiteral("d1") << QStringLiteral("") << qint64(104) << qint64(105)
+                               << 10 << QStringLiteral("104:a 104:b 105:a 105:b");
+            row("single instant") << QStringLiteral("d2") << QStringLiteral("a") << qint64(103) << qint64(103)
+                                  << 10 << QStringLiteral("103:a");
+            row("limit cuts the earliest") << QStringLiteral("d2") << QStringLiteral("") << qint64(-1)
+                                           << qint64(-1) << 2 << QStringLiteral("100:a 101:a");
+            row("limit zero") << QStringLiteral("d1") << QStringLiteral("") << qint64(-1) << qint64(-1) << 0
+                              << QStringLiteral("");
+            row("from after to") << QStringLiteral("d1") << QStringLiteral("") << qint64(105) << qint64(104)
+                                 << 10 << QStringLiteral("");
+            row("range outside the data") << QStringLiteral("d1") << QStringLiteral("") << qint64(200)
+                                          << qint64(-1) << 10 << QStringLiteral("");
+            row("metric of another device only") << QStringLiteral("d2") << QStringLiteral("b") << qint64(-1)
+                                                 << qint64(-1) << 10 << QStringLiteral("");
+            row("unknown device") << QStringLiteral("d9") << QStringLiteral("") << qint64(-1) << qint64(-1)
+                                  << 10 << QStringLiteral("");
+            row("unknown metric") << QStringLiteral("d1") << QStringLiteral("zz") << qint64(-1) << qint64(-1)
+                                  << 10 << QStringLiteral("");
+        }
+    }
+
+    void queryFilters()
+    {
+        QFETCH(bool, compacted);
+        QFETCH(QString, device);
+        QFETCH(QString, metric);
+        QFETCH(qint64, from);
+        QFETCH(qint64, to);
+        QFETCH(int, limit);
+        QFETCH(QString, expected);
+
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        std::unique_ptr<Store> s = std::make_unique<Store>(opt);
+        write_fixture(*s);
+        if (compacted) {
+            s.reset(); // stop() moves `recent` into `samples`
+            s = std::make_unique<Store>(opt);
+        }
+        store::SampleQuery q;
+        q.device = device.toStdString();
+        q.metric = metric.toStdString();
+        if (from >= 0)
+            q.from = from;
+        if (to >= 0)
+            q.to = to;
+        q.limit = std::size_t(limit);
+        const auto rows = s->samples(q);
+        QStringList got;
+        for (const auto& r : rows) {
+            got << QStringLiteral("%1:%2").arg(r.ts).arg(QString::fromStdString(r.metric));
+            const double want =
+                r.metric == "b" ? -double(r.ts) : (q.device == "d2" ? 1000.0 + r.ts : double(r.ts));
+            QCOMPARE(r.value, want);
+        }
+        QCOMPARE(got.join(QLatin1Char(' ')), expected);
+    }
+
+    void devicesAreOrderedByName()
+    {
+        QTemporaryDir dir;
+        Store s(options_at(dir));
+        Outcomes out;
+        QVERIFY(s.submit({sample("zeta", 3, {{"m", 1}}), sample("alpha", 9, {{"m", 1}}),
+                          sample("alpha", 2, {{"m", 1}}), sample("mid", 5, {{"m", 1}})},
+                         out.callback(0)));
+        QVERIFY(out.wait_for(1));
+        const auto d = s.devices();
+        QCOMPARE(d.size(), std::size_t(3));
+        QCOMPARE(d[0].device, std::string("alpha"));
+        QCOMPARE(d[0].first_seen, std::int64_t(2));
+        QCOMPARE(d[0].last_seen, std::int64_t(9));
+        QCOMPARE(d[0].samples, std::int64_t(2));
+        QCOMPARE(d[1].device, std::string("mid"));
+        QCOMPARE(d[2].device, std::string("zeta"));
+    }
+
+    void observerSeesCommittedSamples()
+    {
+        QTemporaryDir dir;
+        Store s(options_at(dir));
+        std::mutex m;
+        std::vector<std::string> seen;
+        s.set_observer([&](std::span<const telemetry::Sample> samples) {
+            std::lock_guard lock(m);
+            for (const auto& x : samples)
+                seen.push_back(x.device);
+        });
+        Outcomes out;
+        QVERIFY(s.submit({sample("a", 1, {{"m", 1}}), sample("b", 1, {{"m", 1}})}, out.callback(0)));
+        QVERIFY(out.wait_for(1));
+        s.stop();
+        std::lock_guard lock(m);
+        QCOMPARE(seen, (std::vector<std::string>{"a", "b"}));
+    }
+};
+
+QTEST_GUILESS_MAIN(TestStore)
+#include "test_store.moc"
