@@ -55,6 +55,8 @@ using Clock = std::chrono::steady_clock;
 // per series per touched page) but lengthens the one writer pause that compaction costs and the scan that
 // queries do over `recent`.
 constexpr std::int64_t kCompactRows = 32'768;
+// A compaction moves the devices in this many slices (by device id), one slice between two group commits.
+constexpr std::int64_t kCompactSlices = 8;
 constexpr std::size_t kReaders = 4;
 constexpr int kWriterCacheKiB = 32 * 1024;
 constexpr int kReaderCacheKiB = 8 * 1024;
@@ -96,7 +98,8 @@ static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
 constexpr const char* kCompactFast = R"sql(
 INSERT OR IGNORE INTO samples(device_id, metric_id, ts, seq, value)
-SELECT device_id, metric_id, ts, 0, value FROM recent ORDER BY device_id, metric_id, ts)sql";
+SELECT device_id, metric_id, ts, 0, value FROM recent WHERE device_id % ?2 = ?1
+ORDER BY device_id, metric_id, ts)sql";
 
 // Used only when the fast form hits a repeated (device, metric, ts): numbers repeats after what is stored.
 constexpr const char* kCompactNumbered = R"sql(
@@ -106,7 +109,7 @@ SELECT r.device_id, r.metric_id, r.ts,
                  WHERE s.device_id = r.device_id AND s.metric_id = r.metric_id AND s.ts = r.ts), 0)
            + row_number() OVER (PARTITION BY r.device_id, r.metric_id, r.ts ORDER BY r.rowid) - 1,
        r.value
-FROM recent r ORDER BY r.device_id, r.metric_id, r.ts, r.rowid)sql";
+FROM recent r WHERE r.device_id % ?2 = ?1 ORDER BY r.device_id, r.metric_id, r.ts, r.rowid)sql";
 
 // The metric ids present in `samples` for one device, one index seek each (a manual skip-scan).
 constexpr const char* kDeviceMetrics = R"sql(
@@ -250,6 +253,7 @@ struct Store::Impl {
     std::vector<Request> batch;
     std::int64_t recent_rows = 0;
     std::int64_t compact_at = kCompactRows;
+    std::int64_t next_slice = -1; // the slice a compaction in progress moves next; -1: none in progress
 
     // Readers.
     mutable std::mutex readers_mutex;
@@ -268,7 +272,9 @@ struct Store::Impl {
     std::int64_t resolve(std::unordered_map<std::string, std::int64_t>& cache, const std::string& name,
                          sql::Stmt& insert, sql::Stmt& select);
     bool ok(int rc) const { return rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW; }
-    void compact();
+    bool compact_slice(std::int64_t slice);
+    void compact_step();
+    void compact_all();
 
     sql::Db lease_reader() const;
     void return_reader(sql::Db db) const;
@@ -320,7 +326,7 @@ void Store::Impl::open()
     select_metric = sql::prepare(h, "SELECT id FROM metrics WHERE name = ?1", path, true);
     compact_fast = sql::prepare(h, kCompactFast, path, true);
     compact_numbered = sql::prepare(h, kCompactNumbered, path, true);
-    clear_recent = sql::prepare(h, "DELETE FROM recent", path, true);
+    clear_recent = sql::prepare(h, "DELETE FROM recent WHERE device_id % ?2 = ?1", path, true);
     recent_rows = query_int(h, "SELECT count(*) FROM recent", path);
 }
 
@@ -430,22 +436,25 @@ bool Store::Impl::write_batch()
     return true;
 }
 
-void Store::Impl::compact()
+bool Store::Impl::compact_slice(std::int64_t slice)
 {
-    if (recent_rows == 0)
-        return;
-    // OR IGNORE spares SQLite a statement journal; a repeated (device, metric, ts) shows as a row count short
-    // of `recent`, and then the numbered form redoes the move in a fresh transaction.
+    // OR IGNORE spares SQLite a statement journal; a repeated (device, metric, ts) shows as fewer rows moved
+    // than deleted, and then the numbered form redoes the slice in a fresh transaction.
     for (sql::Stmt* move : {&compact_fast, &compact_numbered}) {
         bool good = ok(begin.step());
         begin.reset();
+        std::int64_t moved = 0;
         if (good) {
-            good = ok(move->step()) && (move != &compact_fast || sqlite3_changes64(db.get()) == recent_rows);
+            move->bind(1, slice);
+            move->bind(2, kCompactSlices);
+            good = ok(move->step());
+            moved = sqlite3_changes64(db.get());
             move->reset();
         }
-
         if (good) {
-            good = ok(clear_recent.step());
+            clear_recent.bind(1, slice);
+            clear_recent.bind(2, kCompactSlices);
+            good = ok(clear_recent.step()) && (move != &compact_fast || sqlite3_changes64(db.get()) == moved);
             clear_recent.reset();
         }
         if (good) {
@@ -453,17 +462,43 @@ void Store::Impl::compact()
             commit.reset();
         }
         if (good) {
-            recent_rows = 0;
-            compact_at = kCompactRows;
-            return;
+            recent_rows -= moved;
+            return true;
         }
         if (sqlite3_get_autocommit(db.get()) == 0) {
             rollback.step();
             rollback.reset();
         }
     }
-    // The rows stay in `recent`, where queries find them; try again after as many rows again.
-    compact_at = recent_rows + kCompactRows;
+    return false;
+}
+
+void Store::Impl::compact_step()
+{
+    // One slice of the devices per call, between group commits: each slice still moves every row its series
+    // gathered (the amortisation), while a commit waits for one slice at most, not for the whole move.
+    if (next_slice < 0) {
+        if (recent_rows < compact_at)
+            return;
+        next_slice = 0;
+    }
+    if (!compact_slice(next_slice)) {
+        // The rows stay in `recent`, where queries find them; try again after as many rows again.
+        next_slice = -1;
+        compact_at = recent_rows + kCompactRows;
+        return;
+    }
+    if (++next_slice == kCompactSlices) {
+        next_slice = -1;
+        compact_at = kCompactRows;
+    }
+}
+
+void Store::Impl::compact_all()
+{
+    for (std::int64_t slice = 0; slice < kCompactSlices && recent_rows > 0; ++slice)
+        compact_slice(slice);
+    next_slice = -1;
 }
 
 void Store::Impl::run()
@@ -517,11 +552,10 @@ void Store::Impl::run()
             for (const Request& r : batch)
                 observer(r.samples);
         }
-        if (recent_rows >= compact_at)
-            compact();
+        compact_step();
     }
     batch.clear();
-    compact();
+    compact_all();
 }
 
 sql::Db Store::Impl::lease_reader() const
