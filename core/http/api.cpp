@@ -148,11 +148,14 @@ Api::Api(Services services)
 
 Response Api::reply(status st, std::string body, std::string_view content_type, const Request& request) const
 {
-    Response res{st, request.version()};
+    const Allocator alloc = request.get_allocator();
+    Response res{std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc)};
+    res.result(st);
+    res.version(request.version());
     res.set(bhttp::field::server, "FleetScope/" FLEETSCOPE_VERSION);
     if (!body.empty())
         res.set(bhttp::field::content_type, content_type);
-    res.body() = std::move(body);
+    res.body().assign(body.data(), body.size());
     res.keep_alive(request.keep_alive());
     res.prepare_payload();
     return res;

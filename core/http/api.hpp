@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/http/arena.hpp"
 #include "core/settings.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -10,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <functional>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -29,9 +31,13 @@ class Registry;
 namespace fleetscope::http {
 
 namespace bhttp = boost::beast::http;
-using Request = bhttp::request<bhttp::string_body>;
-using RequestHeader = bhttp::request_header<>;
-using Response = bhttp::response<bhttp::string_body>;
+/// Requests and responses allocate from the connection fiber's per-request arena (a monotonic buffer on its
+/// stack), so header fields and small bodies cost no heap allocation.
+using Allocator = ArenaAllocator<char>;
+using Fields = bhttp::basic_fields<Allocator>;
+using Body = bhttp::basic_string_body<char, std::char_traits<char>, Allocator>;
+using Request = bhttp::request<Body, Fields>;
+using Response = bhttp::response<Body, Fields>;
 
 /// Devices that have an open connection which posted for them, with a count per device. Thread-safe: a
 /// sharded mutex map, touched on a connection's first post for a device and when it closes, never per

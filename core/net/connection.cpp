@@ -12,6 +12,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include <algorithm>
+#include <array>
+#include <memory_resource>
 
 namespace fleetscope::net {
 
@@ -155,6 +157,7 @@ bool WorkerNet::write(Connection& c, http::Response& res)
 void WorkerNet::serve(Connection& c)
 {
     beast::flat_buffer buffer; // lives only while the fiber does: a parked connection holds no buffer
+    std::array<std::byte, 3072> arena_buffer;
     error_code ec;
     for (;;) {
         if (stopping_)
@@ -178,9 +181,14 @@ void WorkerNet::serve(Connection& c)
 
         // The header deadline runs from the first byte: a slowloris client is cut off after header-timeout.
         arm(c, Phase::header, settings_.header_timeout);
-        bhttp::request_parser<bhttp::string_body> parser;
+        // Everything one request allocates comes from this arena, released when the request is answered.
+        std::pmr::monotonic_buffer_resource arena(arena_buffer.data(), arena_buffer.size());
+        const http::Allocator alloc(&arena);
+        bhttp::request_parser<http::Body, http::Allocator> parser(
+            std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
         parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
-        parser.body_limit(settings_.max_body_bytes);
+        // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
+        parser.body_limit(boost::none);
         bhttp::async_read_header(c.socket, buffer, parser, runtime::yield[ec]);
         if (ec) {
             const Phase expired = c.expired;
@@ -222,6 +230,7 @@ void WorkerNet::serve(Connection& c)
             return close(c);
         }
         if (!parser.is_done()) {
+            parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
             arm(c, Phase::body, settings_.body_timeout);
             bhttp::async_read(c.socket, buffer, parser, runtime::yield[ec]);
             const Phase expired = c.expired;

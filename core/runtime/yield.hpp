@@ -68,7 +68,10 @@ struct YieldState {
         // Capture before unlocking: once unlocked the fiber may run and destroy this state.
         boost::fibers::context* f = fiber;
         lk.unlock();
-        boost::fibers::context::active()->schedule(f);
+        // Completed inline by the initiating fiber itself (before it parked): it is running, not waiting, and
+        // must not be put on the ready queue.
+        if (f != boost::fibers::context::active())
+            boost::fibers::context::active()->schedule(f);
     }
 };
 
