@@ -1,0 +1,7 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# The gateway over real loopback sockets: the HTTP contract in-process (about 10 s), and the headless binary
+# killed with SIGKILL and stopped with SIGTERM while clients post (about 15 s).
+fleetscope_add_test(NAME test_http SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
+fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash.cpp
+    LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 60)

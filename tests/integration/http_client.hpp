@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+// Test-side helpers for the gateway's integration tests: an HTTP/1.1 client on raw bytes, so a test controls
+// the framing to the byte, with a deadline on every wait; request builders; and a reader for the store's
+// SQLite file that does not go through the store's own code.
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/string_body.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <sqlite3.h>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace fleetscope::testing {
+
+namespace asio = boost::asio;
+namespace bhttp = boost::beast::http;
+using boost::system::error_code;
+using std::chrono::milliseconds;
+using Response = bhttp::response<bhttp::string_body>;
+
+inline constexpr milliseconds kWait{5000};
+
+/// Copies a header value whatever string_view type Beast was configured with.
+template <class View>
+std::string str(const View& v)
+{
+    return std::string(v.data(), v.size());
+}
+
+/// The first of `messages` for a QVERIFY2 description, which is evaluated even when the check passes.
+inline const char* first(const std::vector<std::string>& messages)
+{
+    return messages.empty() ? "" : messages.front().c_str();
+}
+
+/// One client connection. Each instance owns its io_context, so a thread per client needs no locking; the
+/// operations are asynchronous only so that run_for can bound every wait. Not thread-safe: one thread uses
+/// it.
+class HttpClient {
+public:
+    HttpClient() = default;
+    HttpClient(const HttpClient&) = delete;
+    HttpClient& operator=(const HttpClient&) = delete;
+
+    bool connect(std::uint16_t port, milliseconds timeout = kWait)
+    {
+        close();
+        const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+        error_ =
+            run([&](auto done) { socket_.async_connect(ep, [done](error_code ec) mutable { done(ec); }); },
+                timeout);
+        return !error_;
+    }
+
+    /// Writes every byte, or fails with error().
+    bool send(std::string_view bytes, milliseconds timeout = kWait)
+    {
+        error_ = run(
+            [&](auto done) {
+                asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
+                                  [done](error_code ec, std::size_t) mutable { done(ec); });
+            },
+            timeout);
+        return !error_;
+    }
+
+    /// The next response on the connection (pipelined responses stay buffered for the next call), or nothing
+    /// with error() saying why: timed_out, eof, connection_reset, or a parse error.
+    std::optional<Response> read(milliseconds timeout = kWait)
+    {
+        bhttp::response_parser<bhttp::string_body> parser;
+        parser.body_limit(64 * 1024 * 1024);
+        error_ = run(
+            [&](auto done) {
+                bhttp::async_read(socket_, buffer_, parser,
+                                  [done](error_code ec, std::size_t) mutable { done(ec); });
+            },
+            timeout);
+        if (error_)
+            return std::nullopt;
+        return parser.release();
+    }
+
+    std::optional<Response> request(std::string_view raw, milliseconds timeout = kWait)
+    {
+        if (!send(raw, timeout))
+            return std::nullopt;
+        return read(timeout);
+    }
+
+    /// Waits for the server to close the connection without sending anything more. True on EOF or reset
+    /// within the timeout; false when bytes arrived or the connection stayed open.
+    bool wait_closed(milliseconds timeout = kWait)
+    {
+        if (buffer_.size() != 0)
+            return false;
+        char byte = 0;
+        std::size_t got = 0;
+        error_ = run(
+            [&](auto done) {
+                socket_.async_read_some(asio::buffer(&byte, 1),
+                                        [done, &got](error_code ec, std::size_t n) mutable {
+                                            got = n;
+                                            done(ec);
+                                        });
+            },
+            timeout);
+        return got == 0 && (error_ == asio::error::eof || error_ == asio::error::connection_reset);
+    }
+
+    void close()
+    {
+        error_code ignored;
+        socket_.close(ignored);
+        buffer_.clear();
+    }
+
+    bool is_open() const { return socket_.is_open(); }
+    const error_code& error() const { return error_; }
+
+private:
+    /// Starts one operation and drives it for at most `timeout`; an operation still pending then is cancelled
+    /// and reported as timed_out.
+    template <class Start>
+    error_code run(Start start, milliseconds timeout)
+    {
+        bool done = false;
+        error_code result;
+        io_.restart();
+        start([&done, &result](error_code ec) {
+            done = true;
+            result = ec;
+        });
+        io_.run_for(timeout);
+        if (!done) {
+            error_code ignored;
+            socket_.cancel(ignored);
+            io_.restart();
+            io_.run();
+            if (result == asio::error::operation_aborted)
+                result = asio::error::timed_out;
+        }
+        return result;
+    }
+
+    asio::io_context io_{1};
+    asio::ip::tcp::socket socket_{io_};
+    boost::beast::flat_buffer buffer_;
+    error_code error_;
+};
+
+/// A POST /v1/telemetry request with Content-Length; `headers` are extra lines, each ending in CRLF.
+inline std::string post_telemetry(std::string_view body, std::string_view headers = {})
+{
+    std::string r = "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n";
+    r += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+    r += headers;
+    r += "\r\n";
+    r += body;
+    return r;
+}
+
+inline std::string get(std::string_view target, std::string_view headers = {})
+{
+    std::string r = "GET ";
+    r += target;
+    r += " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
+    r += headers;
+    r += "\r\n";
+    return r;
+}
+
+/// One sample with one metric `v`.
+inline std::string sample_json(std::string_view device, std::int64_t ts, double value)
+{
+    return "{\"device\":\"" + std::string(device) + "\",\"ts\":" + std::to_string(ts) +
+           ",\"metrics\":{\"v\":" + std::to_string(value) + "}}";
+}
+
+/// Every reading of one metric in a FleetScope database (schema version 1), as (device, ts) pairs sorted.
+/// Reads both tables that hold readings (`recent`, appended by every commit, and `samples`, where compaction
+/// moves them), straight through SQLite so that a store bug cannot hide itself. Throws with SQLite's reason.
+inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std::string& path,
+                                                                       std::string_view metric = "v")
+{
+    sqlite3* db = nullptr;
+    // Read-write without create: a database left by a killed process may need its WAL recovered.
+    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
+        std::string why = db ? sqlite3_errmsg(db) : "out of memory";
+        sqlite3_close(db);
+        throw std::runtime_error("cannot open " + path + ": " + why);
+    }
+    auto fail = [&](const char* what) {
+        std::string why = std::string(what) + " on " + path + ": " + sqlite3_errmsg(db);
+        sqlite3_close(db);
+        throw std::runtime_error(why);
+    };
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK)
+        fail("PRAGMA user_version");
+    const int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
+    sqlite3_finalize(st);
+    if (version != 1) {
+        sqlite3_close(db);
+        throw std::runtime_error("schema version " + std::to_string(version) + " in " + path +
+                                 ": this reader knows version 1");
+    }
+    const char* sql = "SELECT d.name, x.ts FROM"
+                      " (SELECT device_id, metric_id, ts FROM samples"
+                      "  UNION ALL SELECT device_id, metric_id, ts FROM recent) x"
+                      " JOIN devices d ON d.id = x.device_id JOIN metrics m ON m.id = x.metric_id"
+                      " WHERE m.name = ?1 ORDER BY d.name, x.ts";
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+        fail("prepare");
+    sqlite3_bind_text(st, 1, metric.data(), static_cast<int>(metric.size()), SQLITE_TRANSIENT);
+    std::vector<std::pair<std::string, std::int64_t>> out;
+    int rc = 0;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
+                         sqlite3_column_int64(st, 1));
+    sqlite3_finalize(st);
+    if (rc != SQLITE_DONE)
+        fail("select");
+    sqlite3_close(db);
+    return out;
+}
+
+} // namespace fleetscope::testing
