@@ -5,7 +5,9 @@
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
@@ -231,6 +233,15 @@ void WorkerNet::serve(Connection& c)
         }
         if (!parser.is_done()) {
             parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
+            if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
+                // curl and many HTTP libraries hold a larger body back until told to go on.
+                static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+                arm(c, Phase::write, settings_.write_timeout);
+                asio::async_write(c.socket, asio::buffer(kContinue), runtime::yield[ec]);
+                disarm(c);
+                if (ec)
+                    return close(c);
+            }
             arm(c, Phase::body, settings_.body_timeout);
             bhttp::async_read(c.socket, buffer, parser, runtime::yield[ec]);
             const Phase expired = c.expired;

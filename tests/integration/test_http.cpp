@@ -124,6 +124,7 @@ private slots:
     void metricsAndHealth();
     void gracefulStopLosesNothing();
     void secondGatewayOnSamePortFails();
+    void expectContinueGetsInterimResponse();
     // Last: an in-process gateway that crashes takes the test process with it and hides what follows.
     void overloadAnswers503WithRetryAfter();
 
@@ -724,6 +725,24 @@ void TestHttp::secondGatewayOnSamePortFails()
     auto res = c.request(get("/healthz"));
     QVERIFY(res);
     QCOMPARE(res->result_int(), 200);
+}
+
+void TestHttp::expectContinueGetsInterimResponse()
+{
+    // curl sends larger bodies only after "100 Continue"; without it the client stalls for a second.
+    HttpClient device;
+    QVERIFY(device.connect(port_));
+    const std::string body = sample_json("continue-1", 42, 1);
+    QVERIFY(device.send("POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        "Expect: 100-continue\r\nContent-Length: " +
+                        std::to_string(body.size()) + "\r\n\r\n"));
+    auto interim = device.read(milliseconds(500));
+    QVERIFY2(interim, "no interim response within 500 ms");
+    QCOMPARE(interim->result_int(), 100);
+    QVERIFY(device.send(body));
+    auto res = device.read();
+    QVERIFY(res);
+    QCOMPARE(res->result_int(), 204);
 }
 
 QTEST_GUILESS_MAIN(TestHttp)
