@@ -17,6 +17,7 @@
 #include <optional>
 #include <thread>
 #include <unordered_map>
+#include <unordered_set>
 
 // Schema, version 1 (PRAGMA user_version = 1)
 // ------------------------------------------
@@ -55,6 +56,8 @@ using Clock = std::chrono::steady_clock;
 // per series per touched page) but lengthens the one writer pause that compaction costs and the scan that
 // queries do over `recent`.
 constexpr std::int64_t kCompactRows = 32'768;
+// Rows per series a compaction waits for on average (see recent_series).
+constexpr std::int64_t kRowsPerSeries = 8;
 // A compaction moves the devices in this many slices (by device id), one slice between two group commits.
 constexpr std::int64_t kCompactSlices = 8;
 constexpr std::size_t kReaders = 4;
@@ -253,6 +256,9 @@ struct Store::Impl {
     std::vector<Request> batch;
     std::int64_t recent_rows = 0;
     std::int64_t compact_at = kCompactRows;
+    // The (device, metric) series with rows in `recent`: a compaction waits until they average
+    // kRowsPerSeries rows, so that a large fleet does not turn it into one page write per row.
+    std::unordered_set<std::uint64_t> recent_series;
     std::int64_t next_slice = -1; // the slice a compaction in progress moves next; -1: none in progress
 
     // Readers.
@@ -394,6 +400,8 @@ bool Store::Impl::write_batch()
                 }
                 insert_recent.bind(1, device);
                 insert_recent.bind(2, metric);
+                recent_series.insert(static_cast<std::uint64_t>(device) << 32 |
+                                     static_cast<std::uint64_t>(metric));
                 insert_recent.bind(3, s.ts_ms);
                 insert_recent.bind(4, m.value);
                 const int rc = insert_recent.step();
@@ -478,8 +486,9 @@ void Store::Impl::compact_step()
     // One slice of the devices per call, between group commits: each slice still moves every row its series
     // gathered (the amortisation), while a commit waits for one slice at most, not for the whole move.
     if (next_slice < 0) {
-        if (recent_rows < compact_at)
+        if (recent_rows < std::max<std::int64_t>(compact_at, kRowsPerSeries * std::ssize(recent_series)))
             return;
+        recent_series.clear(); // rows arriving from here on gather toward the next compaction
         next_slice = 0;
     }
     if (!compact_slice(next_slice)) {
