@@ -3,6 +3,7 @@
 
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
+#include "core/runtime/handoff.hpp"
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 #include "core/store/store.hpp"
@@ -108,24 +109,14 @@ std::string_view path_of(std::string_view target)
     return target.substr(0, target.find('?'));
 }
 
-/// Parks the calling fiber until the store committed (or refused) the samples.
+/// Parks the calling fiber until the store committed (or failed) the samples; answers `overloaded` at once
+/// when the store's queue is full.
 store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&& samples)
 {
-    return asio::async_initiate<const runtime::Yield&, void(store::CommitStatus)>(
-        [&store, &samples](auto handler) {
-            // The yield handler is two words pointing into the parked fiber's frame, so a copy may complete
-            // the operation inline when the store refuses: the fiber then never parks.
-            auto refused = handler;
-            const bool queued =
-                store.submit(std::move(samples), [h = std::move(handler)](store::CommitStatus s) mutable {
-                    // On the writer thread: hand the result to the fiber's own io_context.
-                    auto ex = asio::get_associated_executor(h);
-                    asio::post(ex, [h, s]() mutable { h(s); });
-                });
-            if (!queued)
-                refused(store::CommitStatus::overloaded);
-        },
-        runtime::yield);
+    runtime::Handoff<store::CommitStatus> result;
+    if (!store.submit(std::move(samples), [&result](store::CommitStatus s) { result.deliver(s); }))
+        return store::CommitStatus::overloaded;
+    return result.wait();
 }
 
 std::optional<std::int64_t> parse_int(std::string_view s)

@@ -15,12 +15,59 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
 
 namespace fleetscope::runtime {
+
+/// Completions for a worker's fibers produced on other threads, delivered in batches: the first push of a
+/// batch posts one drain to the worker's io_context, later pushes only append. Any thread pushes; the worker
+/// drains.
+class Inbox {
+public:
+    explicit Inbox(boost::asio::io_context& io)
+        : io_(io)
+    {}
+
+    void push(void (*fn)(void*), void* arg)
+    {
+        bool first = false;
+        {
+            std::lock_guard lk(mutex_);
+            items_.push_back({fn, arg});
+            first = !posted_;
+            posted_ = true;
+        }
+        if (first)
+            boost::asio::post(io_, [this] { drain(); });
+    }
+
+private:
+    struct Item {
+        void (*fn)(void*);
+        void* arg;
+    };
+    void drain()
+    {
+        {
+            std::lock_guard lk(mutex_);
+            draining_.swap(items_);
+            posted_ = false;
+        }
+        for (const Item& i : draining_)
+            i.fn(i.arg);
+        draining_.clear();
+    }
+
+    boost::asio::io_context& io_;
+    std::mutex mutex_;
+    std::vector<Item> items_;    // guarded by mutex_
+    bool posted_ = false;        // guarded by mutex_: a drain is queued
+    std::vector<Item> draining_; // worker thread only
+};
 
 struct WorkerOptions {
     std::size_t stack_bytes = 64 * 1024;
@@ -38,6 +85,7 @@ public:
 
     unsigned index() const { return index_; }
     boost::asio::io_context& io() { return io_; }
+    Inbox& inbox() { return inbox_; }
     const WorkerCounters& counters() const { return counters_; }
     WorkerCounters& counters() { return counters_; }
 
@@ -89,6 +137,7 @@ private:
     unsigned index_;
     WorkerOptions options_;
     boost::asio::io_context io_{1};
+    Inbox inbox_{io_};
     std::optional<boost::asio::executor_work_guard<boost::asio::io_context::executor_type>> work_;
     WorkerCounters counters_;
     std::unique_ptr<StackCache> stacks_; // created on the worker thread, destroyed after its fibers
