@@ -17,6 +17,10 @@
 #include <climits>
 #endif
 
+#if defined(_WIN32)
+#include <windows.h>
+#endif
+
 #ifdef __linux__
 #include <dirent.h>
 #include <netinet/in.h>
@@ -127,6 +131,30 @@ std::int64_t open_fd_count()
     }
     closedir(dir);
     return n - 1; // the directory stream's own descriptor is listed too
+#else
+    return -1;
+#endif
+}
+
+double process_cpu_seconds()
+{
+#if defined(_WIN32)
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
+        return -1;
+    auto secs = [](const FILETIME& t) {
+        return static_cast<double>((static_cast<std::uint64_t>(t.dwHighDateTime) << 32) | t.dwLowDateTime) /
+               1e7;
+    };
+    return secs(kernel) + secs(user);
+#elif defined(FLEETSCOPE_HAS_RLIMIT)
+    rusage ru{};
+    if (getrusage(RUSAGE_SELF, &ru) != 0)
+        return -1;
+    auto secs = [](const timeval& t) {
+        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
+    };
+    return secs(ru.ru_utime) + secs(ru.ru_stime);
 #else
     return -1;
 #endif

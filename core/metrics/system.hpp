@@ -23,6 +23,9 @@ std::int64_t open_fd_count();
 /// Resident set size of this process in bytes (/proc/self/statm), or -1 when not available.
 std::int64_t process_rss_bytes();
 
+/// User plus system CPU time of this process, in seconds; -1 where not available.
+double process_cpu_seconds();
+
 /// The kernel accept queue of one listening socket. Both -1 when not available.
 struct ListenQueue {
     std::int64_t queue = -1; // connections completed by the kernel and not yet accepted

@@ -9,6 +9,7 @@
 #include <boost/fiber/operations.hpp>
 
 #include <algorithm>
+#include <cerrno>
 
 namespace fleetscope::net {
 

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/sim/simulator.hpp"
 
+#include "core/metrics/system.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/connect.hpp>
@@ -27,11 +29,13 @@
 #include <map>
 #include <memory>
 #include <mutex>
-#include <netinet/in.h>
 #include <string>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <thread>
+
+#if !defined(_WIN32)
+#include <netinet/in.h> // IP_BIND_ADDRESS_NO_PORT, where the OS has it
+#include <sys/socket.h>
+#endif
 
 namespace fleetscope::sim {
 
@@ -484,16 +488,6 @@ std::size_t ephemeral_ports()
     return ok ? high - low + 1 : 0;
 }
 
-double process_cpu_seconds()
-{
-    rusage ru{};
-    getrusage(RUSAGE_SELF, &ru);
-    auto secs = [](const timeval& t) {
-        return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6;
-    };
-    return secs(ru.ru_utime) + secs(ru.ru_stime);
-}
-
 std::size_t auto_sources(const Options& o)
 {
     return std::max<std::size_t>(1,
@@ -662,20 +656,6 @@ std::string validate(const Options& o)
     return {};
 }
 
-std::uint64_t raise_fd_limit()
-{
-    rlimit rl{};
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return 0;
-    if (rl.rlim_cur < rl.rlim_max) {
-        rlimit raised = rl;
-        raised.rlim_cur = rl.rlim_max;
-        if (setrlimit(RLIMIT_NOFILE, &raised) == 0)
-            rl = raised;
-    }
-    return rl.rlim_cur == RLIM_INFINITY ? UINT64_MAX : static_cast<std::uint64_t>(rl.rlim_cur);
-}
-
 Report run(const Options& options, const ProgressCallback& progress)
 {
     Report report;
@@ -685,7 +665,8 @@ Report run(const Options& options, const ProgressCallback& progress)
         return report;
     }
 
-    report.fd_limit = raise_fd_limit();
+    const std::int64_t fd_limit = metrics::raise_fd_limit();
+    report.fd_limit = fd_limit < 0 ? UINT64_MAX : static_cast<std::uint64_t>(fd_limit);
     if (options.connections + kFdReserve > report.fd_limit) {
         report.fatal = "--connections " + std::to_string(options.connections) + " needs about " +
                        std::to_string(options.connections + kFdReserve) +
@@ -754,7 +735,7 @@ Report run(const Options& options, const ProgressCallback& progress)
 
     // Ramp: spawn every device, bounded by connects in flight and by the optional rate.
     const auto ramp_start = Clock::now();
-    const double cpu_start = process_cpu_seconds();
+    const double cpu_start = metrics::process_cpu_seconds();
     std::size_t launched = 0;
     auto spawn_some = [&] {
         const auto now = Clock::now();
@@ -792,7 +773,7 @@ Report run(const Options& options, const ProgressCallback& progress)
 
     // Open the gate on every worker. Posting keeps each worker's gate state on its own thread.
     const auto start = Clock::now();
-    const double cpu_run_start = process_cpu_seconds();
+    const double cpu_run_start = metrics::process_cpu_seconds();
     for (auto& w : s.workers) {
         asio::post(w->io, [&w = *w, start] {
             w.start = start;
@@ -817,7 +798,7 @@ Report run(const Options& options, const ProgressCallback& progress)
     for (auto& t : pool)
         t.join();
     report.wall_seconds = seconds_between(ramp_start, Clock::now());
-    const double cpu_end = process_cpu_seconds();
+    const double cpu_end = metrics::process_cpu_seconds();
     report.cpu_seconds = cpu_end - cpu_start;
     report.run_cpu_seconds = cpu_end - cpu_run_start;
 
