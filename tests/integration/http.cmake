@@ -5,3 +5,5 @@ fleetscope_add_test(NAME test_http SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.c
     LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
 fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash.cpp
     LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 60)
+# test_crash runs the headless binary.
+add_dependencies(test_crash fleetscope-gateway)
