@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Writes the README screenshots to resources/screenshots/*.png: the monitor runs under Xvfb with its embedded
+# gateway, fleetscope-sim drives it (200 devices in open loop, one post per second each), and ImageMagick's
+# `import -window root` captures the screen. One monitor run per screenshot, all on one database, so the
+# device detail shows history read back from SQLite joined with the live tail.
+#
+#   tests/ui/make-screenshots.sh [BUILD_DIR]      (default: build/dev)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=$(cd "${1:-$root/build/dev}" && pwd)
+out=$root/resources/screenshots
+width=1500
+height=940
+
+if [[ "${FLEETSCOPE_SCREENSHOTS_INSIDE:-}" != 1 ]]; then
+    for exe in fleetscope fleetscope-sim; do
+        if [[ ! -x "$build/bin/$exe" ]]; then
+            echo "make-screenshots: $build/bin/$exe not found; build it first: cmake --build $build" >&2
+            exit 2
+        fi
+    done
+    for tool in xvfb-run import; do
+        command -v "$tool" >/dev/null || { echo "make-screenshots: $tool is required" >&2; exit 2; }
+    done
+    export FLEETSCOPE_SCREENSHOTS_INSIDE=1
+    exec xvfb-run -a -s "-screen 0 ${width}x${height}x24" "$0" "$build"
+fi
+
+work=$(mktemp -d)
+app=""
+sim=""
+cleanup() {
+    [[ -n "$sim" ]] && kill "$sim" 2>/dev/null || true
+    [[ -n "$app" ]] && kill "$app" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Settings of these runs stay in the temporary folder, away from the user's own; a one-minute window shows
+# the plots filled after a short run.
+export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
+mkdir -p "$XDG_CONFIG_HOME/FleetScope" "$out"
+printf '[ui]\nwindow=60\n' >"$XDG_CONFIG_HOME/FleetScope/fleetscope.conf"
+port=$((20000 + RANDOM % 20000))
+
+wait_listening() {
+    for _ in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+            return 0
+        fi
+        sleep 0.1
+    done
+    echo "make-screenshots: the monitor did not listen on 127.0.0.1:$1" >&2
+    return 1
+}
+
+simulate() { # runs the simulator in the background for $1 seconds
+    "$build/bin/fleetscope-sim" --target "127.0.0.1:$port" --connections 200 --mode open --interval 1000 \
+        --duration "$1" --quiet >>"$work/sim.log" 2>&1 &
+    sim=$!
+}
+
+# shot NAME SECONDS MONITOR-ARGS...: starts the monitor, drives it for SECONDS (in runs of at most 20 s), then
+# captures the screen while the last run is still posting.
+shot() {
+    local name=$1 seconds=$2
+    shift 2
+    port=$((port + 1))
+    "$build/bin/fleetscope" --listen "127.0.0.1:$port" --db "$work/fleet.db" "$@" >"$work/$name.log" 2>&1 &
+    app=$!
+    wait_listening "$port"
+    local left=$seconds
+    while ((left > 20)); do
+        simulate 20
+        wait "$sim" || true
+        left=$((left - 20))
+    done
+    simulate 20
+    sleep "$left"
+    import -window root "$out/$name.png"
+    echo "make-screenshots: wrote $out/$name.png"
+    wait "$sim" || true
+    sim=""
+    kill "$app"
+    wait "$app" || true
+    app=""
+}
+
+shot overview-dark 38 --theme dark --page overview
+shot devices 12 --theme dark --page devices
+shot device-detail 15 --theme dark --device sim-7
+shot overview-light 38 --theme light --page overview

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// End to end: the monitor starts its embedded gateway on 127.0.0.1:0 with a temporary database, a device
+// posts real telemetry over a keep-alive HTTP/1.1 connection, and the device table, the overview and the
+// device detail (history from SQLite joined with the live tail) all show it.
+#include "ui/device_detail_page.hpp"
+#include "ui/device_table_model.hpp"
+#include "ui/live_plot.hpp"
+#include "ui/main_window.hpp"
+
+#include <QAction>
+#include <QDateTime>
+#include <QSet>
+#include <QSettings>
+#include <QSignalSpy>
+#include <QTcpSocket>
+#include <QTemporaryDir>
+#include <QTest>
+
+using namespace fleetscope;
+using namespace fleetscope::ui;
+
+namespace {
+
+// Sends one POST /v1/telemetry on `socket` and returns the status line of the answer.
+QByteArray post(QTcpSocket& socket, const QByteArray& body)
+{
+    QByteArray request =
+        "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        "Content-Length: " +
+        QByteArray::number(body.size()) + "\r\n\r\n" + body;
+    socket.write(request);
+    if (!socket.waitForBytesWritten(5000))
+        return "write failed: " + socket.errorString().toUtf8();
+    QByteArray response;
+    // Read the head, then as much body as Content-Length announces, so the connection stays in step.
+    while (!response.contains("\r\n\r\n")) {
+        if (!socket.waitForReadyRead(10'000))
+            return "no answer: " + socket.errorString().toUtf8();
+        response += socket.readAll();
+    }
+    const int headEnd = response.indexOf("\r\n\r\n") + 4;
+    qsizetype length = 0;
+    for (const QByteArray& line : response.left(headEnd).split('\n'))
+        if (line.toLower().startsWith("content-length:"))
+            length = line.mid(15).trimmed().toLongLong();
+    while (response.size() < headEnd + length && socket.waitForReadyRead(5000))
+        response += socket.readAll();
+    return response.left(response.indexOf("\r\n"));
+}
+
+bool isNoContent(const QByteArray& statusLine)
+{
+    if (!statusLine.startsWith("HTTP/1.1 204"))
+        qWarning("expected 204, got: %s", statusLine.constData());
+    return statusLine.startsWith("HTTP/1.1 204");
+}
+
+QByteArray sampleBody(qint64 ts, double temp)
+{
+    return QStringLiteral(R"({"device":"pump-17","ts":%1,"metrics":{"temp_c":%2,"rssi":-67}})")
+        .arg(ts)
+        .arg(temp)
+        .toUtf8();
+}
+
+} // namespace
+
+class TestUiGateway : public QObject {
+    Q_OBJECT
+private Q_SLOTS:
+    void initTestCase();
+    void liveTelemetryReachesTheViews();
+    void shortcutsAreListedOnce();
+
+private:
+    QTemporaryDir dir_;
+};
+
+void TestUiGateway::initTestCase()
+{
+    QVERIFY(dir_.isValid());
+    QSettings::setDefaultFormat(QSettings::IniFormat);
+    QSettings::setPath(QSettings::IniFormat, QSettings::UserScope, dir_.path());
+}
+
+void TestUiGateway::liveTelemetryReachesTheViews()
+{
+    Settings settings;
+    settings.listen = "127.0.0.1:0";
+    settings.db_path = dir_.filePath(QStringLiteral("fleet.db")).toStdString();
+    settings.workers = 2;
+    MainWindow window(settings);
+    window.show();
+    QSignalSpy started(&window, &MainWindow::gatewayStarted);
+    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
+    window.startGateway();
+    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
+    if (failed.count() == 1)
+        QFAIL(qPrintable(QStringLiteral("gateway did not start: ") + failed.at(0).at(0).toString()));
+    QVERIFY(window.gatewayRunning());
+    const QString listening = started.at(0).at(0).toString();
+    const quint16 port = listening.section(QLatin1Char(':'), -1).toUShort();
+    QVERIFY2(port != 0, qPrintable(listening));
+
+    QTcpSocket socket;
+    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
+    QVERIFY(socket.waitForConnected(5000));
+    const qint64 t0 = QDateTime::currentMSecsSinceEpoch();
+    // Two samples on one keep-alive connection; both acknowledged only once committed.
+    QVERIFY(isNoContent(post(socket, sampleBody(t0 - 2000, 21.25))));
+    QVERIFY(isNoContent(post(socket, sampleBody(t0 - 1000, 21.5))));
+
+    DeviceTableModel* model = window.deviceModel();
+    QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(QStringLiteral("pump-17")) >= 0, 5000);
+    const int row = model->rowOf(QStringLiteral("pump-17"));
+    QTRY_COMPARE_WITH_TIMEOUT(
+        model->data(model->index(row, DeviceTableModel::ColSamples), DeviceTableModel::SortRole)
+            .toULongLong(),
+        2u, 5000);
+    QCOMPARE(model->statusAt(row), DeviceTableModel::Status::Live);
+    const QStringList metrics = model->metricNames();
+    QVERIFY(metrics.contains(QStringLiteral("temp_c")));
+    const int tempColumn =
+        DeviceTableModel::kFixedColumns + static_cast<int>(metrics.indexOf(QStringLiteral("temp_c")));
+    QCOMPARE(model->data(model->index(row, tempColumn), DeviceTableModel::SortRole).toDouble(), 21.5);
+
+    // The overview's committed-samples plot saw them.
+    auto* samples = window.findChild<LivePlot*>(QStringLiteral("plot-samples"));
+    QVERIFY(samples);
+    auto committed = [samples] {
+        double sum = 0;
+        for (auto it = samples->graph(0)->data()->constBegin(); it != samples->graph(0)->data()->constEnd();
+             ++it)
+            sum += it->value;
+        return sum;
+    };
+    QTRY_VERIFY_WITH_TIMEOUT(committed() > 0, 5000);
+
+    // Device detail: the two committed samples come from SQLite, the next one from the live tail.
+    DeviceDetailPage* detail = window.detailPage();
+    QSignalSpy history(detail, &DeviceDetailPage::historyLoaded);
+    detail->showDevice(QStringLiteral("pump-17"));
+    QTRY_VERIFY_WITH_TIMEOUT(history.count() == 1, 10'000);
+    QTRY_VERIFY(detail->plotFor(QStringLiteral("temp_c")) != nullptr);
+    LivePlot* temp = detail->plotFor(QStringLiteral("temp_c"));
+    QCOMPARE(temp->graph(0)->data()->size(), 2);
+    QVERIFY(isNoContent(post(socket, sampleBody(t0, 22.0))));
+    QTRY_COMPARE_WITH_TIMEOUT(temp->graph(0)->data()->size(), 3, 5000);
+    QCOMPARE((temp->graph(0)->data()->constEnd() - 1)->value, 22.0);
+
+    socket.disconnectFromHost();
+    QSignalSpy stopped(&window, &MainWindow::gatewayStopped);
+    window.stopGateway();
+    QTRY_VERIFY_WITH_TIMEOUT(stopped.count() == 1, 20'000);
+    QVERIFY(!window.gatewayRunning());
+}
+
+void TestUiGateway::shortcutsAreListedOnce()
+{
+    MainWindow window(Settings{});
+    QSet<QString> keys;
+    for (QAction* action : window.shortcutActions()) {
+        const QString key = action->shortcut().toString();
+        QVERIFY2(!key.isEmpty(), qPrintable(action->text()));
+        QVERIFY2(!keys.contains(key), qPrintable(key)); // no shortcut bound twice
+        keys.insert(key);
+    }
+    QVERIFY(keys.size() >= 10);
+    QVERIFY(!window.gatewayRunning());
+}
+
+QTEST_MAIN(TestUiGateway)
+#include "test_ui_gateway.moc"

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/device_table_model.hpp"
+
+#include "ui/live_plot.hpp"
+#include "ui/theme.hpp"
+
+#include <QDateTime>
+#include <QLocale>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace fleetscope::ui {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+} // namespace
+
+DeviceTableModel::DeviceTableModel(QObject* parent)
+    : QAbstractTableModel(parent)
+{}
+
+QString DeviceTableModel::relativeAge(std::int64_t ms)
+{
+    if (ms < 1000)
+        return tr("just now");
+    const std::int64_t s = ms / 1000;
+    if (s < 60)
+        return tr("%1 s ago").arg(s);
+    if (s < 3600)
+        return tr("%1 min %2 s ago").arg(s / 60).arg(s % 60);
+    if (s < 86400)
+        return tr("%1 h %2 min ago").arg(s / 3600).arg((s % 3600) / 60);
+    return tr("%1 d %2 h ago").arg(s / 86400).arg((s % 86400) / 3600);
+}
+
+void DeviceTableModel::setStaleAfter(Millis staleAfter)
+{
+    stale_after_ = staleAfter;
+    setNow(now_ms_);
+}
+
+DeviceTableModel::Status DeviceTableModel::statusOf(const Row& row) const
+{
+    if (now_ms_ - row.last_seen_ms > stale_after_.count())
+        return row.seen_live ? Status::Stale : Status::Offline;
+    return Status::Live;
+}
+
+double DeviceTableModel::rateOf(const Row& row) const
+{
+    // A quiet device shows 0 rather than its last rate forever. The rate changes only with an update or a
+    // status change, both signalled, so a proxy sorted by rate stays in order without re-sorting every row
+    // every second.
+    if (row.status != Status::Live)
+        return row.interval_ms > 0 ? 0.0 : kNaN;
+    return row.interval_ms > 0 ? 1000.0 / row.interval_ms : kNaN;
+}
+
+void DeviceTableModel::emitRuns(std::vector<int>& rows, int firstColumn, int lastColumn)
+{
+    // Neighbouring rows go out as one signal; scattered ones as one signal per run, because a range
+    // covering untouched rows would make a sorting proxy re-sort them all.
+    std::sort(rows.begin(), rows.end());
+    std::size_t start = 0;
+    for (std::size_t i = 1; i <= rows.size(); ++i) {
+        if (i == rows.size() || rows[i] != rows[i - 1] + 1) {
+            emit dataChanged(index(rows[start], firstColumn), index(rows[i - 1], lastColumn));
+            start = i;
+        }
+    }
+}
+
+int DeviceTableModel::metricColumn(const std::string& name)
+{
+    if (auto it = metric_index_.find(name); it != metric_index_.end())
+        return it->second;
+    if (metric_index_.size() >= kMaxMetricColumns)
+        return -1;
+    const int column = static_cast<int>(metric_index_.size());
+    metric_index_.emplace(name, column);
+    pending_metrics_.push_back(name);
+    return column;
+}
+
+void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::int64_t now_ms)
+{
+    now_ms_ = now_ms;
+    changed_.clear();
+    const int oldRows = static_cast<int>(rows_.size());
+    const int oldColumns = columnCount();
+    std::vector<Row> added;
+
+    // Metric columns are assigned first so that new rows and columns can each be announced in one batch.
+    for (const DeviceDelta& d : devices)
+        for (const telemetry::Metric& m : d.latest)
+            metricColumn(m.name);
+    if (!pending_metrics_.empty()) {
+        beginInsertColumns({}, oldColumns, oldColumns + static_cast<int>(pending_metrics_.size()) - 1);
+        for (const std::string& name : pending_metrics_)
+            metrics_.push_back(QString::fromStdString(name));
+        pending_metrics_.clear();
+        endInsertColumns();
+    }
+
+    auto update = [&](Row& row, const DeviceDelta& d) {
+        if (row.seen_live && d.samples > 0) {
+            const double inst = static_cast<double>(now_ms - row.last_seen_ms) / d.samples;
+            row.interval_ms = row.interval_ms <= 0 ? inst : 0.7 * row.interval_ms + 0.3 * inst;
+        }
+        row.seen_live = true;
+        row.status = Status::Live;
+        row.last_seen_ms = now_ms;
+        row.last_ts_ms = std::max(row.last_ts_ms, d.last_ts_ms);
+        row.samples += d.samples;
+        for (const telemetry::Metric& m : d.latest) {
+            const int column = metric_index_.count(m.name) ? metric_index_[m.name] : -1;
+            if (column < 0)
+                continue;
+            if (row.values.size() <= static_cast<std::size_t>(column))
+                row.values.resize(static_cast<std::size_t>(column) + 1, kNaN);
+            row.values[static_cast<std::size_t>(column)] = m.value;
+        }
+    };
+
+    for (const DeviceDelta& d : devices) {
+        if (auto it = index_.find(d.device); it != index_.end()) {
+            update(rows_[static_cast<std::size_t>(it->second)], d);
+            changed_.push_back(it->second);
+            continue;
+        }
+        Row row;
+        row.id = QString::fromStdString(d.device);
+        update(row, d);
+        index_.emplace(d.device, oldRows + static_cast<int>(added.size()));
+        added.push_back(std::move(row));
+    }
+
+    if (!changed_.empty())
+        emitRuns(changed_, ColStatus, columnCount() - 1);
+    if (!added.empty()) {
+        beginInsertRows({}, oldRows, oldRows + static_cast<int>(added.size()) - 1);
+        std::move(added.begin(), added.end(), std::back_inserter(rows_));
+        endInsertRows();
+    }
+    recount();
+}
+
+void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& known)
+{
+    std::vector<Row> added;
+    const int oldRows = static_cast<int>(rows_.size());
+    for (const store::DeviceRow& k : known) {
+        if (index_.count(k.device))
+            continue;
+        Row row;
+        row.id = QString::fromStdString(k.device);
+        row.last_seen_ms = k.last_seen;
+        row.last_ts_ms = k.last_seen;
+        row.samples = static_cast<std::uint64_t>(std::max<std::int64_t>(0, k.samples));
+        row.status = statusOf(row);
+        index_.emplace(k.device, oldRows + static_cast<int>(added.size()));
+        added.push_back(std::move(row));
+    }
+    if (added.empty())
+        return;
+    beginInsertRows({}, oldRows, oldRows + static_cast<int>(added.size()) - 1);
+    std::move(added.begin(), added.end(), std::back_inserter(rows_));
+    endInsertRows();
+    recount();
+}
+
+void DeviceTableModel::setNow(std::int64_t now_ms)
+{
+    now_ms_ = now_ms;
+    changed_.clear();
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+        Row& row = rows_[i];
+        const Status status = statusOf(row);
+        if (status != row.status) {
+            row.status = status;
+            changed_.push_back(static_cast<int>(i));
+        }
+    }
+    if (!changed_.empty())
+        emitRuns(changed_, ColStatus, ColRate);
+    recount();
+    emit clockAdvanced();
+}
+
+void DeviceTableModel::clear()
+{
+    beginResetModel();
+    rows_.clear();
+    index_.clear();
+    metrics_.clear();
+    metric_index_.clear();
+    endResetModel();
+    recount();
+}
+
+void DeviceTableModel::recount()
+{
+    std::size_t live = 0;
+    std::size_t stale = 0;
+    for (const Row& row : rows_) {
+        switch (row.status) {
+        case Status::Live:
+            ++live;
+            break;
+        case Status::Stale:
+            ++stale;
+            break;
+        case Status::Offline:
+            break;
+        }
+    }
+    if (live != live_count_ || stale != stale_count_) {
+        live_count_ = live;
+        stale_count_ = stale;
+    }
+    emit countsChanged();
+}
+
+int DeviceTableModel::rowOf(const QString& device) const
+{
+    const auto it = index_.find(device.toStdString());
+    return it == index_.end() ? -1 : it->second;
+}
+
+QString DeviceTableModel::deviceAt(int row) const
+{
+    return rows_.at(static_cast<std::size_t>(row)).id;
+}
+
+DeviceTableModel::Status DeviceTableModel::statusAt(int row) const
+{
+    return rows_.at(static_cast<std::size_t>(row)).status;
+}
+
+QStringList DeviceTableModel::metricNames() const
+{
+    return QStringList(metrics_.begin(), metrics_.end());
+}
+
+int DeviceTableModel::rowCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : static_cast<int>(rows_.size());
+}
+
+int DeviceTableModel::columnCount(const QModelIndex& parent) const
+{
+    return parent.isValid() ? 0 : kFixedColumns + static_cast<int>(metrics_.size());
+}
+
+bool DeviceTableModel::lessThan(int leftRow, int rightRow, int column) const
+{
+    const Row& l = rows_[static_cast<std::size_t>(leftRow)];
+    const Row& r = rows_[static_cast<std::size_t>(rightRow)];
+    auto orderNaN = [](double a, double b) {
+        // Missing values sort below every number, whichever direction.
+        if (std::isnan(a))
+            return !std::isnan(b);
+        if (std::isnan(b))
+            return false;
+        return a < b;
+    };
+    switch (column) {
+    case ColDevice:
+        return l.id < r.id;
+    case ColStatus:
+        return static_cast<int>(l.status) < static_cast<int>(r.status);
+    case ColLastSeen:
+        return l.last_seen_ms < r.last_seen_ms;
+    case ColRate:
+        return orderNaN(rateOf(l), rateOf(r));
+    case ColSamples:
+        return l.samples < r.samples;
+    default: {
+        const auto m = static_cast<std::size_t>(column - kFixedColumns);
+        const double a = m < l.values.size() ? l.values[m] : kNaN;
+        const double b = m < r.values.size() ? r.values[m] : kNaN;
+        return orderNaN(a, b);
+    }
+    }
+}
+
+QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
+{
+    if (!checkIndex(index, CheckIndexOption::IndexIsValid | CheckIndexOption::ParentIsInvalid))
+        return {};
+    const Row& row = rows_[static_cast<std::size_t>(index.row())];
+    const int column = index.column();
+    const Status status = row.status;
+    const auto metric = static_cast<std::size_t>(column - kFixedColumns);
+    const double metricValue =
+        column >= kFixedColumns && metric < row.values.size() ? row.values[metric] : kNaN;
+
+    switch (role) {
+    case Qt::DisplayRole:
+        switch (column) {
+        case ColDevice:
+            return row.id;
+        case ColStatus:
+            return status == Status::Live    ? tr("live")
+                   : status == Status::Stale ? tr("stale")
+                                             : tr("offline");
+        case ColLastSeen:
+            return row.last_seen_ms > 0 ? relativeAge(std::max<std::int64_t>(0, now_ms_ - row.last_seen_ms))
+                                        : QString();
+        case ColRate: {
+            const double rate = rateOf(row);
+            return std::isnan(rate) ? QStringLiteral("–") : formatNumber(rate, 2);
+        }
+        case ColSamples:
+            return QLocale().toString(static_cast<qulonglong>(row.samples));
+        default:
+            return std::isnan(metricValue) ? QString() : formatNumber(metricValue, 3);
+        }
+    case SortRole:
+        switch (column) {
+        case ColDevice:
+            return row.id;
+        case ColStatus:
+            return static_cast<int>(status);
+        case ColLastSeen:
+            return static_cast<qlonglong>(row.last_seen_ms);
+        case ColRate:
+            return rateOf(row);
+        case ColSamples:
+            return static_cast<qulonglong>(row.samples);
+        default:
+            return metricValue;
+        }
+    case StaleRole:
+        return status != Status::Live;
+    case Qt::TextAlignmentRole:
+        return column == ColDevice || column == ColStatus ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                          : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    case Qt::ForegroundRole: {
+        const ThemeColors& c = Theme::instance().colors();
+        if (column == ColStatus)
+            return status == Status::Live ? c.ok : status == Status::Stale ? c.warn : c.muted;
+        return status == Status::Live ? QVariant() : QVariant(c.muted);
+    }
+    case Qt::ToolTipRole:
+        if (column == ColLastSeen || column == ColStatus) {
+            const QString when = QDateTime::fromMSecsSinceEpoch(row.last_ts_ms).toString(Qt::ISODateWithMs);
+            return status == Status::Live ? tr("Last sample stamped %1").arg(when)
+                                          : tr("No sample for more than %1 s; last sample stamped %2")
+                                                .arg(stale_after_.count() / 1000.0)
+                                                .arg(when);
+        }
+        return {};
+    default:
+        return {};
+    }
+}
+
+QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, int role) const
+{
+    if (orientation != Qt::Horizontal || section < 0 || section >= columnCount())
+        return {};
+    if (role == Qt::DisplayRole) {
+        switch (section) {
+        case ColDevice:
+            return tr("Device");
+        case ColStatus:
+            return tr("Status");
+        case ColLastSeen:
+            return tr("Last seen");
+        case ColRate:
+            return tr("Rate /s");
+        case ColSamples:
+            return tr("Samples");
+        default:
+            return metrics_[static_cast<std::size_t>(section - kFixedColumns)];
+        }
+    }
+    if (role == Qt::ToolTipRole) {
+        switch (section) {
+        case ColStatus:
+            return tr("live: posted within the stale threshold; stale: posted this session, quiet since; "
+                      "offline: known from the store only");
+        case ColRate:
+            return tr("Samples per second, smoothed");
+        case ColSamples:
+            return tr("Samples seen (from the store for earlier sessions, plus live ones)");
+        default:
+            return section >= kFixedColumns
+                       ? tr("Latest value of %1")
+                             .arg(metrics_[static_cast<std::size_t>(section - kFixedColumns)])
+                       : QVariant();
+        }
+    }
+    if (role == Qt::TextAlignmentRole)
+        return section == ColDevice || section == ColStatus ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                            : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+    return {};
+}
+
+DeviceFilterProxy::DeviceFilterProxy(QObject* parent)
+    : QSortFilterProxyModel(parent)
+{
+    setDynamicSortFilter(true);
+    setSortRole(DeviceTableModel::SortRole);
+}
+
+void DeviceFilterProxy::setFilterText(const QString& text)
+{
+    if (text == text_)
+        return;
+    text_ = text;
+    invalidateFilter();
+}
+
+void DeviceFilterProxy::setStaleOnly(bool staleOnly)
+{
+    if (staleOnly == stale_only_)
+        return;
+    stale_only_ = staleOnly;
+    invalidateFilter();
+}
+
+bool DeviceFilterProxy::filterAcceptsRow(int sourceRow, const QModelIndex&) const
+{
+    const auto* model = static_cast<const DeviceTableModel*>(sourceModel());
+    if (stale_only_ && model->statusAt(sourceRow) == DeviceTableModel::Status::Live)
+        return false;
+    return text_.isEmpty() || model->deviceAt(sourceRow).contains(text_, Qt::CaseInsensitive);
+}
+
+bool DeviceFilterProxy::lessThan(const QModelIndex& left, const QModelIndex& right) const
+{
+    const auto* model = static_cast<const DeviceTableModel*>(sourceModel());
+    return model->lessThan(left.row(), right.row(), left.column());
+}
+
+} // namespace fleetscope::ui

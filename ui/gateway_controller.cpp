@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/gateway_controller.hpp"
+
+#include <exception>
+
+namespace fleetscope::ui {
+
+/// Lives on the control thread; every member is touched there only.
+class GatewayController::Worker : public QObject {
+    Q_OBJECT
+public:
+    void start(const Settings& settings)
+    {
+        try {
+            gateway_.reset();
+            auto gateway = std::make_unique<Gateway>(settings);
+            gateway->start();
+            GatewayInfo info;
+            info.listening = QString::fromStdString(gateway->listening_address());
+            info.db_path = QString::fromStdString(gateway->db_path());
+            info.connection_ceiling = gateway->connection_ceiling();
+            info.effective_backlog = gateway->effective_backlog();
+            info.workers = resolved_workers(gateway->settings());
+            info.subscription = gateway->subscribe();
+            gateway_ = std::move(gateway);
+            emit started(info);
+        } catch (const std::exception& e) {
+            gateway_.reset();
+            emit startFailed(QString::fromUtf8(e.what()));
+        }
+    }
+
+    void stop()
+    {
+        if (gateway_) {
+            gateway_->stop();
+            gateway_.reset();
+        }
+        emit stopped();
+    }
+
+signals:
+    void started(const fleetscope::ui::GatewayInfo& info);
+    void startFailed(const QString& error);
+    void stopped();
+
+private:
+    std::unique_ptr<Gateway> gateway_;
+};
+
+GatewayController::GatewayController(QObject* parent)
+    : QObject(parent)
+    , worker_(new Worker)
+{
+    qRegisterMetaType<fleetscope::Settings>();
+    qRegisterMetaType<fleetscope::ui::GatewayInfo>();
+    thread_.setObjectName(QStringLiteral("gateway-control"));
+    worker_->moveToThread(&thread_);
+    connect(&thread_, &QThread::finished, worker_, &QObject::deleteLater);
+    connect(worker_, &Worker::started, this, [this](const GatewayInfo& info) {
+        busy_ = false;
+        emit started(info);
+    });
+    connect(worker_, &Worker::startFailed, this, [this](const QString& error) {
+        busy_ = false;
+        emit startFailed(error);
+    });
+    connect(worker_, &Worker::stopped, this, [this] {
+        busy_ = false;
+        emit stopped();
+    });
+    thread_.start();
+}
+
+GatewayController::~GatewayController()
+{
+    // The queued stop runs before the quit: at exit the GUI has nothing left to draw, so waiting here for the
+    // final commit is the one wait on the core that we accept.
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_] { w->stop(); }, Qt::QueuedConnection);
+    thread_.quit();
+    thread_.wait();
+}
+
+void GatewayController::requestStart(const Settings& settings)
+{
+    busy_ = true;
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, settings] { w->start(settings); }, Qt::QueuedConnection);
+}
+
+void GatewayController::requestStop()
+{
+    busy_ = true;
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_] { w->stop(); }, Qt::QueuedConnection);
+}
+
+} // namespace fleetscope::ui
+
+#include "gateway_controller.moc"

@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/gateway.hpp"
+#include "core/metrics/hub.hpp"
+#include "core/settings.hpp"
+
+#include <QMetaType>
+#include <QObject>
+#include <QString>
+#include <QThread>
+
+#include <memory>
+
+namespace fleetscope::ui {
+
+/// What the GUI learns once the gateway accepts connections.
+struct GatewayInfo {
+    QString listening;
+    QString db_path;
+    quint64 connection_ceiling = 0;
+    int effective_backlog = 0;
+    unsigned workers = 0;
+    std::shared_ptr<metrics::Subscription> subscription;
+};
+
+/// Owns the embedded Gateway on a thread of its own ("gateway-control"), which is the Gateway's controlling
+/// thread: start() binds and opens the store, stop() drains and joins, and neither ever blocks the GUI.
+/// The GUI reaches it only through queued calls (requestStart/requestStop) and its signals.
+class GatewayController : public QObject {
+    Q_OBJECT
+public:
+    explicit GatewayController(QObject* parent = nullptr);
+    ~GatewayController() override; // stops the gateway if it runs, then joins the control thread
+
+    /// Queued to the control thread.
+    void requestStart(const fleetscope::Settings& settings);
+    void requestStop();
+    bool busy() const { return busy_; }
+
+signals:
+    void started(const fleetscope::ui::GatewayInfo& info);
+    void startFailed(const QString& error);
+    void stopped();
+
+private:
+    // The two halves below run on the control thread only.
+    class Worker;
+    QThread thread_;
+    Worker* worker_;
+    bool busy_ = false;
+};
+
+} // namespace fleetscope::ui
+
+Q_DECLARE_METATYPE(fleetscope::Settings)
+Q_DECLARE_METATYPE(fleetscope::ui::GatewayInfo)

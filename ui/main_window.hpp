@@ -1,0 +1,118 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/metrics/hub.hpp"
+#include "core/settings.hpp"
+#include "ui/gateway_controller.hpp"
+
+#include <QList>
+#include <QMainWindow>
+
+#include <memory>
+#include <vector>
+
+class QAction;
+class QComboBox;
+class QLabel;
+
+namespace fleetscope::ui {
+
+class Dashboard;
+class DeviceDetailPage;
+class DeviceTableModel;
+class DevicesPage;
+class LiveFeed;
+class OverviewPage;
+class TimeWindow;
+struct Frame;
+
+/// The monitor: overview, device table and device detail over one live feed, with the embedded gateway
+/// controlled from the toolbar. GUI thread only; the gateway runs on its own threads behind a
+/// GatewayController, and data arrives through the LiveFeed's lock-free queues.
+class MainWindow : public QMainWindow {
+    Q_OBJECT
+public:
+    explicit MainWindow(const Settings& settings, QWidget* parent = nullptr);
+    ~MainWindow() override;
+
+    /// "overview", "devices" or "device"; false for any other name.
+    bool showPage(const QString& name);
+    void showDevice(const QString& device);
+
+    void startGateway();
+    void stopGateway();
+    bool gatewayRunning() const { return running_; }
+    const Settings& settings() const { return settings_; }
+
+    /// Feeds the views from a subscription; what a gateway start does, and what the benchmark calls directly.
+    void attachSubscription(std::shared_ptr<metrics::Subscription> subscription, const QString& dbPath = {});
+
+    LiveFeed* feed() const { return feed_; }
+    Dashboard* dashboard() const { return dashboard_; }
+    DeviceTableModel* deviceModel() const;
+    DeviceDetailPage* detailPage() const;
+    TimeWindow* timeWindow() const { return window_; }
+
+    /// Every action with a shortcut, in menu order: the help dialog lists exactly these.
+    QList<QAction*> shortcutActions() const { return shortcut_actions_; }
+    /// p99 of the recent frames, ms.
+    double frameP99Ms() const { return frame_p99_ms_; }
+
+signals:
+    void gatewayStarted(const QString& listening);
+    void gatewayStopped();
+    void gatewayFailed(const QString& error);
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
+
+private:
+    void buildActions();
+    void buildStatusBar();
+    void onFrame(const Frame& frame);
+    void onStarted(const GatewayInfo& info);
+    void onStopped();
+    void updateStatus();
+    void updateActions();
+    void applyThemeIcons();
+    void openSettings();
+    void showShortcuts();
+    void exportPlotInteractive();
+    void exportViewInteractive();
+    void stepWindow(int direction);
+    QAction* addShortcutAction(const QString& text, const QKeySequence& key, const QString& tip = {});
+
+    Settings settings_;
+    GatewayController* controller_;
+    LiveFeed* feed_;
+    TimeWindow* window_;
+    Dashboard* dashboard_;
+    GatewayInfo info_;
+
+    QList<QAction*> shortcut_actions_;
+    QAction* start_stop_ = nullptr;
+    QAction* pause_ = nullptr;
+    QAction* reset_ = nullptr;
+    QAction* export_plot_ = nullptr;
+    QAction* export_view_ = nullptr;
+    QAction* settings_action_ = nullptr;
+    QAction* theme_ = nullptr;
+    QAction* help_ = nullptr;
+    QComboBox* window_combo_ = nullptr;
+
+    QLabel* state_label_ = nullptr;
+    QLabel* address_label_ = nullptr;
+    QLabel* uptime_label_ = nullptr;
+    QLabel* ceiling_label_ = nullptr;
+    QLabel* dropped_label_ = nullptr;
+    QLabel* frame_label_ = nullptr;
+
+    std::vector<double> frame_ms_;
+    std::size_t frame_next_ = 0;
+    double frame_p99_ms_ = 0;
+    bool running_ = false;
+    bool closing_ = false;
+    bool restart_after_stop_ = false;
+};
+
+} // namespace fleetscope::ui

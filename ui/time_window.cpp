@@ -1,0 +1,38 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/time_window.hpp"
+
+#include <QDateTime>
+
+#include <algorithm>
+
+namespace fleetscope::ui {
+
+double nowSeconds()
+{
+    return static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+}
+
+TimeWindow::TimeWindow(QObject* parent)
+    : QObject(parent)
+{}
+
+void TimeWindow::setSeconds(double seconds)
+{
+    seconds = std::clamp(seconds, kMinSeconds, kMaxSeconds);
+    if (seconds == seconds_)
+        return;
+    seconds_ = seconds;
+    emit changed();
+}
+
+void TimeWindow::setPaused(bool paused)
+{
+    if (paused == paused_)
+        return;
+    paused_ = paused;
+    if (paused_)
+        paused_at_ = nowSeconds();
+    emit changed();
+}
+
+} // namespace fleetscope::ui
