@@ -14,6 +14,7 @@ packages=(
   xvfb xauth imagemagick fonts-dejavu-core
   golang-go golang-github-mattn-go-sqlite3-dev
   clang libclang-rt-14-dev
+  dpkg-dev file appstream desktop-file-utils shared-mime-info libxml2-utils
 )
 
 missing=()
