@@ -19,17 +19,7 @@ namespace sim = fleetscope::sim;
 
 namespace {
 
-std::string grouped(std::uint64_t n)
-{
-    std::string digits = std::to_string(n);
-    std::string out;
-    for (std::size_t i = 0; i < digits.size(); ++i) {
-        if (i > 0 && (digits.size() - i) % 3 == 0)
-            out += ',';
-        out += digits[i];
-    }
-    return out;
-}
+using sim::grouped;
 
 // Prints progress on stderr: a line rewritten in place each second on a terminal, a plain line every few
 // seconds otherwise (logs and pipes), and always one line when a phase begins, which scripts can wait for.

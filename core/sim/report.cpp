@@ -10,9 +10,6 @@
 
 namespace fleetscope::sim {
 
-namespace {
-
-// 1234567 -> "1,234,567": the counts reach the millions and are read at a glance.
 std::string grouped(std::uint64_t n)
 {
     std::string digits = std::to_string(n);
@@ -24,6 +21,8 @@ std::string grouped(std::uint64_t n)
     }
     return out;
 }
+
+namespace {
 
 std::string fixed(double v, int decimals)
 {

@@ -143,6 +143,9 @@ constexpr std::size_t kFdReserve = 64;
 /// io_context threads and joins them before returning. Never throws for network failures; they are counted.
 Report run(const Options& options, const ProgressCallback& progress = {});
 
+/// 1234567 -> "1,234,567": the counts reach the millions and are read at a glance.
+std::string grouped(std::uint64_t n);
+
 /// The report as the CLI prints it, several aligned lines.
 std::string format_text(const Report& r);
 

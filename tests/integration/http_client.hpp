@@ -13,6 +13,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -237,6 +238,39 @@ inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std
         fail("select");
     sqlite3_close(db);
     return out;
+}
+
+/// What one posting client saw: the ts of every sample answered 204, and anything else that came back.
+struct PostLog {
+    std::string device;
+    std::vector<std::int64_t> acked;
+    std::vector<std::string> unexpected;
+};
+
+/// Posts samples of `log.device` with ts = first, first + 1, ... back to back on `c` until `stop` is set or
+/// the connection ends. Only a 204 counts as acknowledged; a closed connection just ends the loop.
+inline void post_back_to_back(HttpClient& c, PostLog& log, std::int64_t first, const std::atomic<bool>& stop)
+{
+    for (std::int64_t ts = first; !stop.load(std::memory_order_relaxed); ++ts) {
+        if (!c.send(post_telemetry(sample_json(log.device, ts, double(ts % 1000))))) {
+            if (c.error() == boost::asio::error::timed_out)
+                log.unexpected.push_back("send timed out");
+            return;
+        }
+        auto res = c.read();
+        if (!res) {
+            if (c.error() == boost::asio::error::timed_out)
+                log.unexpected.push_back("no answer within 5 s");
+            return;
+        }
+        if (res->result_int() != 204) {
+            log.unexpected.push_back("status " + std::to_string(res->result_int()) + ": " + res->body());
+            return;
+        }
+        log.acked.push_back(ts);
+        if (!res->keep_alive())
+            return;
+    }
 }
 
 } // namespace fleetscope::testing

@@ -66,50 +66,23 @@ private:
     std::uint16_t port_ = 0;
 };
 
-/// What one posting client saw; read by the test thread after join.
-struct ClientLog {
-    std::string device;
-    std::vector<std::int64_t> acked; // ts of every sample answered 204
-    std::vector<std::string> unexpected;
-};
-
 /// Each client posts distinct samples back to back on one connection until `stop` or until the connection
 /// ends. Only a 204 counts as acknowledged; a lost connection just ends the client.
-std::vector<ClientLog> post_while(std::uint16_t port, int cycle, const std::function<void()>& meanwhile)
+std::vector<PostLog> post_while(std::uint16_t port, int cycle, const std::function<void()>& meanwhile)
 {
-    std::vector<ClientLog> logs(kClients);
+    std::vector<PostLog> logs(kClients);
     std::atomic<bool> stop{false};
     std::vector<std::thread> threads;
     for (int t = 0; t < kClients; ++t) {
         logs[std::size_t(t)].device = "c" + std::to_string(cycle) + "-t" + std::to_string(t);
         threads.emplace_back([&, t] {
-            ClientLog& log = logs[std::size_t(t)];
+            PostLog& log = logs[std::size_t(t)];
             HttpClient c;
             if (!c.connect(port)) {
                 log.unexpected.push_back("connect: " + c.error().message());
                 return;
             }
-            for (std::int64_t ts = 1'700'000'000'000; !stop.load(std::memory_order_relaxed); ++ts) {
-                if (!c.send(post_telemetry(sample_json(log.device, ts, double(ts % 1000))))) {
-                    if (c.error() == asio::error::timed_out)
-                        log.unexpected.push_back("send timed out");
-                    return;
-                }
-                auto res = c.read();
-                if (!res) {
-                    if (c.error() == asio::error::timed_out)
-                        log.unexpected.push_back("no answer within 5 s");
-                    return;
-                }
-                if (res->result_int() != 204) {
-                    log.unexpected.push_back("status " + std::to_string(res->result_int()) + ": " +
-                                             res->body());
-                    return;
-                }
-                log.acked.push_back(ts);
-                if (!res->keep_alive())
-                    return;
-            }
+            post_back_to_back(c, log, 1'700'000'000'000, stop);
         });
     }
     meanwhile();
@@ -164,7 +137,7 @@ void TestCrash::killNineLosesNothingAcknowledged()
     QVERIFY(dir.isValid());
     const QString db = dir.filePath(QStringLiteral("crash.db"));
 
-    std::vector<ClientLog> all;
+    std::vector<PostLog> all;
     auto gateway = std::make_unique<GatewayProcess>();
     QString why = gateway->start(program_, db);
     QVERIFY2(why.isEmpty(), qPrintable(why));

@@ -640,13 +640,14 @@ void TestHttp::gracefulStopLosesNothing()
     const auto port = g->port();
 
     constexpr int kClients = 20;
-    std::vector<ClientLog> logs(kClients);
+    std::vector<PostLog> logs(kClients);
+    const std::atomic<bool> never{false};
     std::vector<std::thread> threads;
     std::atomic<int> posting{0};
     for (int t = 0; t < kClients; ++t) {
         threads.emplace_back([&, t] {
-            ClientLog& log = logs[std::size_t(t)];
-            const std::string device = "stop-" + std::to_string(t);
+            PostLog& log = logs[std::size_t(t)];
+            log.device = "stop-" + std::to_string(t);
             HttpClient c;
             if (!c.connect(port)) {
                 log.unexpected.push_back("connect: " + c.error().message());
@@ -654,27 +655,7 @@ void TestHttp::gracefulStopLosesNothing()
             }
             posting.fetch_add(1);
             // Posts until the gateway closes the connection; a closed connection is the only other ending.
-            for (std::int64_t i = 0;; ++i) {
-                if (!c.send(post_telemetry(sample_json(device, i, double(i))))) {
-                    if (c.error() == asio::error::timed_out)
-                        log.unexpected.push_back("send timed out");
-                    return;
-                }
-                auto res = c.read();
-                if (!res) {
-                    if (c.error() == asio::error::timed_out)
-                        log.unexpected.push_back("no answer within 5 s");
-                    return;
-                }
-                if (res->result_int() != 204) {
-                    log.unexpected.push_back("status " + std::to_string(res->result_int()) + ": " +
-                                             res->body());
-                    return;
-                }
-                log.acked.push_back(i);
-                if (!res->keep_alive())
-                    return;
-            }
+            post_back_to_back(c, log, 0, never);
         });
     }
     const auto t0 = steady_clock::now();
@@ -694,7 +675,7 @@ void TestHttp::gracefulStopLosesNothing()
         QVERIFY2(log.unexpected.empty(), first(log.unexpected));
         QVERIFY2(!log.acked.empty(), "a client had no answer before the stop");
         for (auto ts : log.acked)
-            acked.emplace("stop-" + std::to_string(t), ts);
+            acked.emplace(log.device, ts);
     }
     const auto rows = read_readings(s.db_path);
     const std::set<std::pair<std::string, std::int64_t>> stored(rows.begin(), rows.end());
