@@ -62,6 +62,8 @@ constexpr std::int64_t kRowsPerSeries = 8;
 constexpr std::int64_t kCompactSlices = 8;
 constexpr std::size_t kReaders = 4;
 constexpr int kWriterCacheKiB = 32 * 1024;
+// How often the checkpointer copies the WAL into the database.
+constexpr Millis kCheckpointPeriod{250};
 constexpr int kReaderCacheKiB = 8 * 1024;
 
 constexpr const char* kSchemaV1 = R"sql(
@@ -270,6 +272,14 @@ struct Store::Impl {
     std::mutex stop_mutex;
     std::thread writer;
 
+    // The checkpointer: copies the WAL back into the database on its own connection, so that the fsyncs a
+    // checkpoint costs never stall a group commit (the writer runs with wal_autocheckpoint = 0).
+    std::thread checkpointer;
+    std::mutex checkpoint_mutex;
+    std::condition_variable checkpoint_cv;
+    bool checkpoint_stop = false; // guarded by checkpoint_mutex
+    void run_checkpointer();
+
     void open();
     void run();
     bool write_batch();
@@ -312,6 +322,7 @@ void Store::Impl::open()
     set_pragma(h, "PRAGMA synchronous = NORMAL", path);
     set_pragma(h, "PRAGMA temp_store = MEMORY", path);
     set_pragma(h, "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB), path);
+    set_pragma(h, "PRAGMA wal_autocheckpoint = 0", path); // the checkpointer thread does it
     migrate(h, path);
 
     begin = sql::prepare(h, "BEGIN IMMEDIATE", path, true);
@@ -567,6 +578,33 @@ void Store::Impl::run()
     compact_all();
 }
 
+void Store::Impl::run_checkpointer()
+{
+    // PASSIVE never waits for the writer or for readers; what it cannot copy now it copies on a later round.
+    // The writer restarts the WAL from its beginning once a round has copied all of it.
+    sql::Db ck;
+    try {
+        ck = open_db(options.path, false, options.busy_timeout);
+    } catch (const StoreError& e) {
+        // The writer still commits; the WAL then only grows until the next start checkpoints it.
+        std::fprintf(stderr, "fleetscope: store checkpointer disabled: %s\n", e.what());
+        return;
+    }
+    std::unique_lock lock(checkpoint_mutex);
+    for (;;) {
+        checkpoint_cv.wait_for(lock, kCheckpointPeriod, [this] { return checkpoint_stop; });
+        const bool last = checkpoint_stop;
+        lock.unlock();
+        // The last round runs after the writer has stopped: TRUNCATE leaves an empty WAL behind.
+        sqlite3_wal_checkpoint_v2(ck.get(), nullptr,
+                                  last ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
+                                  nullptr);
+        if (last)
+            return;
+        lock.lock();
+    }
+}
+
 sql::Db Store::Impl::lease_reader() const
 {
     {
@@ -658,6 +696,7 @@ Store::Store(Options options)
 {
     impl_->open();
     impl_->writer = std::thread([impl = impl_.get()] { impl->run(); });
+    impl_->checkpointer = std::thread([impl = impl_.get()] { impl->run_checkpointer(); });
 }
 
 Store::~Store()
@@ -705,6 +744,13 @@ void Store::stop()
     s.queue_cv.notify_one();
     if (s.writer.joinable())
         s.writer.join();
+    {
+        std::lock_guard lock(s.checkpoint_mutex);
+        s.checkpoint_stop = true;
+    }
+    s.checkpoint_cv.notify_one();
+    if (s.checkpointer.joinable())
+        s.checkpointer.join();
 }
 
 std::vector<DeviceRow> Store::devices() const
