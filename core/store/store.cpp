@@ -59,7 +59,12 @@ constexpr std::int64_t kCompactRows = 32'768;
 // Rows per series a compaction waits for on average (see recent_series).
 constexpr std::int64_t kRowsPerSeries = 8;
 // A compaction moves the devices in this many slices (by device id), one slice between two group commits.
-constexpr std::int64_t kCompactSlices = 8;
+// The slice count of a round grows with the rows waiting, so that one slice moves about kRowsPerSlice rows,
+// between kMinSlices and kMaxSlices; the trigger is capped at kMaxCompactRows so a slice's scan stays short.
+constexpr std::int64_t kMinSlices = 8;
+constexpr std::int64_t kMaxSlices = 32;
+constexpr std::int64_t kRowsPerSlice = 8'192;
+constexpr std::int64_t kMaxCompactRows = 262'144;
 constexpr std::size_t kReaders = 4;
 constexpr int kWriterCacheKiB = 32 * 1024;
 // How often the checkpointer copies the WAL into the database.
@@ -261,7 +266,8 @@ struct Store::Impl {
     // The (device, metric) series with rows in `recent`: a compaction waits until they average
     // kRowsPerSeries rows, so that a large fleet does not turn it into one page write per row.
     std::unordered_set<std::uint64_t> recent_series;
-    std::int64_t next_slice = -1; // the slice a compaction in progress moves next; -1: none in progress
+    std::int64_t next_slice = -1;     // the slice a compaction in progress moves next; -1: none in progress
+    std::int64_t slices = kMinSlices; // of the compaction in progress
 
     // Readers.
     mutable std::mutex readers_mutex;
@@ -465,14 +471,14 @@ bool Store::Impl::compact_slice(std::int64_t slice)
         std::int64_t moved = 0;
         if (good) {
             move->bind(1, slice);
-            move->bind(2, kCompactSlices);
+            move->bind(2, slices);
             good = ok(move->step());
             moved = sqlite3_changes64(db.get());
             move->reset();
         }
         if (good) {
             clear_recent.bind(1, slice);
-            clear_recent.bind(2, kCompactSlices);
+            clear_recent.bind(2, slices);
             good = ok(clear_recent.step()) && (move != &compact_fast || sqlite3_changes64(db.get()) == moved);
             clear_recent.reset();
         }
@@ -497,8 +503,10 @@ void Store::Impl::compact_step()
     // One slice of the devices per call, between group commits: each slice still moves every row its series
     // gathered (the amortisation), while a commit waits for one slice at most, not for the whole move.
     if (next_slice < 0) {
-        if (recent_rows < std::max<std::int64_t>(compact_at, kRowsPerSeries * std::ssize(recent_series)))
+        const std::int64_t wanted = std::min(kMaxCompactRows, kRowsPerSeries * std::ssize(recent_series));
+        if (recent_rows < std::max(compact_at, wanted))
             return;
+        slices = std::clamp(recent_rows / kRowsPerSlice, kMinSlices, kMaxSlices);
         recent_series.clear(); // rows arriving from here on gather toward the next compaction
         next_slice = 0;
     }
@@ -508,7 +516,7 @@ void Store::Impl::compact_step()
         compact_at = recent_rows + kCompactRows;
         return;
     }
-    if (++next_slice == kCompactSlices) {
+    if (++next_slice == slices) {
         next_slice = -1;
         compact_at = kCompactRows;
     }
@@ -516,7 +524,8 @@ void Store::Impl::compact_step()
 
 void Store::Impl::compact_all()
 {
-    for (std::int64_t slice = 0; slice < kCompactSlices && recent_rows > 0; ++slice)
+    slices = kMinSlices;
+    for (std::int64_t slice = 0; slice < slices && recent_rows > 0; ++slice)
         compact_slice(slice);
     next_slice = -1;
 }
