@@ -12,12 +12,12 @@ namespace fleetscope::metrics {
 
 /// One worker thread's scheduler figures at the moment of a snapshot.
 struct WorkerSnapshot {
-    std::uint32_t ready_depth = 0;       // fibers ready to run
-    std::uint64_t fibers_alive = 0;      // fibers started and not finished
-    std::uint64_t context_switches = 0;  // total since start
-    std::uint64_t idle_ns = 0;           // total time blocked in the reactor with nothing to run
-    std::uint64_t connections = 0;       // sockets owned by this worker (active and parked)
-    std::uint64_t parked = 0;            // of which held without a fiber
+    std::uint32_t ready_depth = 0;      // fibers ready to run
+    std::uint64_t fibers_alive = 0;     // fibers started and not finished
+    std::uint64_t context_switches = 0; // total since start
+    std::uint64_t idle_ns = 0;          // total time blocked in the reactor with nothing to run
+    std::uint64_t connections = 0;      // sockets owned by this worker (active and parked)
+    std::uint64_t parked = 0;           // of which held without a fiber
 };
 
 /// Everything the gateway knows about itself at one instant. Totals are monotonic; the UI derives rates from
