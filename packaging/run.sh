@@ -7,5 +7,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./packaging/setup-debian.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)"
+cmake --build --preset release -j "$(nproc)" --target fleetscope fleetscope-gateway fleetscope-sim
 exec ./build/release/bin/fleetscope "$@"
