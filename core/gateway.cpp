@@ -19,6 +19,8 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
+#include <utility>
 
 namespace fleetscope {
 
@@ -33,6 +35,15 @@ std::int64_t wall_ms()
     return std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
         .count();
+}
+
+/// p50 and p99 in ms of what `now` recorded since `prev`, which then becomes `now`: the snapshots show each
+/// interval's latencies, not the whole run's.
+std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, metrics::HistogramCounts& prev)
+{
+    const auto interval = metrics::diff(now, prev);
+    prev = now;
+    return {metrics::percentile(interval, 0.50), metrics::percentile(interval, 0.99)};
 }
 
 } // namespace
@@ -101,10 +112,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
 
     s.responses_by_class = totals.responses_by_class;
     s.samples_committed = totals.samples_committed;
-    const auto ack = metrics::diff(totals.ack_latency, prev_ack);
-    prev_ack = totals.ack_latency;
-    s.ack_p50_ms = metrics::percentile(ack, 0.50);
-    s.ack_p99_ms = metrics::percentile(ack, 0.99);
+    std::tie(s.ack_p50_ms, s.ack_p99_ms) = p50_p99_since(totals.ack_latency, prev_ack);
 
     s.workers.reserve(runtime->size());
     for (std::size_t i = 0; i < runtime->size(); ++i) {
@@ -123,10 +131,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.store_queue = st.queue_samples;
     s.store_batches = st.batches;
     s.store_last_batch = st.last_batch_samples;
-    const auto commits = metrics::diff(st.commit_latency, prev_commit);
-    prev_commit = st.commit_latency;
-    s.commit_p50_ms = metrics::percentile(commits, 0.50);
-    s.commit_p99_ms = metrics::percentile(commits, 0.99);
+    std::tie(s.commit_p50_ms, s.commit_p99_ms) = p50_p99_since(st.commit_latency, prev_commit);
 
     s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::process_rss_bytes()));
     return s;
