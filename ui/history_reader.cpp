@@ -58,9 +58,11 @@ SELECT u.ts, m.name, u.value FROM (
 JOIN metrics m ON m.id = u.metric_id
 ORDER BY u.ts DESC LIMIT ?4)sql";
 
-constexpr int kSchemaVersion = 1;
-static_assert(store::Store::kSchemaVersion == kSchemaVersion,
-              "the store's schema changed: update kHistorySql and the device query for it");
+// Schema 2 added tables beside the telemetry ones, which are unchanged since schema 1; both read alike.
+constexpr int kOldestSchema = 1;
+constexpr int kNewestSchema = 2;
+static_assert(store::Store::kSchemaVersion == kNewestSchema,
+              "the store's schema changed: check kHistorySql and the device query against it");
 
 // Refuses a file whose schema this reader does not know, rather than misreading it.
 bool schemaKnown(sqlite3* db, std::string& error)
@@ -72,9 +74,9 @@ bool schemaKnown(sqlite3* db, std::string& error)
     }
     Statement st(raw);
     const int version = sqlite3_step(st.get()) == SQLITE_ROW ? sqlite3_column_int(st.get(), 0) : -1;
-    if (version != kSchemaVersion) {
+    if (version < kOldestSchema || version > kNewestSchema) {
         error = "unsupported store schema version " + std::to_string(version) + ", expected " +
-                std::to_string(kSchemaVersion);
+                std::to_string(kOldestSchema) + " to " + std::to_string(kNewestSchema);
         return false;
     }
     return true;

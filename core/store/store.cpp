@@ -3,6 +3,7 @@
 
 #include "core/store/sqlite.hpp"
 
+#include <boost/json.hpp>
 #include <queue>
 
 #include <algorithm>
@@ -19,7 +20,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
-// Schema, version 1 (PRAGMA user_version = 1)
+// Schema, version 2 (PRAGMA user_version = 2)
 // ------------------------------------------
 //   devices(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
 //           first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,   -- ms since epoch, min/max sample ts
@@ -29,6 +30,12 @@
 //           seq INTEGER NOT NULL, value REAL NOT NULL,
 //           PRIMARY KEY (device_id, metric_id, ts, seq)) WITHOUT ROWID
 //   recent(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL, value REAL NOT NULL)
+// Version 2 adds what a session capture carries besides telemetry (see kSchemaV2 for the columns):
+//   sessions  one row per gateway run: start, end and how it ended, app version, settings as JSON
+//   marks     recording spans an engineer marked in the monitor, within a session
+//   timeline  the gateway's metric timeline (the overview's series), one row per series per point
+//   alerts    alert events: raise, clear, acknowledge
+//   meta      key/value facts about the file itself (a capture's format version, filters, origin)
 //
 // One row per (sample, metric). A device's readings live in two tables:
 // - `recent` is append-only (rowid order = commit order). Every group commit appends to it, so a commit
@@ -47,6 +54,8 @@
 // against power loss.
 
 namespace fleetscope::store {
+
+namespace json = boost::json;
 
 namespace {
 
@@ -95,6 +104,42 @@ CREATE TABLE recent(
     value REAL NOT NULL);
 )sql";
 
+// Samples carry no session id: a session's telemetry is the samples whose ts falls within its span.
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE sessions(
+    id INTEGER PRIMARY KEY,
+    started_at INTEGER NOT NULL,
+    ended_at INTEGER,
+    end_reason TEXT,
+    app_version TEXT NOT NULL,
+    settings TEXT NOT NULL);
+CREATE TABLE marks(
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    label TEXT NOT NULL,
+    from_ts INTEGER NOT NULL,
+    to_ts INTEGER NOT NULL);
+CREATE TABLE timeline(
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    series TEXT NOT NULL,
+    ts INTEGER NOT NULL,
+    value REAL NOT NULL,
+    PRIMARY KEY (session_id, series, ts)) WITHOUT ROWID;
+CREATE TABLE alerts(
+    id INTEGER PRIMARY KEY,
+    session_id INTEGER NOT NULL REFERENCES sessions(id),
+    rule TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    severity TEXT NOT NULL,
+    raised_at INTEGER NOT NULL,
+    cleared_at INTEGER,
+    acked_at INTEGER,
+    message TEXT NOT NULL);
+CREATE TABLE meta(
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL) WITHOUT ROWID;
+)sql";
+
 /// One step of the schema history: running `sql` on a database at version `to - 1` brings it to `to`.
 /// A later schema version appends a step; existing steps never change.
 struct Migration {
@@ -103,6 +148,7 @@ struct Migration {
 };
 constexpr Migration kMigrations[] = {
     {1, kSchemaV1},
+    {2, kSchemaV2},
 };
 static_assert(std::size(kMigrations) == Store::kSchemaVersion);
 
@@ -217,6 +263,16 @@ Options Options::from(const Settings& s)
     o.queue_samples = s.store_queue_samples;
     o.max_batch_samples = s.max_batch_samples;
     o.busy_timeout = s.store_busy_timeout;
+    o.app_version = FLEETSCOPE_VERSION;
+    json::object settings;
+    for_each_setting(s, [&settings](const SettingInfo& info, const auto& field) {
+        using T = std::decay_t<decltype(field)>;
+        if constexpr (std::is_same_v<T, Millis>)
+            settings[info.name] = field.count();
+        else
+            settings[info.name] = field;
+    });
+    o.settings_json = json::serialize(settings);
     return o;
 }
 
@@ -235,6 +291,7 @@ struct Store::Impl {
     std::condition_variable queue_cv;
     std::deque<Request> queue;
     std::size_t queued_samples = 0;
+    std::deque<WriteJob> jobs;
     bool stopping = false;
     bool writer_waiting = false;
     CommitObserver observer;
@@ -261,6 +318,8 @@ struct Store::Impl {
     std::unordered_map<std::string, std::int64_t> metric_ids;
     std::unordered_map<std::int64_t, DeviceDelta> batch_devices;
     std::vector<Request> batch;
+    std::vector<WriteJob> batch_jobs;
+    std::int64_t session = 0; // written once by open(), read by session_id()
     std::int64_t recent_rows = 0;
     std::int64_t compact_at = kCompactRows;
     // The (device, metric) series with rows in `recent`: a compaction waits until they average
@@ -287,6 +346,9 @@ struct Store::Impl {
     void run_checkpointer();
 
     void open();
+    void begin_session();
+    void end_session();
+    void run_jobs();
     void run();
     bool write_batch();
     std::int64_t device_id(const std::string& name, std::int64_t ts);
@@ -351,6 +413,70 @@ void Store::Impl::open()
     compact_numbered = sql::prepare(h, kCompactNumbered, path, true);
     clear_recent = sql::prepare(h, "DELETE FROM recent WHERE device_id % ?2 = ?1", path, true);
     recent_rows = query_int(h, "SELECT count(*) FROM recent", path);
+    if (!options.app_version.empty())
+        begin_session();
+}
+
+std::int64_t wall_clock_ms()
+{
+    return std::chrono::duration_cast<std::chrono::milliseconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
+}
+
+void Store::Impl::begin_session()
+{
+    // A session still open here ended without stop(): a crash or a kill. Its end is the last thing it is
+    // known to have recorded.
+    const std::string& path = options.path;
+    sql::exec_or_throw(db.get(), "BEGIN IMMEDIATE", "cannot start recording the session", path);
+    sql::exec_or_throw(db.get(),
+                       "UPDATE sessions SET end_reason = 'crash', ended_at = max(started_at, coalesce("
+                       "(SELECT max(ts) FROM timeline WHERE session_id = sessions.id), started_at))"
+                       " WHERE ended_at IS NULL",
+                       "cannot close the sessions a crash left open", path);
+    sql::Stmt insert = sql::prepare(
+        db.get(), "INSERT INTO sessions(started_at, app_version, settings) VALUES (?1, ?2, ?3)", path);
+    insert.bind(1, wall_clock_ms());
+    insert.bind(2, options.app_version);
+    insert.bind(3, options.settings_json);
+    if (insert.step() != SQLITE_DONE)
+        throw StoreError(sql::describe(db.get(), "cannot record the session", path));
+    session = sqlite3_last_insert_rowid(db.get());
+    sql::exec_or_throw(db.get(), "COMMIT", "cannot commit the session record", path);
+}
+
+void Store::Impl::end_session()
+{
+    if (session == 0)
+        return;
+    sql::Stmt end = sql::prepare(
+        db.get(), "UPDATE sessions SET ended_at = ?2, end_reason = 'stop' WHERE id = ?1", options.path);
+    end.bind(1, session);
+    end.bind(2, wall_clock_ms());
+    if (end.step() != SQLITE_DONE)
+        std::fprintf(stderr, "fleetscope: %s\n",
+                     sql::describe(db.get(), "cannot record the session's end", options.path).c_str());
+}
+
+void Store::Impl::run_jobs()
+{
+    // One transaction per job: a job that fails rolls back alone.
+    for (WriteJob& job : batch_jobs) {
+        if (!ok(begin.step())) {
+            begin.reset();
+            continue;
+        }
+        begin.reset();
+        const bool good = job(db.get());
+        sql::Stmt& end = good ? commit : rollback;
+        if (!ok(end.step()) && sqlite3_get_autocommit(db.get()) == 0) {
+            rollback.step();
+            rollback.reset();
+        }
+        end.reset();
+    }
+    batch_jobs.clear();
 }
 
 std::int64_t Store::Impl::device_id(const std::string& name, std::int64_t ts)
@@ -536,13 +662,15 @@ void Store::Impl::run()
         batch.clear();
         {
             std::unique_lock lock(queue_mutex);
-            while (queue.empty() && !stopping) {
+            while (queue.empty() && jobs.empty() && !stopping) {
                 writer_waiting = true;
                 queue_cv.wait(lock);
                 writer_waiting = false;
             }
-            if (queue.empty())
+            if (queue.empty() && jobs.empty())
                 break;
+            batch_jobs.assign(std::make_move_iterator(jobs.begin()), std::make_move_iterator(jobs.end()));
+            jobs.clear();
             std::size_t taken = 0;
             // Whole requests only, and at least one even when it alone exceeds the batch bound.
             while (!queue.empty() &&
@@ -555,6 +683,10 @@ void Store::Impl::run()
             stat_queue.store(queued_samples, std::memory_order_relaxed);
         }
 
+        if (batch.empty()) {
+            run_jobs();
+            continue;
+        }
         const auto t0 = Clock::now();
         const bool committed = write_batch();
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
@@ -582,9 +714,11 @@ void Store::Impl::run()
                 observer(r.samples);
         }
         compact_step();
+        run_jobs();
     }
     batch.clear();
     compact_all();
+    end_session();
 }
 
 void Store::Impl::run_checkpointer()
@@ -736,6 +870,27 @@ bool Store::submit(std::vector<telemetry::Sample>&& samples, CommitCallback done
     return true;
 }
 
+bool Store::post_write(WriteJob job)
+{
+    Impl& s = *impl_;
+    bool wake = false;
+    {
+        std::lock_guard lock(s.queue_mutex);
+        if (s.stopping)
+            return false;
+        s.jobs.push_back(std::move(job));
+        wake = s.writer_waiting;
+    }
+    if (wake)
+        s.queue_cv.notify_one();
+    return true;
+}
+
+std::int64_t Store::session_id() const
+{
+    return impl_->session;
+}
+
 void Store::set_observer(CommitObserver observer)
 {
     std::lock_guard lock(impl_->queue_mutex);
@@ -775,6 +930,34 @@ std::vector<DeviceRow> Store::devices() const
         out.push_back(DeviceRow{std::string(q.text(0)), q.int64(1), q.int64(2), q.int64(3)});
     if (rc != SQLITE_DONE)
         throw StoreError(sql::describe(db.get(), "cannot read devices", s.options.path));
+    return out;
+}
+
+std::vector<SessionRow> Store::sessions() const
+{
+    const Impl& s = *impl_;
+    ReadLease db(
+        s.lease_reader(), [&s](sql::Db d) { s.return_reader(std::move(d)); }, s.options.path);
+    sql::Stmt q =
+        sql::prepare(db.get(),
+                     "SELECT id, started_at, ended_at, coalesce(end_reason, ''), app_version, settings"
+                     " FROM sessions ORDER BY id",
+                     s.options.path);
+    std::vector<SessionRow> out;
+    int rc;
+    while ((rc = q.step()) == SQLITE_ROW) {
+        SessionRow row{q.int64(0),
+                       q.int64(1),
+                       std::nullopt,
+                       std::string(q.text(3)),
+                       std::string(q.text(4)),
+                       std::string(q.text(5))};
+        if (sqlite3_column_type(q.get(), 2) != SQLITE_NULL)
+            row.ended_at = q.int64(2);
+        out.push_back(std::move(row));
+    }
+    if (rc != SQLITE_DONE)
+        throw StoreError(sql::describe(db.get(), "cannot read sessions", s.options.path));
     return out;
 }
 

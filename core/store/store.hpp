@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+struct sqlite3;
+
 namespace fleetscope::store {
 
 /// How a submitted request ended. Only `committed` may be acknowledged to a device.
@@ -24,6 +26,9 @@ struct Options {
     std::size_t queue_samples = 262'144;
     std::size_t max_batch_samples = 16'384;
     Millis busy_timeout{5'000};
+    // The session this store records (see SessionRow); empty `app_version` records none.
+    std::string app_version;
+    std::string settings_json; // a JSON object, every setting by its CLI name
 
     static Options from(const Settings& s);
 };
@@ -39,6 +44,16 @@ struct SampleRow {
     std::int64_t ts = 0;
     std::string metric;
     double value = 0;
+};
+
+/// One run of a gateway over this database, from start to stop.
+struct SessionRow {
+    std::int64_t id = 0;
+    std::int64_t started_at = 0;          // ms since epoch, wall clock
+    std::optional<std::int64_t> ended_at; // empty while it runs, or if it crashed before the next open
+    std::string end_reason;               // "stop", "crash", or empty while it runs
+    std::string app_version;
+    std::string settings_json;
 };
 
 struct SampleQuery {
@@ -77,6 +92,11 @@ using CommitCallback = std::function<void(CommitStatus)>;
 /// per committed request, after that batch's callbacks.
 using CommitObserver = std::function<void(std::span<const telemetry::Sample>)>;
 
+/// A write that is not telemetry (a session's end, timeline points, alert events). It runs on the writer
+/// thread, in a transaction of its own after the next group commit, and returns false to roll it back.
+/// It must not throw.
+using WriteJob = std::function<bool(sqlite3*)>;
+
 /// The SQLite telemetry store: WAL, schema versioned by PRAGMA user_version, one writer thread with group
 /// commit. Thread-safe: `submit` from any thread (it only takes a short queue lock); queries from any thread
 /// that may block (never a fiber worker: the gateway runs them through runtime::run_blocking).
@@ -94,6 +114,12 @@ public:
     /// Set before the first submit.
     void set_observer(CommitObserver observer);
 
+    /// Queues a non-telemetry write for the writer thread (see WriteJob). Returns false when stopping.
+    bool post_write(WriteJob job);
+
+    /// The session this store opened (0 when Options::app_version was empty).
+    std::int64_t session_id() const;
+
     /// Commits everything queued, calls every pending callback, joins the writer. Idempotent.
     void stop();
 
@@ -102,10 +128,12 @@ public:
     /// One device's readings in (ts, metric name) order, at most `q.limit`; empty for an unknown device or
     /// metric. Throws StoreError when SQLite cannot read the file.
     std::vector<SampleRow> samples(const SampleQuery& q) const;
+    /// Every recorded session, oldest first. Throws StoreError when SQLite cannot read the file.
+    std::vector<SessionRow> sessions() const;
     StoreStats stats() const;
     const std::string& path() const;
 
-    static constexpr int kSchemaVersion = 1;
+    static constexpr int kSchemaVersion = 2;
 
 private:
     struct Impl;

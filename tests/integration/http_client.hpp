@@ -215,10 +215,10 @@ inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std
         fail("PRAGMA user_version");
     const int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
     sqlite3_finalize(st);
-    if (version != 1) {
+    if (version < 1 || version > 2) { // 2 added tables; the telemetry ones are as in 1
         sqlite3_close(db);
         throw std::runtime_error("schema version " + std::to_string(version) + " in " + path +
-                                 ": this reader knows version 1");
+                                 ": this reader knows versions 1 and 2");
     }
     const char* sql = "SELECT d.name, x.ts FROM"
                       " (SELECT device_id, metric_id, ts FROM samples"

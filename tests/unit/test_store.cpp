@@ -11,6 +11,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <sqlite3.h>
 #include <thread>
@@ -368,20 +369,116 @@ private slots:
     {
         QTemporaryDir dir;
         const auto opt = options_at(dir);
+        const int newer = Store::kSchemaVersion + 1;
         sqlite3* db = nullptr;
         QCOMPARE(sqlite3_open(opt.path.c_str(), &db), SQLITE_OK);
-        QCOMPARE(sqlite3_exec(db, "PRAGMA user_version = 2", nullptr, nullptr, nullptr), SQLITE_OK);
+        const std::string bump = "PRAGMA user_version = " + std::to_string(newer);
+        QCOMPARE(sqlite3_exec(db, bump.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
         sqlite3_close(db);
         try {
             Store s(opt);
             QFAIL("a newer schema was opened");
         } catch (const store::StoreError& e) {
             const std::string what = e.what();
-            QVERIFY2(what.find("schema version 2") != std::string::npos, e.what());
-            QVERIFY2(what.find("at most 1") != std::string::npos, e.what());
+            QVERIFY2(what.find("schema version " + std::to_string(newer)) != std::string::npos, e.what());
+            QVERIFY2(what.find("at most " + std::to_string(Store::kSchemaVersion)) != std::string::npos,
+                     e.what());
             QVERIFY2(what.find(opt.path) != std::string::npos, e.what());
         }
-        QCOMPARE(user_version(opt.path), 2);
+        QCOMPARE(user_version(opt.path), newer);
+    }
+
+    // A database written by the first release (schema 1) opens, keeps its telemetry and gains sessions.
+    void schemaOneMigrates()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        {
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(opt.path.c_str(), &db), SQLITE_OK);
+            const char* v1 = R"sql(
+                CREATE TABLE devices(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
+                    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, samples INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE metrics(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+                CREATE TABLE samples(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                    seq INTEGER NOT NULL DEFAULT 0, value REAL NOT NULL,
+                    PRIMARY KEY (device_id, metric_id, ts, seq)) WITHOUT ROWID;
+                CREATE TABLE recent(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                    value REAL NOT NULL);
+                INSERT INTO devices VALUES (1, 'old-1', 1000, 2000, 2);
+                INSERT INTO metrics VALUES (1, 'temp_c');
+                INSERT INTO samples VALUES (1, 1, 1000, 0, 20.5);
+                INSERT INTO recent VALUES (1, 1, 2000, 21.5);
+                PRAGMA user_version = 1;)sql";
+            QCOMPARE(sqlite3_exec(db, v1, nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+        }
+        auto with_session = opt;
+        with_session.app_version = "test";
+        with_session.settings_json = R"({"workers":1})";
+        Store s(with_session);
+        QCOMPARE(user_version(opt.path), Store::kSchemaVersion);
+        const auto rows = s.samples({.device = "old-1"});
+        QCOMPARE(rows.size(), std::size_t(2));
+        QCOMPARE(rows[0].value, 20.5);
+        QCOMPARE(rows[1].value, 21.5);
+        const auto sessions = s.sessions();
+        QCOMPARE(sessions.size(), std::size_t(1));
+        QCOMPARE(sessions[0].id, s.session_id());
+        QCOMPARE(sessions[0].settings_json, std::string(R"({"workers":1})"));
+    }
+
+    // Each run is a session; one that was never stopped is closed as a crash by the next open.
+    void sessionsRecordEachRun()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.app_version = "9.9.9";
+        opt.settings_json = "{}";
+        std::int64_t first = 0;
+        {
+            Store s(opt);
+            first = s.session_id();
+            QVERIFY(first > 0);
+            const auto open = s.sessions();
+            QCOMPARE(open.size(), std::size_t(1));
+            QVERIFY(!open[0].ended_at);
+        }
+        {
+            Store s(opt);
+            QVERIFY(s.session_id() > first);
+            // A job posted to the writer lands in its own transaction.
+            std::promise<bool> ran;
+            QVERIFY(s.post_write([&ran, id = s.session_id()](sqlite3* db) {
+                const std::string sql = "INSERT INTO marks(session_id, label, from_ts, to_ts) VALUES (" +
+                                        std::to_string(id) + ", 'span', 1, 2)";
+                const bool good = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+                ran.set_value(good);
+                return good;
+            }));
+            QVERIFY(ran.get_future().get());
+            s.stop();
+            // Simulates two crashes: sessions that were never stopped stay open in the file.
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(opt.path.c_str(), &db), SQLITE_OK);
+            QCOMPARE(sqlite3_exec(db, "UPDATE sessions SET ended_at = NULL, end_reason = NULL", nullptr,
+                                  nullptr, nullptr),
+                     SQLITE_OK);
+            sqlite3_close(db);
+        }
+        Store s(opt);
+        const auto all = s.sessions();
+        QCOMPARE(all.size(), std::size_t(3));
+        for (std::size_t i = 0; i < 2; ++i) {
+            QCOMPARE(all[i].end_reason, std::string("crash"));
+            QVERIFY(all[i].ended_at && *all[i].ended_at >= all[i].started_at);
+            QCOMPARE(all[i].app_version, std::string("9.9.9"));
+        }
+        QVERIFY(!all[2].ended_at);
+        s.stop();
+        const auto stopped = s.sessions();
+        QCOMPARE(stopped.back().end_reason, std::string("stop"));
+        QVERIFY(stopped.back().ended_at.has_value());
     }
 
     void notADatabaseIsRefused()
