@@ -8,6 +8,7 @@
 #include "core/runtime/yield.hpp"
 #include "core/store/store.hpp"
 #include "core/telemetry/codec.hpp"
+#include "core/telemetry/number.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -341,16 +342,23 @@ Response Api::get_samples(const Request& request)
         }
     }
     auto rows = services_.blocking.run([this, &q] { return services_.store.samples(q); });
-    json::array out;
-    out.reserve(rows.size());
-    for (auto& r : rows) {
-        json::object o;
-        o["ts"] = r.ts;
-        o["metric"] = r.metric;
-        o["value"] = r.value;
-        out.push_back(std::move(o));
+    // Written directly so that values read as people write them (telemetry::append_number).
+    std::string out;
+    out.reserve(2 + rows.size() * 48);
+    out += '[';
+    for (const auto& r : rows) {
+        if (out.size() > 1)
+            out += ',';
+        out += "{\"ts\":";
+        out += std::to_string(r.ts);
+        out += ",\"metric\":";
+        out += json::serialize(json::string_view(r.metric));
+        out += ",\"value\":";
+        telemetry::append_number(out, r.value);
+        out += '}';
     }
-    return reply(status::ok, json::serialize(out), kJson, request);
+    out += ']';
+    return reply(status::ok, std::move(out), kJson, request);
 }
 
 } // namespace fleetscope::http

@@ -118,6 +118,7 @@ private slots:
     void errors_data();
     void errors();
     void invalidSampleStoresNothing();
+    void samplesReadAsWritten();
     void idleTimeoutCloses();
     void parkedConnectionStillAnswers();
     void samplesQueryFilters();
@@ -401,6 +402,26 @@ void TestHttp::invalidSampleStoresNothing()
     res = c.request(get("/v1/devices"));
     QVERIFY(res);
     QVERIFY2(device_entry(*res, "inv-1").is_null(), res->body().c_str());
+}
+
+void TestHttp::samplesReadAsWritten()
+{
+    // Values come back as people write them, not in Boost.JSON's "2.15E1" form, and read back exactly.
+    HttpClient c;
+    QVERIFY(c.connect(port_));
+    const std::string body = R"({"device":"num-1","ts":5,"metrics":{"a":21.5,"b":-0.1,"c":1e300,"d":3}})";
+    auto res = c.request(post_telemetry(body));
+    QVERIFY(res);
+    QCOMPARE(res->result_int(), 204);
+    res = c.request(get("/v1/devices/num-1/samples"));
+    QVERIFY(res);
+    QCOMPARE(res->body(),
+             std::string(R"([{"ts":5,"metric":"a","value":21.5},{"ts":5,"metric":"b","value":-0.1},)"
+                         R"({"ts":5,"metric":"c","value":1e+300},{"ts":5,"metric":"d","value":3}])"));
+    auto rows = sample_rows(*res);
+    QVERIFY(rows);
+    QCOMPARE(rows->size(), std::size_t(4));
+    QCOMPARE(rows->at(1).value, -0.1);
 }
 
 void TestHttp::overloadAnswers503WithRetryAfter()
