@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <iterator>
@@ -217,6 +218,7 @@ Options Options::from(const Settings& s)
     o.queue_samples = s.store_queue_samples;
     o.max_batch_samples = s.max_batch_samples;
     o.busy_timeout = s.store_busy_timeout;
+    o.max_bytes = s.store_max_bytes;
     return o;
 }
 
@@ -288,7 +290,13 @@ struct Store::Impl {
 
     void open();
     void run();
-    bool write_batch();
+    /// One transaction for `batch`: SQLITE_OK once committed, else the primary result code of the first
+    /// failure, after a rollback.
+    int write_batch();
+    // The outcome of the last batch, for logging transitions only (writer thread).
+    int last_batch_rc = SQLITE_OK;
+    std::uint64_t failed_in_a_row = 0;
+    void log_transition(int rc);
     std::int64_t device_id(const std::string& name, std::int64_t ts);
     std::int64_t metric_id(const std::string& name);
     std::int64_t resolve(std::unordered_map<std::string, std::int64_t>& cache, const std::string& name,
@@ -330,6 +338,15 @@ void Store::Impl::open()
     set_pragma(h, "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB), path);
     set_pragma(h, "PRAGMA wal_autocheckpoint = 0", path); // the checkpointer thread does it
     migrate(h, path);
+    if (options.max_bytes != 0) {
+        // A quota on the database file, enforced by SQLite on this (the only writing) connection: a page
+        // beyond it fails the statement with SQLITE_FULL, exactly as a full disk does, and the batch rolls
+        // back. SQLite never sets it below the pages in use, so an existing larger file stays readable and
+        // its free pages are still reused.
+        const auto page = query_int(h, "PRAGMA page_size", path);
+        const auto pages = std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(page));
+        set_pragma(h, "PRAGMA max_page_count = " + std::to_string(pages), path);
+    }
 
     begin = sql::prepare(h, "BEGIN IMMEDIATE", path, true);
     commit = sql::prepare(h, "COMMIT", path, true);
@@ -388,11 +405,11 @@ std::int64_t Store::Impl::resolve(std::unordered_map<std::string, std::int64_t>&
     return id;
 }
 
-bool Store::Impl::write_batch()
+int Store::Impl::write_batch()
 {
-    if (!ok(begin.step())) {
+    if (const int rc = begin.step(); !ok(rc)) {
         begin.reset();
-        return false;
+        return rc & 0xff;
     }
     begin.reset();
     batch_devices.clear();
@@ -448,6 +465,10 @@ bool Store::Impl::write_batch()
         commit.reset();
     }
     if (!good) {
+        // The failing call was the last one on this connection (a step, or the reset after it).
+        const int rc = sqlite3_errcode(db.get());
+        // SQLite may already have rolled back (it does on some SQLITE_FULL and I/O errors); a COMMIT that
+        // failed with SQLITE_BUSY leaves the transaction open.
         if (sqlite3_get_autocommit(db.get()) == 0) {
             rollback.step();
             rollback.reset();
@@ -455,17 +476,20 @@ bool Store::Impl::write_batch()
         // Ids inserted by the rolled-back transaction no longer exist; the caches refill on the next misses.
         device_ids.clear();
         metric_ids.clear();
-        return false;
+        return ok(rc) ? SQLITE_ERROR : rc & 0xff;
     }
     recent_rows += rows;
-    return true;
+    return SQLITE_OK;
 }
 
 bool Store::Impl::compact_slice(std::int64_t slice)
 {
     // OR IGNORE spares SQLite a statement journal; a repeated (device, metric, ts) shows as fewer rows moved
-    // than deleted, and then the numbered form redoes the slice in a fresh transaction.
+    // than deleted, and then the numbered form redoes the slice in a fresh transaction. Any SQLite error
+    // (a full database, another process's lock) ends the attempt at once: the numbered form would only wait
+    // out the busy timeout a second time.
     for (sql::Stmt* move : {&compact_fast, &compact_numbered}) {
+        bool repeated = false;
         bool good = ok(begin.step());
         begin.reset();
         std::int64_t moved = 0;
@@ -479,7 +503,9 @@ bool Store::Impl::compact_slice(std::int64_t slice)
         if (good) {
             clear_recent.bind(1, slice);
             clear_recent.bind(2, slices);
-            good = ok(clear_recent.step()) && (move != &compact_fast || sqlite3_changes64(db.get()) == moved);
+            good = ok(clear_recent.step());
+            repeated = good && move == &compact_fast && sqlite3_changes64(db.get()) != moved;
+            good = good && !repeated;
             clear_recent.reset();
         }
         if (good) {
@@ -494,6 +520,8 @@ bool Store::Impl::compact_slice(std::int64_t slice)
             rollback.step();
             rollback.reset();
         }
+        if (!repeated)
+            return false;
     }
     return false;
 }
@@ -525,8 +553,12 @@ void Store::Impl::compact_step()
 void Store::Impl::compact_all()
 {
     slices = kMinSlices;
-    for (std::int64_t slice = 0; slice < slices && recent_rows > 0; ++slice)
-        compact_slice(slice);
+    // Stops at the first failure: the rows stay in `recent`, where the next start finds them, and a stop
+    // under another process's lock waits out the busy timeout once rather than once per slice.
+    for (std::int64_t slice = 0; slice < slices && recent_rows > 0; ++slice) {
+        if (!compact_slice(slice))
+            break;
+    }
     next_slice = -1;
 }
 
@@ -556,7 +588,8 @@ void Store::Impl::run()
         }
 
         const auto t0 = Clock::now();
-        const bool committed = write_batch();
+        const int rc = write_batch();
+        const bool committed = rc == SQLITE_OK;
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
 
         std::size_t samples = 0;
@@ -572,7 +605,12 @@ void Store::Impl::run()
         } else {
             stat_failed.fetch_add(1, std::memory_order_relaxed);
         }
-        const CommitStatus status = committed ? CommitStatus::committed : CommitStatus::failed;
+        log_transition(rc);
+        const CommitStatus status = committed             ? CommitStatus::committed
+                                    : rc == SQLITE_FULL   ? CommitStatus::full
+                                    : rc == SQLITE_BUSY   ? CommitStatus::locked
+                                    : rc == SQLITE_LOCKED ? CommitStatus::locked
+                                                          : CommitStatus::failed;
         for (Request& r : batch) {
             if (r.done)
                 r.done(status);
@@ -581,10 +619,30 @@ void Store::Impl::run()
             for (const Request& r : batch)
                 observer(r.samples);
         }
-        compact_step();
+        // After a failed batch the database is most likely still unwritable; a compaction now would only
+        // fail too (or wait out the busy timeout again) while requests queue behind it.
+        if (committed)
+            compact_step();
     }
     batch.clear();
     compact_all();
+}
+
+void Store::Impl::log_transition(int rc)
+{
+    // One line when commits start failing and one when they resume, not one per batch: a full disk fails
+    // every batch until someone frees space.
+    if (rc != SQLITE_OK) {
+        if (failed_in_a_row++ == 0 || rc != last_batch_rc)
+            std::fprintf(stderr,
+                         "fleetscope: store commits fail (%s): %s; answering 503 until they succeed\n",
+                         options.path.c_str(), sqlite3_errstr(rc));
+    } else if (failed_in_a_row != 0) {
+        std::fprintf(stderr, "fleetscope: store commits resumed (%s) after %llu failed batches\n",
+                     options.path.c_str(), static_cast<unsigned long long>(failed_in_a_row));
+        failed_in_a_row = 0;
+    }
+    last_batch_rc = rc;
 }
 
 void Store::Impl::run_checkpointer()
@@ -599,15 +657,27 @@ void Store::Impl::run_checkpointer()
         std::fprintf(stderr, "fleetscope: store checkpointer disabled: %s\n", e.what());
         return;
     }
+    bool failing = false;
     std::unique_lock lock(checkpoint_mutex);
     for (;;) {
         checkpoint_cv.wait_for(lock, kCheckpointPeriod, [this] { return checkpoint_stop; });
         const bool last = checkpoint_stop;
         lock.unlock();
         // The last round runs after the writer has stopped: TRUNCATE leaves an empty WAL behind.
-        sqlite3_wal_checkpoint_v2(ck.get(), nullptr,
-                                  last ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                  nullptr);
+        const int rc = sqlite3_wal_checkpoint_v2(
+            ck.get(), nullptr, last ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
+            nullptr);
+        // A checkpoint that fails (a full disk, an I/O error) leaves the WAL as it is: every commit is still
+        // in it, and the next round tries again. SQLITE_BUSY only means another connection holds a lock the
+        // round needed (another checkpointer, or at stop another process's write lock).
+        const int primary = rc & 0xff;
+        const bool failed = rc != SQLITE_OK && primary != SQLITE_BUSY && primary != SQLITE_LOCKED;
+        if (failed != failing) {
+            std::fprintf(stderr, "fleetscope: store checkpoint %s (%s)%s%s\n",
+                         failed ? "fails" : "works again", options.path.c_str(), failed ? ": " : "",
+                         failed ? sqlite3_errmsg(ck.get()) : "");
+            failing = failed;
+        }
         if (last)
             return;
         lock.lock();
