@@ -7,3 +7,7 @@ fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash
     LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 60)
 # test_crash runs the headless binary.
 add_dependencies(test_crash fleetscope-gateway)
+# Store faults over real sockets: the store-max-bytes quota reached and another process's write lock, each
+# answered 503 and recovered from without a restart (about 10 s).
+fleetscope_add_test(NAME test_faults SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_faults.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
