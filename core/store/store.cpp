@@ -652,6 +652,9 @@ void Store::Impl::run_checkpointer()
     sql::Db ck;
     try {
         ck = open_db(options.path, false, options.busy_timeout);
+        // A connection opens the WAL only with its first read; until then sqlite3_wal_checkpoint_v2 on it
+        // is a silent no-op (it returns SQLITE_OK), and the WAL would grow for as long as the store runs.
+        query_int(ck.get(), "PRAGMA user_version", options.path);
     } catch (const StoreError& e) {
         // The writer still commits; the WAL then only grows until the next start checkpoints it.
         std::fprintf(stderr, "fleetscope: store checkpointer disabled: %s\n", e.what());

@@ -555,6 +555,27 @@ private slots:
         QCOMPARE(s.samples({.device = "d", .limit = 100'000}).size(), kRows);
     }
 
+    void checkpointerCopiesWhileRunning()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        Store s(opt);
+        Outcomes out;
+        for (std::size_t r = 0; r < 5; ++r)
+            QVERIFY(s.submit(many("d", 2000, std::int64_t(r) * 2000), out.callback(r)));
+        QVERIFY(out.wait_for(5));
+        QVERIFY(out.all_exactly_once(5, CommitStatus::committed));
+        // Commits land in the WAL; only a checkpoint grows the database file itself. The schema alone takes
+        // a few pages, 10,000 rows far more.
+        const auto t0 = std::chrono::steady_clock::now();
+        while (std::filesystem::file_size(opt.path) < 64 * 1024 &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        QVERIFY2(std::filesystem::file_size(opt.path) >= 64 * 1024,
+                 qPrintable(QStringLiteral("database file %1 bytes 5 s after the commits")
+                                .arg(std::filesystem::file_size(opt.path))));
+    }
+
     void queryFilters_data()
     {
         QTest::addColumn<bool>("compacted");
