@@ -576,6 +576,45 @@ private slots:
                                 .arg(std::filesystem::file_size(opt.path))));
     }
 
+    void walStaysBoundedUnderSustainedLoad()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        Store s(opt);
+        // The writer never idles: four requests always wait. Without a restarting checkpoint the WAL only
+        // starts over when a checkpoint round happens to fall between two commits.
+        constexpr std::size_t kRequests = 150;
+        constexpr std::size_t kPerRequest = 2000;
+        std::mutex m;
+        std::condition_variable cv;
+        std::size_t done = 0;
+        std::uintmax_t largest_wal = 0;
+        const std::string wal = opt.path + "-wal";
+        for (std::size_t r = 0; r < kRequests; ++r) {
+            {
+                std::unique_lock lock(m);
+                QVERIFY(cv.wait_for(lock, std::chrono::seconds(20), [&] { return r < done + 4; }));
+            }
+            std::vector<telemetry::Sample> batch;
+            for (std::size_t i = 0; i < kPerRequest; ++i) {
+                const auto n = std::int64_t(r * kPerRequest + i);
+                batch.push_back(sample("dev-" + std::to_string(n % 50), n, {{"a", double(n)}, {"b", 1.0}}));
+            }
+            QVERIFY(s.submit(std::move(batch), [&](CommitStatus) {
+                std::lock_guard lock(m);
+                ++done;
+                cv.notify_all();
+            }));
+            std::error_code ec;
+            largest_wal = std::max(largest_wal, std::filesystem::file_size(wal, ec));
+        }
+        std::unique_lock lock(m);
+        QVERIFY(cv.wait_for(lock, std::chrono::seconds(20), [&] { return done == kRequests; }));
+        qInfo("largest WAL seen: %.1f MiB", double(largest_wal) / (1 << 20));
+        // 32 MiB of frames before the WAL starts over, plus one batch and one compaction slice.
+        QVERIFY2(largest_wal < 40u << 20, qPrintable(QString::number(largest_wal)));
+    }
+
     void queryFilters_data()
     {
         QTest::addColumn<bool>("compacted");
