@@ -7,6 +7,11 @@
 
 namespace fleetscope {
 
+namespace {
+// The smallest useful database: the schema takes a few pages, and a batch needs room to land.
+constexpr std::size_t kMinStoreBytes = 64 * 1024;
+} // namespace
+
 std::string default_db_path()
 {
     namespace fs = std::filesystem;
@@ -74,6 +79,9 @@ std::string validate(const Settings& s)
         return "max-batch: must be at least 1";
     if (s.retry_after_seconds < 1)
         return "retry-after: must be at least 1 s";
+    if (s.store_max_bytes != 0 && s.store_max_bytes < kMinStoreBytes)
+        return "store-max-bytes: must be 0 (unlimited) or at least " + std::to_string(kMinStoreBytes) +
+               " bytes (the schema and one batch)";
     if (s.sample_interval.count() < 10)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)

@@ -45,6 +45,7 @@ struct Settings {
     std::size_t max_batch_samples = 16'384;
     Millis store_busy_timeout{5'000};
     int retry_after_seconds = 1;
+    std::size_t store_max_bytes = 0; // database size cap; 0: unlimited (the disk is the limit)
 
     // Metrics and the UI
     Millis sample_interval{100};
@@ -97,6 +98,9 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"store-busy-timeout", "ms", "SQLite busy timeout when another process holds a lock"},
       s.store_busy_timeout);
     f(SettingInfo{"retry-after", "s", "Retry-After sent with 503"}, s.retry_after_seconds);
+    f(SettingInfo{"store-max-bytes", "bytes",
+                  "database size cap, a quota (503 'database full' beyond); 0 = unlimited"},
+      s.store_max_bytes);
     f(SettingInfo{"sample-interval", "ms", "period of gateway metric snapshots"}, s.sample_interval);
     f(SettingInfo{"subscriber-queue", "count", "view updates buffered per UI subscriber before dropping"},
       s.subscriber_queue);

@@ -271,19 +271,52 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
                      request);
     case store::CommitStatus::stopped:
         return error(status::service_unavailable, "the gateway is stopping; retry later", request);
+    case store::CommitStatus::full:
+        return error(
+            status::service_unavailable,
+            s.store_max_bytes != 0
+                ? "database full: it reached store-max-bytes = " + std::to_string(s.store_max_bytes) +
+                      " bytes, or the disk is full; nothing from this request was stored; retry later"
+                : std::string("disk full: the database cannot grow (store-max-bytes = 0, unlimited); "
+                              "nothing from this request was stored; retry later"),
+            request);
+    case store::CommitStatus::locked:
+        return error(status::service_unavailable,
+                     "database locked by another process: its write lock was held longer than "
+                     "store-busy-timeout = " +
+                         std::to_string(s.store_busy_timeout.count()) +
+                         " ms; nothing from this request was stored; retry later",
+                     request);
     case store::CommitStatus::failed:
         break;
     }
-    return error(
-        status::service_unavailable,
-        "the store could not commit (disk full, or the database is locked by another process); nothing "
-        "from this request was stored; retry later",
-        request);
+    return error(status::service_unavailable,
+                 "the store could not commit (an SQLite error other than a full or locked database; the "
+                 "gateway's stderr names it); nothing from this request was stored; retry later",
+                 request);
+}
+
+Response Api::read_failed(const Request& request) const
+{
+    // An exception must not leave the connection fiber (that ends the process). The usual cause is another
+    // process holding the database exclusively (locking_mode=EXCLUSIVE) past the busy timeout; the reason
+    // stays on the gateway's side, as it names a local path.
+    return error(status::service_unavailable,
+                 "the database cannot be read now (locked by another process for longer than "
+                 "store-busy-timeout = " +
+                     std::to_string(services_.settings.store_busy_timeout.count()) +
+                     " ms, or an I/O error); retry later",
+                 request);
 }
 
 Response Api::get_devices(const Request& request)
 {
-    auto rows = services_.blocking.run([this] { return services_.store.devices(); });
+    std::vector<store::DeviceRow> rows;
+    try {
+        rows = services_.blocking.run([this] { return services_.store.devices(); });
+    } catch (const store::StoreError&) {
+        return read_failed(request);
+    }
     json::array out;
     out.reserve(rows.size());
     for (auto& r : rows) {
@@ -341,7 +374,12 @@ Response Api::get_samples(const Request& request)
                          request);
         }
     }
-    auto rows = services_.blocking.run([this, &q] { return services_.store.samples(q); });
+    std::vector<store::SampleRow> rows;
+    try {
+        rows = services_.blocking.run([this, &q] { return services_.store.samples(q); });
+    } catch (const store::StoreError&) {
+        return read_failed(request);
+    }
     // Written directly so that values read as people write them (telemetry::append_number).
     std::string out;
     out.reserve(2 + rows.size() * 48);

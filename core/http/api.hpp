@@ -100,6 +100,8 @@ private:
     Response post_telemetry(const Request& request, ConnectionState& connection);
     Response get_devices(const Request& request);
     Response get_samples(const Request& request);
+    /// 503 for a query the store could not run (it threw StoreError).
+    Response read_failed(const Request& request) const;
     Response reply(bhttp::status status, std::string body, std::string_view content_type,
                    const Request& request) const;
 

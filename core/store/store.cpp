@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <deque>
 #include <filesystem>
 #include <iterator>
@@ -78,6 +79,11 @@ constexpr std::size_t kReaders = 4;
 constexpr int kWriterCacheKiB = 32 * 1024;
 // How often the checkpointer copies the WAL into the database.
 constexpr Millis kCheckpointPeriod{250};
+// WAL frames (pages) past which the writer catches up on the checkpoint itself, and the WAL file size it
+// trims back to when it starts the WAL over: about 32 MiB of 4 KiB pages. A kill -9 makes the next start read
+// the whole WAL, and a WAL that never starts over fills the disk.
+constexpr int kWalRestartFrames = 8'192;
+constexpr int kWalLimitBytes = kWalRestartFrames * 4'096;
 constexpr int kReaderCacheKiB = 8 * 1024;
 
 constexpr const char* kSchemaV1 = R"sql(
@@ -273,6 +279,7 @@ Options Options::from(const Settings& s)
             settings[info.name] = field;
     });
     o.settings_json = json::serialize(settings);
+    o.max_bytes = s.store_max_bytes;
     return o;
 }
 
@@ -350,12 +357,20 @@ struct Store::Impl {
     void end_session();
     void run_jobs();
     void run();
-    bool write_batch();
+    /// One transaction for `batch`: SQLITE_OK once committed, else the primary result code of the first
+    /// failure, after a rollback.
+    int write_batch();
+    // The outcome of the last batch, for logging transitions only (writer thread).
+    int last_batch_rc = SQLITE_OK;
+    std::uint64_t failed_in_a_row = 0;
+    void log_transition(int rc);
     std::int64_t device_id(const std::string& name, std::int64_t ts);
     std::int64_t metric_id(const std::string& name);
     std::int64_t resolve(std::unordered_map<std::string, std::int64_t>& cache, const std::string& name,
                          sql::Stmt& insert, sql::Stmt& select);
     bool ok(int rc) const { return rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW; }
+    int wal_frames = 0; // after the last commit, from the WAL hook
+    void catch_up_checkpoint();
     bool compact_slice(std::int64_t slice);
     void compact_step();
     void compact_all();
@@ -391,7 +406,25 @@ void Store::Impl::open()
     set_pragma(h, "PRAGMA temp_store = MEMORY", path);
     set_pragma(h, "PRAGMA cache_size = -" + std::to_string(kWriterCacheKiB), path);
     set_pragma(h, "PRAGMA wal_autocheckpoint = 0", path); // the checkpointer thread does it
+    set_pragma(h, "PRAGMA journal_size_limit = " + std::to_string(kWalLimitBytes), path);
+    // After each commit: the WAL's length in frames (wal_autocheckpoint = 0 left the hook free).
+    sqlite3_wal_hook(
+        h,
+        [](void* impl, sqlite3*, const char*, int frames) {
+            static_cast<Impl*>(impl)->wal_frames = frames;
+            return SQLITE_OK;
+        },
+        this);
     migrate(h, path);
+    if (options.max_bytes != 0) {
+        // A quota on the database file, enforced by SQLite on this (the only writing) connection: a page
+        // beyond it fails the statement with SQLITE_FULL, exactly as a full disk does, and the batch rolls
+        // back. SQLite never sets it below the pages in use, so an existing larger file stays readable and
+        // its free pages are still reused.
+        const auto page = query_int(h, "PRAGMA page_size", path);
+        const auto pages = std::max<std::uint64_t>(1, options.max_bytes / static_cast<std::uint64_t>(page));
+        set_pragma(h, "PRAGMA max_page_count = " + std::to_string(pages), path);
+    }
 
     begin = sql::prepare(h, "BEGIN IMMEDIATE", path, true);
     commit = sql::prepare(h, "COMMIT", path, true);
@@ -413,8 +446,18 @@ void Store::Impl::open()
     compact_numbered = sql::prepare(h, kCompactNumbered, path, true);
     clear_recent = sql::prepare(h, "DELETE FROM recent WHERE device_id % ?2 = ?1", path, true);
     recent_rows = query_int(h, "SELECT count(*) FROM recent", path);
-    if (!options.app_version.empty())
-        begin_session();
+    if (!options.app_version.empty()) {
+        // Telemetry matters more than the session record: a database that is full or locked right now still
+        // opens, and the run goes unrecorded (session 0) with a line saying why.
+        try {
+            begin_session();
+        } catch (const StoreError& e) {
+            if (sqlite3_get_autocommit(h) == 0)
+                sql::exec(h, "ROLLBACK");
+            session = 0;
+            std::fprintf(stderr, "fleetscope: this run is not recorded as a session: %s\n", e.what());
+        }
+    }
 }
 
 std::int64_t wall_clock_ms()
@@ -514,11 +557,11 @@ std::int64_t Store::Impl::resolve(std::unordered_map<std::string, std::int64_t>&
     return id;
 }
 
-bool Store::Impl::write_batch()
+int Store::Impl::write_batch()
 {
-    if (!ok(begin.step())) {
+    if (const int rc = begin.step(); !ok(rc)) {
         begin.reset();
-        return false;
+        return rc & 0xff;
     }
     begin.reset();
     batch_devices.clear();
@@ -574,6 +617,10 @@ bool Store::Impl::write_batch()
         commit.reset();
     }
     if (!good) {
+        // The failing call was the last one on this connection (a step, or the reset after it).
+        const int rc = sqlite3_errcode(db.get());
+        // SQLite may already have rolled back (it does on some SQLITE_FULL and I/O errors); a COMMIT that
+        // failed with SQLITE_BUSY leaves the transaction open.
         if (sqlite3_get_autocommit(db.get()) == 0) {
             rollback.step();
             rollback.reset();
@@ -581,17 +628,20 @@ bool Store::Impl::write_batch()
         // Ids inserted by the rolled-back transaction no longer exist; the caches refill on the next misses.
         device_ids.clear();
         metric_ids.clear();
-        return false;
+        return ok(rc) ? SQLITE_ERROR : rc & 0xff;
     }
     recent_rows += rows;
-    return true;
+    return SQLITE_OK;
 }
 
 bool Store::Impl::compact_slice(std::int64_t slice)
 {
     // OR IGNORE spares SQLite a statement journal; a repeated (device, metric, ts) shows as fewer rows moved
-    // than deleted, and then the numbered form redoes the slice in a fresh transaction.
+    // than deleted, and then the numbered form redoes the slice in a fresh transaction. Any SQLite error
+    // (a full database, another process's lock) ends the attempt at once: the numbered form would only wait
+    // out the busy timeout a second time.
     for (sql::Stmt* move : {&compact_fast, &compact_numbered}) {
+        bool repeated = false;
         bool good = ok(begin.step());
         begin.reset();
         std::int64_t moved = 0;
@@ -605,7 +655,9 @@ bool Store::Impl::compact_slice(std::int64_t slice)
         if (good) {
             clear_recent.bind(1, slice);
             clear_recent.bind(2, slices);
-            good = ok(clear_recent.step()) && (move != &compact_fast || sqlite3_changes64(db.get()) == moved);
+            good = ok(clear_recent.step());
+            repeated = good && move == &compact_fast && sqlite3_changes64(db.get()) != moved;
+            good = good && !repeated;
             clear_recent.reset();
         }
         if (good) {
@@ -620,6 +672,8 @@ bool Store::Impl::compact_slice(std::int64_t slice)
             rollback.step();
             rollback.reset();
         }
+        if (!repeated)
+            return false;
     }
     return false;
 }
@@ -651,8 +705,12 @@ void Store::Impl::compact_step()
 void Store::Impl::compact_all()
 {
     slices = kMinSlices;
-    for (std::int64_t slice = 0; slice < slices && recent_rows > 0; ++slice)
-        compact_slice(slice);
+    // Stops at the first failure: the rows stay in `recent`, where the next start finds them, and a stop
+    // under another process's lock waits out the busy timeout once rather than once per slice.
+    for (std::int64_t slice = 0; slice < slices && recent_rows > 0; ++slice) {
+        if (!compact_slice(slice))
+            break;
+    }
     next_slice = -1;
 }
 
@@ -688,7 +746,8 @@ void Store::Impl::run()
             continue;
         }
         const auto t0 = Clock::now();
-        const bool committed = write_batch();
+        const int rc = write_batch();
+        const bool committed = rc == SQLITE_OK;
         const auto us = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - t0).count();
 
         std::size_t samples = 0;
@@ -704,7 +763,12 @@ void Store::Impl::run()
         } else {
             stat_failed.fetch_add(1, std::memory_order_relaxed);
         }
-        const CommitStatus status = committed ? CommitStatus::committed : CommitStatus::failed;
+        log_transition(rc);
+        const CommitStatus status = committed             ? CommitStatus::committed
+                                    : rc == SQLITE_FULL   ? CommitStatus::full
+                                    : rc == SQLITE_BUSY   ? CommitStatus::locked
+                                    : rc == SQLITE_LOCKED ? CommitStatus::locked
+                                                          : CommitStatus::failed;
         for (Request& r : batch) {
             if (r.done)
                 r.done(status);
@@ -713,12 +777,49 @@ void Store::Impl::run()
             for (const Request& r : batch)
                 observer(r.samples);
         }
-        compact_step();
+        // After a failed batch the database is most likely still unwritable; a compaction now would only
+        // fail too (or wait out the busy timeout again) while requests queue behind it.
+        if (committed)
+            compact_step();
+        if (wal_frames > kWalRestartFrames)
+            catch_up_checkpoint();
         run_jobs();
     }
     batch.clear();
     compact_all();
     end_session();
+}
+
+void Store::Impl::catch_up_checkpoint()
+{
+    // The checkpointer's rounds copy the WAL but seldom let it start over under sustained load: that needs
+    // a round to end with every frame copied before the writer's next commit, and the writer appends during
+    // nearly every round. Here no commit can interleave, so a PASSIVE round that copies the rest (most of it
+    // is copied already) lets the next commit start the WAL from its beginning. It never waits: a busy
+    // checkpointer or a reader pinning old frames just means another try after the next commit.
+    int frames = 0;
+    int copied = 0;
+    if (sqlite3_wal_checkpoint_v2(db.get(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied) ==
+            SQLITE_OK &&
+        copied == frames)
+        wal_frames = 0;
+}
+
+void Store::Impl::log_transition(int rc)
+{
+    // One line when commits start failing and one when they resume, not one per batch: a full disk fails
+    // every batch until someone frees space.
+    if (rc != SQLITE_OK) {
+        if (failed_in_a_row++ == 0 || rc != last_batch_rc)
+            std::fprintf(stderr,
+                         "fleetscope: store commits fail (%s): %s; answering 503 until they succeed\n",
+                         options.path.c_str(), sqlite3_errstr(rc));
+    } else if (failed_in_a_row != 0) {
+        std::fprintf(stderr, "fleetscope: store commits resumed (%s) after %llu failed batches\n",
+                     options.path.c_str(), static_cast<unsigned long long>(failed_in_a_row));
+        failed_in_a_row = 0;
+    }
+    last_batch_rc = rc;
 }
 
 void Store::Impl::run_checkpointer()
@@ -728,20 +829,35 @@ void Store::Impl::run_checkpointer()
     sql::Db ck;
     try {
         ck = open_db(options.path, false, options.busy_timeout);
+        // A connection opens the WAL only with its first read; until then sqlite3_wal_checkpoint_v2 on it
+        // is a silent no-op (it returns SQLITE_OK), and the WAL would grow for as long as the store runs.
+        query_int(ck.get(), "PRAGMA user_version", options.path);
     } catch (const StoreError& e) {
         // The writer still commits; the WAL then only grows until the next start checkpoints it.
         std::fprintf(stderr, "fleetscope: store checkpointer disabled: %s\n", e.what());
         return;
     }
+    bool failing = false;
     std::unique_lock lock(checkpoint_mutex);
     for (;;) {
         checkpoint_cv.wait_for(lock, kCheckpointPeriod, [this] { return checkpoint_stop; });
         const bool last = checkpoint_stop;
         lock.unlock();
         // The last round runs after the writer has stopped: TRUNCATE leaves an empty WAL behind.
-        sqlite3_wal_checkpoint_v2(ck.get(), nullptr,
-                                  last ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
-                                  nullptr);
+        const int rc = sqlite3_wal_checkpoint_v2(
+            ck.get(), nullptr, last ? SQLITE_CHECKPOINT_TRUNCATE : SQLITE_CHECKPOINT_PASSIVE, nullptr,
+            nullptr);
+        // A checkpoint that fails (a full disk, an I/O error) leaves the WAL as it is: every commit is still
+        // in it, and the next round tries again. SQLITE_BUSY only means another connection holds a lock the
+        // round needed (another checkpointer, or at stop another process's write lock).
+        const int primary = rc & 0xff;
+        const bool failed = rc != SQLITE_OK && primary != SQLITE_BUSY && primary != SQLITE_LOCKED;
+        if (failed != failing) {
+            std::fprintf(stderr, "fleetscope: store checkpoint %s (%s)%s%s\n",
+                         failed ? "fails" : "works again", options.path.c_str(), failed ? ": " : "",
+                         failed ? sqlite3_errmsg(ck.get()) : "");
+            failing = failed;
+        }
         if (last)
             return;
         lock.lock();

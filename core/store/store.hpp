@@ -18,8 +18,17 @@ struct sqlite3;
 
 namespace fleetscope::store {
 
-/// How a submitted request ended. Only `committed` may be acknowledged to a device.
-enum class CommitStatus { committed, overloaded, failed, stopped };
+/// How a submitted request ended. Only `committed` may be acknowledged to a device; every other outcome means
+/// nothing of the request was stored (its batch rolled back whole), and the writer carries on with the next
+/// batch, so a cause that goes away needs no restart.
+enum class CommitStatus {
+    committed,
+    overloaded, // refused at submit: the queue is over its bound
+    full,       // SQLITE_FULL: the database reached store-max-bytes, or the disk is full
+    locked,     // SQLITE_BUSY: another connection held the write lock past the busy timeout
+    failed,     // any other SQLite error (I/O error, corruption)
+    stopped,
+};
 
 struct Options {
     std::string path;
@@ -28,7 +37,8 @@ struct Options {
     Millis busy_timeout{5'000};
     // The session this store records (see SessionRow); empty `app_version` records none.
     std::string app_version;
-    std::string settings_json; // a JSON object, every setting by its CLI name
+    std::string settings_json;   // a JSON object, every setting by its CLI name
+    std::uint64_t max_bytes = 0; // database size cap (PRAGMA max_page_count on the writer); 0: unlimited
 
     static Options from(const Settings& s);
 };

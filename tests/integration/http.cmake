@@ -1,9 +1,13 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # The gateway over real loopback sockets: the HTTP contract in-process (about 10 s), and the headless binary
-# killed with SIGKILL and stopped with SIGTERM while clients post (about 15 s).
+# killed with SIGKILL 20 times and stopped with SIGTERM while clients post (about 30 s).
 fleetscope_add_test(NAME test_http SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.cpp
     LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
 fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash.cpp
-    LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 60)
+    LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 120)
 # test_crash runs the headless binary.
 add_dependencies(test_crash fleetscope-gateway)
+# Store faults over real sockets: the store-max-bytes quota reached and another process's write lock, each
+# answered 503 and recovered from without a restart (about 10 s).
+fleetscope_add_test(NAME test_faults SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_faults.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)

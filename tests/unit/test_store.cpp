@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <future>
 #include <mutex>
@@ -118,6 +119,32 @@ int user_version(const std::string& path)
     sqlite3_finalize(st);
     sqlite3_close(db);
     return v;
+}
+
+/// A second connection to the store's file, as another process would hold it.
+class Connection {
+public:
+    explicit Connection(const std::string& path)
+    {
+        sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr);
+        sqlite3_busy_timeout(db_, 5000);
+    }
+    ~Connection() { sqlite3_close_v2(db_); }
+    Connection(const Connection&) = delete;
+    Connection& operator=(const Connection&) = delete;
+    int exec(const char* sql) { return sqlite3_exec(db_, sql, nullptr, nullptr, nullptr); }
+
+private:
+    sqlite3* db_ = nullptr;
+};
+
+/// `n` samples of `device` at ts = first, first + 1, ..., one metric each.
+std::vector<telemetry::Sample> many(const std::string& device, std::size_t n, std::int64_t first = 0)
+{
+    std::vector<telemetry::Sample> out;
+    for (std::size_t i = 0; i < n; ++i)
+        out.push_back(sample(device, first + std::int64_t(i), {{"m", double(i)}}));
+    return out;
 }
 
 std::string rows_text(const std::vector<store::SampleRow>& rows)
@@ -507,7 +534,7 @@ private slots:
         Outcomes out;
         QVERIFY(s.submit({sample("d", 1, {{"m", 1}})}, out.callback(0)));
         QVERIFY(out.wait_for(1));
-        QVERIFY(out.all_exactly_once(1, CommitStatus::failed));
+        QVERIFY(out.all_exactly_once(1, CommitStatus::locked));
         QCOMPARE(s.stats().failed_batches, std::uint64_t(1));
 
         QCOMPARE(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
@@ -520,6 +547,169 @@ private slots:
         QCOMPARE(rows.size(), std::size_t(1));
         QCOMPARE(rows[0].ts, std::int64_t(2));
         QCOMPARE(s.devices().at(0).samples, std::int64_t(1));
+    }
+
+    void quotaFullFailsWholeBatchesThenRecovers()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.max_bytes = 256 * 1024;
+        Store s(opt);
+        // Another connection (no quota of its own) fills the file past the writer's quota; every page the
+        // writer would add is then beyond it.
+        Connection other(opt.path);
+        QCOMPARE(other.exec("CREATE TABLE ballast(b BLOB); INSERT INTO ballast VALUES (zeroblob(400000))"),
+                 SQLITE_OK);
+
+        // Three requests that land in one batch: each is answered `full`, none is stored in part.
+        WriterGate gate;
+        QVERIFY(s.submit({sample("gate", 1, {{"m", 1}})}, gate.blocker()));
+        QVERIFY(gate.wait_entered());
+        Outcomes out;
+        for (std::size_t r = 0; r < 3; ++r)
+            QVERIFY(s.submit(many("full-" + std::to_string(r), 1000), out.callback(r)));
+        gate.open();
+        QVERIFY(out.wait_for(3));
+        QVERIFY(out.all_exactly_once(3, CommitStatus::full));
+        QVERIFY(s.stats().failed_batches >= 1);
+        for (int r = 0; r < 3; ++r)
+            QVERIFY(s.samples({.device = "full-" + std::to_string(r)}).empty());
+        for (const auto& d : s.devices())
+            QVERIFY2(d.device == "gate", d.device.c_str());
+
+        // Space comes back (the ballast goes to the free list): the writer reuses it with no restart.
+        QCOMPARE(other.exec("DROP TABLE ballast"), SQLITE_OK);
+        Outcomes again;
+        QVERIFY(s.submit(many("after", 1000), again.callback(0)));
+        QVERIFY(again.wait_for(1));
+        QVERIFY(again.all_exactly_once(1, CommitStatus::committed));
+        QCOMPARE(s.samples({.device = "after", .limit = 100'000}).size(), std::size_t(1000));
+    }
+
+    void quotaHoldsAgainstTheWriterAlone()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.max_bytes = 128 * 1024;
+        std::size_t committed = 0;
+        {
+            Store s(opt);
+            // One request at a time until the quota refuses one; then it refuses every later one too.
+            CommitStatus last = CommitStatus::committed;
+            for (std::size_t r = 0; r < 200 && last == CommitStatus::committed; ++r) {
+                Outcomes out;
+                QVERIFY(s.submit(many("d", 200, std::int64_t(r) * 200), out.callback(0)));
+                QVERIFY(out.wait_for(1));
+                QVERIFY(out.all_exactly_once(1, CommitStatus::committed) ||
+                        out.all_exactly_once(1, CommitStatus::full));
+                last = out.all_exactly_once(1, CommitStatus::committed) ? CommitStatus::committed
+                                                                        : CommitStatus::full;
+                committed += last == CommitStatus::committed ? 1 : 0;
+            }
+            QCOMPARE(last, CommitStatus::full);
+            QVERIFY(committed > 0);
+            QCOMPARE(s.samples({.device = "d", .limit = 100'000}).size(), committed * 200);
+        } // stop with the quota reached: the compaction fails and leaves the rows in `recent`
+        QVERIFY2(std::filesystem::file_size(opt.path) <= opt.max_bytes,
+                 qPrintable(QString::number(std::filesystem::file_size(opt.path))));
+
+        // The same file under a larger quota takes more, and still has everything acknowledged before.
+        opt.max_bytes = 0;
+        Store s(opt);
+        Outcomes out;
+        QVERIFY(s.submit(many("d", 200, 1'000'000), out.callback(0)));
+        QVERIFY(out.wait_for(1));
+        QVERIFY(out.all_exactly_once(1, CommitStatus::committed));
+        QCOMPARE(s.samples({.device = "d", .limit = 100'000}).size(), committed * 200 + 200);
+    }
+
+    void stopUnderAnotherLockIsBounded()
+    {
+        QTemporaryDir dir;
+        auto opt = options_at(dir);
+        opt.busy_timeout = std::chrono::milliseconds(200);
+        constexpr std::size_t kRows = 5000;
+        Connection other(opt.path);
+        {
+            Store s(opt);
+            Outcomes out;
+            QVERIFY(s.submit(many("d", kRows), out.callback(0)));
+            QVERIFY(out.wait_for(1));
+            QVERIFY(out.all_exactly_once(1, CommitStatus::committed));
+            // The rows wait in `recent`; stop moves them, but another process now holds the write lock.
+            QCOMPARE(other.exec("BEGIN EXCLUSIVE"), SQLITE_OK);
+            const auto t0 = std::chrono::steady_clock::now();
+            s.stop();
+            const auto took = std::chrono::steady_clock::now() - t0;
+            // The compaction gives up at its first busy timeout and the last checkpoint at its own: about
+            // two timeouts, not one per slice and form (16).
+            QVERIFY2(took < std::chrono::milliseconds(1500),
+                     qPrintable(QString::number(
+                         std::chrono::duration_cast<std::chrono::milliseconds>(took).count())));
+        }
+        QCOMPARE(other.exec("COMMIT"), SQLITE_OK);
+        Store s(opt);
+        QCOMPARE(s.samples({.device = "d", .limit = 100'000}).size(), kRows);
+    }
+
+    void checkpointerCopiesWhileRunning()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        Store s(opt);
+        Outcomes out;
+        for (std::size_t r = 0; r < 5; ++r)
+            QVERIFY(s.submit(many("d", 2000, std::int64_t(r) * 2000), out.callback(r)));
+        QVERIFY(out.wait_for(5));
+        QVERIFY(out.all_exactly_once(5, CommitStatus::committed));
+        // Commits land in the WAL; only a checkpoint grows the database file itself. The schema alone takes
+        // a few pages, 10,000 rows far more.
+        const auto t0 = std::chrono::steady_clock::now();
+        while (std::filesystem::file_size(opt.path) < 64 * 1024 &&
+               std::chrono::steady_clock::now() - t0 < std::chrono::seconds(5))
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        QVERIFY2(std::filesystem::file_size(opt.path) >= 64 * 1024,
+                 qPrintable(QStringLiteral("database file %1 bytes 5 s after the commits")
+                                .arg(std::filesystem::file_size(opt.path))));
+    }
+
+    void walStaysBoundedUnderSustainedLoad()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        Store s(opt);
+        // The writer never idles: four requests always wait. Without a restarting checkpoint the WAL only
+        // starts over when a checkpoint round happens to fall between two commits.
+        constexpr std::size_t kRequests = 150;
+        constexpr std::size_t kPerRequest = 2000;
+        std::mutex m;
+        std::condition_variable cv;
+        std::size_t done = 0;
+        std::uintmax_t largest_wal = 0;
+        const std::string wal = opt.path + "-wal";
+        for (std::size_t r = 0; r < kRequests; ++r) {
+            {
+                std::unique_lock lock(m);
+                QVERIFY(cv.wait_for(lock, std::chrono::seconds(20), [&] { return r < done + 4; }));
+            }
+            std::vector<telemetry::Sample> batch;
+            for (std::size_t i = 0; i < kPerRequest; ++i) {
+                const auto n = std::int64_t(r * kPerRequest + i);
+                batch.push_back(sample("dev-" + std::to_string(n % 50), n, {{"a", double(n)}, {"b", 1.0}}));
+            }
+            QVERIFY(s.submit(std::move(batch), [&](CommitStatus) {
+                std::lock_guard lock(m);
+                ++done;
+                cv.notify_all();
+            }));
+            std::error_code ec;
+            largest_wal = std::max(largest_wal, std::filesystem::file_size(wal, ec));
+        }
+        std::unique_lock lock(m);
+        QVERIFY(cv.wait_for(lock, std::chrono::seconds(20), [&] { return done == kRequests; }));
+        qInfo("largest WAL seen: %.1f MiB", double(largest_wal) / (1 << 20));
+        // 32 MiB of frames before the WAL starts over, plus one batch and one compaction slice.
+        QVERIFY2(largest_wal < 40u << 20, qPrintable(QString::number(largest_wal)));
     }
 
     void queryFilters_data()
