@@ -7,6 +7,7 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -30,6 +31,43 @@ bool is_parse_error(const error_code& ec)
 {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
+
+/// Reads a request header of at most `limit` bytes into `parser`. Beast 1.81's parser applies header_limit
+/// only to the bytes not yet parsed in one put() while it consumes complete fields as they arrive, and
+/// http::async_read_some keeps putting until the header is done, so a header sent in pieces could grow
+/// without bound (later Beast subtracts what it parsed). This drives the same put() loop and does that
+/// subtraction, so max-header-bytes bounds the whole request line and fields however the bytes arrive.
+template <class Parser>
+void read_header(Socket& socket, beast::flat_buffer& buffer, Parser& parser, std::size_t limit,
+                 error_code& ec)
+{
+    std::size_t used = 0;
+    for (;;) {
+        if (buffer.size() != 0) {
+            parser.header_limit(static_cast<std::uint32_t>(limit - used));
+            const std::size_t n = parser.put(buffer.data(), ec);
+            buffer.consume(n);
+            used += n;
+            if (parser.is_header_done() || ec != bhttp::error::need_more)
+                return;
+            if (used >= limit) {
+                ec = bhttp::error::header_limit;
+                return;
+            }
+        }
+        ec = {};
+        const std::size_t got =
+            socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
+        buffer.commit(got);
+        if (ec == asio::error::eof) {
+            ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+            return;
+        }
+        if (ec)
+            return;
+    }
+}
+
 } // namespace
 
 WorkerNet::WorkerNet(runtime::Worker& worker, http::Api& api, metrics::WorkerMetrics& metrics,
@@ -188,10 +226,9 @@ void WorkerNet::serve(Connection& c)
         const http::Allocator alloc(&arena);
         bhttp::request_parser<http::Body, http::Allocator> parser(
             std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
-        parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
         // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
         parser.body_limit(boost::none);
-        bhttp::async_read_header(c.socket, buffer, parser, runtime::yield[ec]);
+        read_header(c.socket, buffer, parser, settings_.max_header_bytes, ec);
         if (ec) {
             const Phase expired = c.expired;
             disarm(c);
