@@ -269,6 +269,20 @@ void WorkerNet::serve(Connection& c)
             return close(c);
         }
         if (!parser.is_done()) {
+            // Beast 1.81 compares body_limit with Content-Length only while parsing the header, when no limit
+            // was set yet, so the announced length is checked here, for every route: a GET, or a length
+            // written as a list ("5000000, 5000000"), must not get its body buffered either.
+            if (const auto length = parser.content_length(); length && *length > settings_.max_body_bytes) {
+                disarm(c);
+                http::Response res =
+                    api_.error(bhttp::status::payload_too_large,
+                               "body of " + std::to_string(*length) + " bytes is too large: at most " +
+                                   std::to_string(settings_.max_body_bytes) + " bytes (max-body-bytes)",
+                               parser.get());
+                res.keep_alive(false);
+                write(c, res);
+                return close(c);
+            }
             parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
             if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
                 // curl and many HTTP libraries hold a larger body back until told to go on.
