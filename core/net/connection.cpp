@@ -26,6 +26,11 @@ namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
+/// Appended to Beast's name for a parse error, so the client learns the expected form too.
+constexpr std::string_view kHttpForm =
+    "; expected HTTP/1.1 as RFC 9112 defines it (CRLF line endings, one Content-Length of decimal digits or "
+    "Transfer-Encoding: chunked)";
+
 /// A Beast parser error: the peer sent something that is not valid HTTP/1.1.
 bool is_parse_error(const error_code& ec)
 {
@@ -250,7 +255,8 @@ void WorkerNet::serve(Connection& c)
                                      std::to_string(settings_.max_header_bytes) + " bytes)",
                                  none);
             else if (is_parse_error(ec))
-                res = api_.error(bhttp::status::bad_request, "malformed HTTP request: " + ec.message(), none);
+                res = api_.error(bhttp::status::bad_request,
+                                 "malformed HTTP request: " + ec.message() + std::string(kHttpForm), none);
             else
                 return close(c);
             res.keep_alive(false);
@@ -311,7 +317,8 @@ void WorkerNet::serve(Connection& c)
                                      parser.get());
                 else if (is_parse_error(ec))
                     res = api_.error(bhttp::status::bad_request,
-                                     "malformed HTTP request body: " + ec.message(), parser.get());
+                                     "malformed HTTP request body: " + ec.message() + std::string(kHttpForm),
+                                     parser.get());
                 else
                     return close(c);
                 res.keep_alive(false);
