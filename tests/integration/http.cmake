@@ -7,3 +7,7 @@ fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash
     LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 60)
 # test_crash runs the headless binary.
 add_dependencies(test_crash fleetscope-gateway)
+# Hostile clients (issue 7): oversized requests, smuggling and framing attacks, hostile JSON, slowloris and a
+# connection flood past a lowered file limit, against the in-process gateway (about 25 s).
+fleetscope_add_test(NAME test_hostile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hostile.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 120)
