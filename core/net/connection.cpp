@@ -39,8 +39,9 @@ bool is_parse_error(const error_code& ec)
 
 /// Reads a request header of at most `limit` bytes into `parser`. Beast 1.81's parser applies header_limit
 /// only to the bytes not yet parsed in one put() while it consumes complete fields as they arrive, and
-/// http::async_read_some keeps putting until the header is done, so a header sent in pieces could grow
-/// without bound (later Beast subtracts what it parsed). This drives the same put() loop and does that
+/// http::async_read_some keeps putting until the header is done, so a header arriving in pieces could
+/// exceed the limit by what the first reads parsed: up to about twice the limit once the connection's read
+/// buffer has grown (later Beast subtracts what it parsed). This drives the same put() loop and does that
 /// subtraction, so max-header-bytes bounds the whole request line and fields however the bytes arrive.
 template <class Parser>
 void read_header(Socket& socket, beast::flat_buffer& buffer, Parser& parser, std::size_t limit,
