@@ -483,6 +483,12 @@ void TestHostile::oversized_data()
     QTest::addRow("413 Content-Length on a GET")
         << QByteArray::fromStdString(get("/healthz", "Content-Length: 9223372036854775807\r\n")) << 413
         << QString::number(defaults.max_body_bytes) << true;
+    QTest::addRow("413 Content-Length of 1 TiB on a GET")
+        << QByteArray::fromStdString(get("/healthz", "Content-Length: 1099511627776\r\n")) << 413
+        << QString::number(defaults.max_body_bytes) << true;
+    QTest::addRow("413 Content-Length list of 1 TiB")
+        << post_raw("Content-Length: 1099511627776, 1099511627776\r\n", "") << 413
+        << QString::number(defaults.max_body_bytes) << true;
     QTest::addRow("413 Content-Length list above max-body-bytes")
         << post_raw("Content-Length: 2000000, 2000000\r\n", "") << 413
         << QString::number(defaults.max_body_bytes) << true;
