@@ -43,12 +43,19 @@ bool is_parse_error(const error_code& ec)
 /// exceed the limit by what the first reads parsed: up to about twice the limit once the connection's read
 /// buffer has grown (later Beast subtracts what it parsed). This drives the same put() loop and does that
 /// subtraction, so max-header-bytes bounds the whole request line and fields however the bytes arrive.
+///
+/// Both readers loop over single reads and check the connection's deadline before each one: a deadline that
+/// passes while a read's completion is queued cancels nothing, and a composed Beast read would then go on
+/// without any deadline, for as long as a slow client keeps sending.
 template <class Parser>
-void read_header(Socket& socket, beast::flat_buffer& buffer, Parser& parser, std::size_t limit,
-                 error_code& ec)
+void read_header(Connection& c, beast::flat_buffer& buffer, Parser& parser, std::size_t limit, error_code& ec)
 {
     std::size_t used = 0;
     for (;;) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
         if (buffer.size() != 0) {
             parser.header_limit(static_cast<std::uint32_t>(limit - used));
             const std::size_t n = parser.put(buffer.data(), ec);
@@ -63,12 +70,28 @@ void read_header(Socket& socket, beast::flat_buffer& buffer, Parser& parser, std
         }
         ec = {};
         const std::size_t got =
-            socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
+            c.socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
         buffer.commit(got);
         if (ec == asio::error::eof) {
             ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
             return;
         }
+        if (ec)
+            return;
+    }
+}
+
+/// Reads the rest of a request's body into `parser`, as http::async_read does.
+template <class Parser>
+void read_body(Connection& c, beast::flat_buffer& buffer, Parser& parser, error_code& ec)
+{
+    parser.eager(true);
+    while (!parser.is_done()) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
+        bhttp::async_read_some(c.socket, buffer, parser, runtime::yield[ec]);
         if (ec)
             return;
     }
@@ -234,7 +257,7 @@ void WorkerNet::serve(Connection& c)
             std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
         // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
         parser.body_limit(boost::none);
-        read_header(c.socket, buffer, parser, settings_.max_header_bytes, ec);
+        read_header(c, buffer, parser, settings_.max_header_bytes, ec);
         if (ec) {
             const Phase expired = c.expired;
             disarm(c);
@@ -301,7 +324,7 @@ void WorkerNet::serve(Connection& c)
                     return close(c);
             }
             arm(c, Phase::body, settings_.body_timeout);
-            bhttp::async_read(c.socket, buffer, parser, runtime::yield[ec]);
+            read_body(c, buffer, parser, ec);
             const Phase expired = c.expired;
             disarm(c);
             if (ec) {
