@@ -12,6 +12,7 @@
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/beast/core/string.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <boost/url/parse.hpp>
@@ -169,6 +170,16 @@ Response Api::error(status st, std::string_view message, const Request& request)
 
 std::optional<Response> Api::check_header(const Request& h) const
 {
+    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no knowable length, and the
+    // gateway decodes no other coding. Beast frames such a request as having no body (and "chunked, chunked"
+    // likewise), so its body would be read as the next request: refuse it on every route, which ends the
+    // connection.
+    if (const auto te = h.count(bhttp::field::transfer_encoding);
+        te > 1 || (te == 1 && !boost::beast::iequals(h[bhttp::field::transfer_encoding], "chunked")))
+        return error(status::bad_request,
+                     "unsupported Transfer-Encoding '" + std::string(h[bhttp::field::transfer_encoding]) +
+                         "': expected exactly 'chunked', or a Content-Length",
+                     h);
     const std::string_view path = path_of(h.target());
     if (path != kTelemetryPath) {
         // Other routes take no body; their method is checked in handle().

@@ -7,6 +7,7 @@
 
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
@@ -25,11 +26,77 @@ namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
 namespace {
+/// Appended to Beast's name for a parse error, so the client learns the expected form too.
+constexpr std::string_view kHttpForm =
+    "; expected HTTP/1.1 as RFC 9112 defines it (CRLF line endings, one Content-Length of decimal digits or "
+    "Transfer-Encoding: chunked)";
+
 /// A Beast parser error: the peer sent something that is not valid HTTP/1.1.
 bool is_parse_error(const error_code& ec)
 {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
+
+/// Reads a request header of at most `limit` bytes into `parser`. Beast 1.81's parser applies header_limit
+/// only to the bytes not yet parsed in one put() while it consumes complete fields as they arrive, and
+/// http::async_read_some keeps putting until the header is done, so a header arriving in pieces could
+/// exceed the limit by what the first reads parsed: up to about twice the limit once the connection's read
+/// buffer has grown (later Beast subtracts what it parsed). This drives the same put() loop and does that
+/// subtraction, so max-header-bytes bounds the whole request line and fields however the bytes arrive.
+///
+/// Both readers loop over single reads and check the connection's deadline before each one: a deadline that
+/// passes while a read's completion is queued cancels nothing, and a composed Beast read would then go on
+/// without any deadline, for as long as a slow client keeps sending.
+template <class Parser>
+void read_header(Connection& c, beast::flat_buffer& buffer, Parser& parser, std::size_t limit, error_code& ec)
+{
+    std::size_t used = 0;
+    for (;;) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
+        if (buffer.size() != 0) {
+            parser.header_limit(static_cast<std::uint32_t>(limit - used));
+            const std::size_t n = parser.put(buffer.data(), ec);
+            buffer.consume(n);
+            used += n;
+            if (parser.is_header_done() || ec != bhttp::error::need_more)
+                return;
+            if (used >= limit) {
+                ec = bhttp::error::header_limit;
+                return;
+            }
+        }
+        ec = {};
+        const std::size_t got =
+            c.socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
+        buffer.commit(got);
+        if (ec == asio::error::eof) {
+            ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+            return;
+        }
+        if (ec)
+            return;
+    }
+}
+
+/// Reads the rest of a request's body into `parser`, as http::async_read does.
+template <class Parser>
+void read_body(Connection& c, beast::flat_buffer& buffer, Parser& parser, error_code& ec)
+{
+    parser.eager(true);
+    while (!parser.is_done()) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
+        bhttp::async_read_some(c.socket, buffer, parser, runtime::yield[ec]);
+        if (ec)
+            return;
+    }
+}
+
 } // namespace
 
 WorkerNet::WorkerNet(runtime::Worker& worker, http::Api& api, metrics::WorkerMetrics& metrics,
@@ -188,10 +255,9 @@ void WorkerNet::serve(Connection& c)
         const http::Allocator alloc(&arena);
         bhttp::request_parser<http::Body, http::Allocator> parser(
             std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
-        parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
         // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
         parser.body_limit(boost::none);
-        bhttp::async_read_header(c.socket, buffer, parser, runtime::yield[ec]);
+        read_header(c, buffer, parser, settings_.max_header_bytes, ec);
         if (ec) {
             const Phase expired = c.expired;
             disarm(c);
@@ -213,7 +279,8 @@ void WorkerNet::serve(Connection& c)
                                      std::to_string(settings_.max_header_bytes) + " bytes)",
                                  none);
             else if (is_parse_error(ec))
-                res = api_.error(bhttp::status::bad_request, "malformed HTTP request: " + ec.message(), none);
+                res = api_.error(bhttp::status::bad_request,
+                                 "malformed HTTP request: " + ec.message() + std::string(kHttpForm), none);
             else
                 return close(c);
             res.keep_alive(false);
@@ -232,6 +299,20 @@ void WorkerNet::serve(Connection& c)
             return close(c);
         }
         if (!parser.is_done()) {
+            // Beast 1.81 compares body_limit with Content-Length only while parsing the header, when no limit
+            // was set yet, so the announced length is checked here, for every route: a GET, or a length
+            // written as a list ("5000000, 5000000"), must not get its body buffered either.
+            if (const auto length = parser.content_length(); length && *length > settings_.max_body_bytes) {
+                disarm(c);
+                http::Response res =
+                    api_.error(bhttp::status::payload_too_large,
+                               "body of " + std::to_string(*length) + " bytes is too large: at most " +
+                                   std::to_string(settings_.max_body_bytes) + " bytes (max-body-bytes)",
+                               parser.get());
+                res.keep_alive(false);
+                write(c, res);
+                return close(c);
+            }
             parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
             if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
                 // curl and many HTTP libraries hold a larger body back until told to go on.
@@ -243,7 +324,7 @@ void WorkerNet::serve(Connection& c)
                     return close(c);
             }
             arm(c, Phase::body, settings_.body_timeout);
-            bhttp::async_read(c.socket, buffer, parser, runtime::yield[ec]);
+            read_body(c, buffer, parser, ec);
             const Phase expired = c.expired;
             disarm(c);
             if (ec) {
@@ -260,7 +341,8 @@ void WorkerNet::serve(Connection& c)
                                      parser.get());
                 else if (is_parse_error(ec))
                     res = api_.error(bhttp::status::bad_request,
-                                     "malformed HTTP request body: " + ec.message(), parser.get());
+                                     "malformed HTTP request body: " + ec.message() + std::string(kHttpForm),
+                                     parser.get());
                 else
                     return close(c);
                 res.keep_alive(false);

@@ -11,3 +11,7 @@ add_dependencies(test_crash fleetscope-gateway)
 # answered 503 and recovered from without a restart (about 10 s).
 fleetscope_add_test(NAME test_faults SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_faults.cpp
     LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
+# Hostile clients (issue 7): oversized requests, smuggling and framing attacks, hostile JSON, slowloris and a
+# connection flood past a lowered file limit, against the in-process gateway (about 25 s).
+fleetscope_add_test(NAME test_hostile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hostile.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 120)
