@@ -5,6 +5,8 @@
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
@@ -12,10 +14,13 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <array>
 #include <memory_resource>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace fleetscope::net {
 
@@ -24,20 +29,61 @@ namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
 
+/// A connection's TLS state. Beast's ssl_stream rather than Asio's: it coalesces a response's buffers into
+/// one TLS record and one send, where Asio's stream writes one record per buffer.
+struct TlsSession {
+    TlsSession(Socket& socket, asio::ssl::context& ctx)
+        : stream(socket, ctx)
+    {}
+    beast::ssl_stream<Socket&> stream;
+    bool handshaken = false;
+};
+
+Connection::Connection(Socket s, WorkerNet& owner)
+    : socket(std::move(s))
+    , net(&owner)
+{}
+
+Connection::~Connection() = default;
+
 namespace {
 /// A Beast parser error: the peer sent something that is not valid HTTP/1.1.
 bool is_parse_error(const error_code& ec)
 {
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
+
+/// Whether bytes of the peer's are held above the socket, where a readiness wait cannot see them. Plain TCP
+/// holds none; Beast's buffer is checked by the caller.
+bool holds_input(Socket&)
+{
+    return false;
+}
+
+/// OpenSSL may hold a decrypted record (or the rest of one) and undecrypted bytes in its network BIO: a
+/// connection with any of them must read on, never wait for readability or park. Asio's engine hands every
+/// byte it reads from the socket to that BIO before OpenSSL asks for more, so these are all the places.
+bool holds_input(beast::ssl_stream<Socket&>& stream)
+{
+    SSL* ssl = stream.native_handle();
+    return SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+}
+
+/// OpenSSL's verdict on a handshake that began with a plain HTTP request line.
+bool is_plain_http(const error_code& ec)
+{
+    return ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(ec.value()) == SSL_R_HTTP_REQUEST;
+}
 } // namespace
 
 WorkerNet::WorkerNet(runtime::Worker& worker, http::Api& api, metrics::WorkerMetrics& metrics,
-                     const Settings& settings)
+                     const Settings& settings, asio::ssl::context* tls)
     : worker_(worker)
     , api_(api)
     , metrics_(metrics)
     , settings_(settings)
+    , tls_(tls)
     , ticker_(worker.io())
 {
     // Resolution of the deadline timer: a quarter of the shortest timeout, between 5 ms and 100 ms.
@@ -58,6 +104,15 @@ void WorkerNet::adopt(Socket socket)
     if (stopping_) {
         close(*c);
         return;
+    }
+    if (tls_)
+        c->tls = std::make_unique<TlsSession>(c->socket, *tls_);
+    if (!settings_.token_file.empty()) {
+        // With device tokens on, device reads are for local clients only (Api::handle); one getpeername per
+        // connection, and none when tokens are off.
+        error_code ec;
+        const auto peer = c->socket.remote_endpoint(ec);
+        c->state.loopback = !ec && peer.address().is_loopback();
     }
     worker_.spawn([this, c] { serve(*c); });
 }
@@ -144,19 +199,53 @@ void WorkerNet::park(Connection& c)
     });
 }
 
-bool WorkerNet::write(Connection& c, http::Response& res)
+template <class Stream>
+bool WorkerNet::write(Connection& c, Stream& stream, http::Response& res)
 {
     if (stopping_)
         res.keep_alive(false);
     metrics_.count_response(static_cast<unsigned>(res.result_int()));
     arm(c, Phase::write, settings_.write_timeout);
     error_code ec;
-    bhttp::async_write(c.socket, res, runtime::yield[ec]);
+    bhttp::async_write(stream, res, runtime::yield[ec]);
     disarm(c);
     return !ec && res.keep_alive();
 }
 
+bool WorkerNet::handshake(Connection& c)
+{
+    // Under the header timeout: a client that connects and never finishes its handshake is a slowloris too.
+    arm(c, Phase::header, settings_.header_timeout);
+    error_code ec;
+    c.tls->stream.async_handshake(asio::ssl::stream_base::server, runtime::yield[ec]);
+    disarm(c);
+    if (!ec) {
+        c.tls->handshaken = true;
+        return true;
+    }
+    if (is_plain_http(ec) && !stopping_) {
+        // A plain HTTP request on the HTTPS port: say so in plain HTTP, which the client can read, then
+        // close.
+        http::Request none;
+        http::Response res = api_.error(bhttp::status::bad_request,
+                                        "this port speaks HTTPS (tls-cert is set): connect with TLS", none);
+        res.keep_alive(false);
+        write(c, c.socket, res);
+    }
+    return false;
+}
+
 void WorkerNet::serve(Connection& c)
+{
+    if (!c.tls)
+        return serve_on(c, c.socket);
+    if (!c.tls->handshaken && !handshake(c))
+        return close(c);
+    serve_on(c, c.tls->stream);
+}
+
+template <class Stream>
+void WorkerNet::serve_on(Connection& c, Stream& stream)
 {
     beast::flat_buffer buffer; // lives only while the fiber does: a parked connection holds no buffer
     std::array<std::byte, 3072> arena_buffer;
@@ -165,7 +254,7 @@ void WorkerNet::serve(Connection& c)
         if (stopping_)
             return close(c);
 
-        if (buffer.size() == 0) {
+        if (buffer.size() == 0 && !holds_input(stream)) {
             // Idle between requests: wait for readability without reading, so nothing is buffered while
             // nothing arrives. After park-after of quiet, the fiber ends and the connection parks.
             const bool may_park = settings_.park_after < settings_.idle_timeout;
@@ -191,7 +280,7 @@ void WorkerNet::serve(Connection& c)
         parser.header_limit(static_cast<std::uint32_t>(settings_.max_header_bytes));
         // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
         parser.body_limit(boost::none);
-        bhttp::async_read_header(c.socket, buffer, parser, runtime::yield[ec]);
+        bhttp::async_read_header(stream, buffer, parser, runtime::yield[ec]);
         if (ec) {
             const Phase expired = c.expired;
             disarm(c);
@@ -217,7 +306,7 @@ void WorkerNet::serve(Connection& c)
             else
                 return close(c);
             res.keep_alive(false);
-            write(c, res);
+            write(c, stream, res);
             return close(c);
         }
 
@@ -228,7 +317,7 @@ void WorkerNet::serve(Connection& c)
             // The body was not read, so the connection cannot be reused.
             disarm(c);
             refusal->keep_alive(false);
-            write(c, *refusal);
+            write(c, stream, *refusal);
             return close(c);
         }
         if (!parser.is_done()) {
@@ -237,13 +326,13 @@ void WorkerNet::serve(Connection& c)
                 // curl and many HTTP libraries hold a larger body back until told to go on.
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 arm(c, Phase::write, settings_.write_timeout);
-                asio::async_write(c.socket, asio::buffer(kContinue), runtime::yield[ec]);
+                asio::async_write(stream, asio::buffer(kContinue), runtime::yield[ec]);
                 disarm(c);
                 if (ec)
                     return close(c);
             }
             arm(c, Phase::body, settings_.body_timeout);
-            bhttp::async_read(c.socket, buffer, parser, runtime::yield[ec]);
+            bhttp::async_read(stream, buffer, parser, runtime::yield[ec]);
             const Phase expired = c.expired;
             disarm(c);
             if (ec) {
@@ -264,7 +353,7 @@ void WorkerNet::serve(Connection& c)
                 else
                     return close(c);
                 res.keep_alive(false);
-                write(c, res);
+                write(c, stream, res);
                 return close(c);
             }
         } else {
@@ -274,7 +363,7 @@ void WorkerNet::serve(Connection& c)
         http::Request request = parser.release();
         http::Response res = api_.handle(request, c.state);
         const bool acked = res.result() == bhttp::status::no_content;
-        const bool keep = write(c, res);
+        const bool keep = write(c, stream, res);
         if (acked)
             metrics_.ack_latency.record(Clock::now() - received);
         c.busy = false;
