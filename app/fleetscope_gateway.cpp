@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // fleetscope-gateway: the headless gateway. Prints "listening on HOST:PORT" once it accepts connections;
 // SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0.
+// `fleetscope-gateway token add --token-file F --device D` issues a device token instead.
+#include "core/auth/tokens.hpp"
 #include "core/cli.hpp"
 #include "core/gateway.hpp"
 
@@ -10,14 +12,75 @@
 
 #include <csignal>
 #include <iostream>
+#include <string>
+#include <string_view>
 
 namespace po = boost::program_options;
 
+namespace {
+
+/// `token add`: prints a fresh token once and appends only its SHA-256 to the token file.
+int token_command(int argc, char** argv)
+{
+    std::string token_file;
+    std::string device;
+    po::options_description desc("Usage: fleetscope-gateway token add --token-file FILE --device ID\n\n"
+                                 "Issues a device token: prints it once on stdout and appends the device id "
+                                 "and the token's SHA-256 to FILE (created when absent). The token itself is "
+                                 "stored nowhere.\nOptions");
+    desc.add_options()("help,h", "show this help and exit")(
+        "token-file", po::value<std::string>(&token_file)->required()->value_name("FILE"),
+        "the gateway's token file (--token-file of the gateway)")(
+        "device", po::value<std::string>(&device)->required()->value_name("ID"),
+        "the device id the token may write: 1 to 128 characters of [A-Za-z0-9._:-]");
+    po::positional_options_description none;
+    try {
+        po::variables_map vm;
+        // argv[1] is "token", argv[2] the action.
+        const std::string action = argc > 2 ? argv[2] : "";
+        if (action == "--help" || action == "-h" || action.empty()) {
+            std::cout << desc << "\n";
+            return action.empty() ? 2 : 0;
+        }
+        if (action != "add") {
+            std::cerr << "fleetscope-gateway token: unknown action '" << action << "': expected 'add'\n";
+            return 2;
+        }
+        po::store(po::command_line_parser(argc - 2, argv + 2).options(desc).positional(none).run(), vm);
+        if (vm.count("help")) {
+            std::cout << desc << "\n";
+            return 0;
+        }
+        po::notify(vm);
+    } catch (const po::error& e) {
+        std::cerr << "fleetscope-gateway token add: " << e.what()
+                  << "\nTry 'fleetscope-gateway token add --help'.\n";
+        return 2;
+    }
+    try {
+        const std::string token = fleetscope::auth::add_token(token_file, device);
+        std::cout << token << std::endl;
+        std::cerr << "fleetscope-gateway: token for device '" << device << "' added to " << token_file
+                  << " (as its SHA-256). It is shown only this once: give it to the device as "
+                     "'Authorization: Bearer <token>'.\n";
+    } catch (const std::exception& e) {
+        std::cerr << "fleetscope-gateway token add: " << e.what() << "\n";
+        return 1;
+    }
+    return 0;
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
+    if (argc > 1 && std::string_view(argv[1]) == "token")
+        return token_command(argc, argv);
+
     fleetscope::Settings settings;
     po::options_description desc(
-        "Usage: fleetscope-gateway [options]\n\n"
+        "Usage: fleetscope-gateway [options]\n"
+        "       fleetscope-gateway token add --token-file FILE --device ID\n\n"
         "Accepts device telemetry over HTTP/1.1 (POST /v1/telemetry) and stores it in "
         "SQLite.\nOptions");
     desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
@@ -57,6 +120,11 @@ int main(int argc, char** argv)
               << snap.workers.size() << " workers; backlog " << gateway.effective_backlog() << " (asked "
               << settings.backlog << "); connection ceiling " << gateway.connection_ceiling()
               << " (RLIMIT_NOFILE " << snap.fd_limit << ")\n";
+    if (gateway.auth_enabled() || gateway.tls_enabled())
+        std::cerr << "fleetscope-gateway: " << (gateway.tls_enabled() ? "HTTPS" : "plain HTTP")
+                  << "; device tokens "
+                  << (gateway.auth_enabled() ? "required (" + settings.token_file + ")" : std::string("off"))
+                  << "\n";
     std::cout << "listening on " << gateway.listening_address() << std::endl;
 
     boost::asio::io_context signals_io;

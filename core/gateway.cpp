@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/gateway.hpp"
 
+#include "core/auth/tokens.hpp"
 #include "core/http/api.hpp"
 #include "core/metrics/histogram.hpp"
 #include "core/metrics/prometheus.hpp"
@@ -8,10 +9,12 @@
 #include "core/metrics/system.hpp"
 #include "core/net/listener.hpp"
 #include "core/net/server.hpp"
+#include "core/net/tls.hpp"
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/worker.hpp"
 #include "core/store/store.hpp"
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
@@ -65,6 +68,8 @@ struct Gateway::Impl {
     std::unique_ptr<runtime::Runtime> runtime;
     std::unique_ptr<runtime::BlockingPool> blocking;
     http::ConnectedDevices connected;
+    std::unique_ptr<auth::TokenTable> tokens;
+    std::unique_ptr<boost::asio::ssl::context> tls;
     std::unique_ptr<http::Api> api;
     std::unique_ptr<net::Listener> listener;
     std::unique_ptr<net::Server> server;
@@ -183,6 +188,12 @@ void Gateway::start()
         return;
     if (auto problem = validate(d.settings); !problem.empty())
         throw std::runtime_error("invalid setting: " + problem);
+    // Access control is read before anything starts, so a bad token file or certificate stops the start.
+    d.tokens = d.settings.token_file.empty()
+                   ? nullptr
+                   : std::make_unique<auth::TokenTable>(auth::TokenTable::load(d.settings.token_file));
+    d.tls = d.settings.tls_cert.empty() ? nullptr
+                                        : net::make_tls_context(d.settings.tls_cert, d.settings.tls_key);
 
     // Go's habit: raise the soft descriptor limit to the hard one, then derive the connection ceiling from
     // it.
@@ -204,9 +215,10 @@ void Gateway::start()
     d.runtime = std::make_unique<runtime::Runtime>(
         n, runtime::WorkerOptions{d.settings.fiber_stack_bytes, d.settings.stack_cache_per_worker});
     d.blocking = std::make_unique<runtime::BlockingPool>(2);
-    d.api = std::make_unique<http::Api>(http::Services{
-        *d.store, *d.blocking, *d.registry, d.connected, d.settings,
-        [this] { return metrics::prometheus_text(snapshot()); }, [&d] { return d.health_json(); }});
+    d.api = std::make_unique<http::Api>(
+        http::Services{*d.store, *d.blocking, *d.registry, d.connected, d.settings,
+                       [this] { return metrics::prometheus_text(snapshot()); },
+                       [&d] { return d.health_json(); }, d.tokens.get()});
 
     try {
         d.listener =
@@ -215,7 +227,8 @@ void Gateway::start()
         d.store->stop();
         throw;
     }
-    d.server = std::make_unique<net::Server>(*d.runtime, *d.api, *d.registry, d.settings, d.ceiling);
+    d.server =
+        std::make_unique<net::Server>(*d.runtime, *d.api, *d.registry, d.settings, d.ceiling, d.tls.get());
     d.started = std::chrono::steady_clock::now();
     d.runtime->start();
     d.server->start(*d.listener);
@@ -252,6 +265,8 @@ void Gateway::stop()
     d.api.reset();
     d.blocking.reset();
     d.store.reset();
+    d.tls.reset();
+    d.tokens.reset();
 }
 
 bool Gateway::running() const
@@ -287,6 +302,16 @@ const std::string& Gateway::db_path() const
 const Settings& Gateway::settings() const
 {
     return impl_->settings;
+}
+
+bool Gateway::auth_enabled() const
+{
+    return !impl_->settings.token_file.empty();
+}
+
+bool Gateway::tls_enabled() const
+{
+    return !impl_->settings.tls_cert.empty();
 }
 
 std::shared_ptr<metrics::Subscription> Gateway::subscribe()

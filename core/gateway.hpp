@@ -42,6 +42,11 @@ public:
 
     const Settings& settings() const;
 
+    /// Whether POST /v1/telemetry needs a device token (token-file set) and whether connections speak HTTPS
+    /// (tls-cert and tls-key set). Known from the settings; loaded and checked by start().
+    bool auth_enabled() const;
+    bool tls_enabled() const;
+
     /// A new pair of lock-free queues fed with a Snapshot every sample interval and each committed sample.
     /// Call from the controlling thread; the subscription ends when the returned pointer is released.
     std::shared_ptr<metrics::Subscription> subscribe();

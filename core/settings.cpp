@@ -86,6 +86,9 @@ std::string validate(const Settings& s)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)
         return "subscriber-queue: must be at least 16";
+    if (s.tls_cert.empty() != s.tls_key.empty())
+        return s.tls_cert.empty() ? "tls-key is set but tls-cert is not: HTTPS needs both (or neither)"
+                                  : "tls-cert is set but tls-key is not: HTTPS needs both (or neither)";
     return {};
 }
 

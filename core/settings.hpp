@@ -51,6 +51,11 @@ struct Settings {
     Millis sample_interval{100};
     std::size_t subscriber_queue = 65'536;
     Millis stale_after{60'000};
+
+    // Access control
+    std::string token_file; // empty: no device tokens; else POST /v1/telemetry needs a device's bearer token
+    std::string tls_cert;   // PEM certificate chain; with tls_key: HTTPS; both empty: plain HTTP
+    std::string tls_key;    // PEM private key of tls_cert
 };
 
 /// Describes one setting for generated UIs: a stable name (the CLI flag without `--`), a unit, a one-line
@@ -106,6 +111,13 @@ void for_each_setting(S& s, F&& f)
       s.subscriber_queue);
     f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
       s.stale_after);
+    f(SettingInfo{"token-file", "",
+                  "device tokens (DEVICE SHA256-HEX per line); empty = no authentication. "
+                  "Add one with: fleetscope-gateway token add"},
+      s.token_file);
+    f(SettingInfo{"tls-cert", "", "PEM certificate (chain) for HTTPS; empty with tls-key = plain HTTP"},
+      s.tls_cert);
+    f(SettingInfo{"tls-key", "", "PEM private key of tls-cert"}, s.tls_key);
 }
 
 /// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the

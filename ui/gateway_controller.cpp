@@ -21,6 +21,8 @@ public:
             info.connection_ceiling = gateway->connection_ceiling();
             info.effective_backlog = gateway->effective_backlog();
             info.workers = resolved_workers(gateway->settings());
+            info.auth = gateway->auth_enabled();
+            info.tls = gateway->tls_enabled();
             info.subscription = gateway->subscribe();
             gateway_ = std::move(gateway);
             emit started(info);

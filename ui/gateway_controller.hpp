@@ -21,6 +21,8 @@ struct GatewayInfo {
     quint64 connection_ceiling = 0;
     int effective_backlog = 0;
     unsigned workers = 0;
+    bool auth = false; // device tokens required (token-file)
+    bool tls = false;  // HTTPS (tls-cert and tls-key)
     std::shared_ptr<metrics::Subscription> subscription;
 };
 

@@ -258,6 +258,10 @@ void MainWindow::buildStatusBar()
     };
     state_label_ = label(QStringLiteral("stateLabel"));
     address_label_ = label(QStringLiteral("addressLabel"));
+    access_label_ = label(QStringLiteral("accessLabel"));
+    access_label_->setToolTip(
+        tr("HTTPS when tls-cert and tls-key are set; device tokens when token-file is set, and then every "
+           "POST /v1/telemetry needs its device's bearer token"));
     uptime_label_ = label(QStringLiteral("uptimeLabel"));
     ceiling_label_ = label(QStringLiteral("ceilingLabel"));
     dropped_label_ = label(QStringLiteral("droppedLabel"));
@@ -397,6 +401,9 @@ void MainWindow::updateStatus()
 {
     const QLocale locale;
     address_label_->setText(running_ ? tr("listening %1").arg(info_.listening) : tr("not listening"));
+    access_label_->setText(running_ ? tr("%1 · %2").arg(info_.tls ? tr("HTTPS") : tr("HTTP"),
+                                                        info_.auth ? tr("device tokens") : tr("no tokens"))
+                                    : QString());
     const auto& snapshot = dashboard_->lastSnapshot();
     uptime_label_->setText(snapshot ? tr("uptime %1").arg(uptimeText(snapshot->uptime_ms)) : QString());
     ceiling_label_->setText(

@@ -102,6 +102,7 @@ private:
 
     QLabel* state_label_ = nullptr;
     QLabel* address_label_ = nullptr;
+    QLabel* access_label_ = nullptr;
     QLabel* uptime_label_ = nullptr;
     QLabel* ceiling_label_ = nullptr;
     QLabel* dropped_label_ = nullptr;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/http/api.hpp"
 
+#include "core/auth/tokens.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/handoff.hpp"
@@ -121,6 +122,26 @@ store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&&
     return result.wait();
 }
 
+/// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
+/// nothing when the field is absent, of another scheme or malformed.
+std::optional<std::string_view> bearer_token(std::string_view field)
+{
+    constexpr std::string_view kScheme = "Bearer ";
+    if (field.size() <= kScheme.size() || !boost::beast::iequals(field.substr(0, kScheme.size()), kScheme))
+        return std::nullopt;
+    field.remove_prefix(kScheme.size());
+    while (!field.empty() && field.front() == ' ')
+        field.remove_prefix(1);
+    while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
+        field.remove_suffix(1);
+    if (field.empty() || field.find_first_of(" \t") != std::string_view::npos)
+        return std::nullopt;
+    return field;
+}
+
+constexpr std::string_view kBearerUsage = "send 'Authorization: Bearer <token>' with the token issued for "
+                                          "the device (fleetscope-gateway token add)";
+
 std::optional<std::int64_t> parse_int(std::string_view s)
 {
     std::int64_t v = 0;
@@ -161,6 +182,13 @@ Response Api::error(status st, std::string_view message, const Request& request)
     Response res = reply(st, json::serialize(o), kJson, request);
     if (st == status::service_unavailable)
         res.set(bhttp::field::retry_after, std::to_string(services_.settings.retry_after_seconds));
+    if (st == status::unauthorized) {
+        // RFC 6750: a presented but rejected token is named as such.
+        const bool presented = request.find(bhttp::field::authorization) != request.end();
+        res.set(bhttp::field::www_authenticate, presented
+                                                    ? R"(Bearer realm="fleetscope", error="invalid_token")"
+                                                    : R"(Bearer realm="fleetscope")");
+    }
     if (st == status::method_not_allowed) {
         const std::string_view path = path_of(request.target());
         res.set(bhttp::field::allow, path == kTelemetryPath ? "POST" : "GET");
@@ -192,6 +220,16 @@ std::optional<Response> Api::check_header(const Request& h) const
                      "unsupported Content-Type '" + std::string(h[bhttp::field::content_type]) +
                          "': expected application/json",
                      h);
+    if (services_.tokens) {
+        // Checked before the body is read, so a client without a token cannot make the gateway buffer one.
+        const auto field = h.find(bhttp::field::authorization);
+        if (field == h.end())
+            return error(status::unauthorized, "device token required: " + std::string(kBearerUsage), h);
+        if (!bearer_token(field->value()))
+            return error(
+                status::unauthorized,
+                "malformed Authorization field: expected the Bearer scheme; " + std::string(kBearerUsage), h);
+    }
     const bool chunked = h.chunked();
     const bool has_length = h.find(bhttp::field::content_length) != h.end();
     if (!chunked && !has_length)
@@ -227,6 +265,11 @@ Response Api::handle(const Request& request, ConnectionState& connection)
         return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8",
                      request);
     }
+    if (services_.tokens && !connection.loopback && path.starts_with(kDevicesPath))
+        return error(status::forbidden,
+                     "device reads are served to loopback clients only while device tokens are on "
+                     "(token-file is set): read them on the gateway's host",
+                     request);
     if (path == kDevicesPath) {
         if (!is_get)
             return error(status::method_not_allowed, "method not allowed: /v1/devices accepts GET", request);
@@ -261,6 +304,25 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
         telemetry::DecodeLimits{s.max_samples_per_request, s.max_metrics_per_sample, s.max_json_depth});
     if (!decoded.ok())
         return error(status::bad_request, decoded.error, request);
+
+    if (services_.tokens) {
+        // check_header made sure a bearer token is present. Its digest is computed once per request; each
+        // sample's device must be the one the token was issued for, or nothing from the request is stored.
+        const auto token = bearer_token(request[bhttp::field::authorization]);
+        const auth::Digest digest = auth::sha256(token.value_or(std::string_view{}));
+        std::string_view verified;
+        for (const auto& sample : decoded.samples) {
+            if (sample.device == verified)
+                continue;
+            if (!token || !services_.tokens->verify(sample.device, digest))
+                return error(status::unauthorized,
+                             "the bearer token is not valid for device '" + sample.device +
+                                 "': a token writes only the device it was issued for; nothing from this "
+                                 "request was stored",
+                             request);
+            verified = sample.device;
+        }
+    }
 
     // A connection normally posts for one device; remember the first so /v1/devices can say it is connected.
     if (connection.device.empty()) {

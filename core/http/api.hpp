@@ -18,6 +18,9 @@
 #include <string_view>
 #include <unordered_map>
 
+namespace fleetscope::auth {
+class TokenTable;
+}
 namespace fleetscope::store {
 class Store;
 }
@@ -59,9 +62,11 @@ private:
 };
 
 /// What one connection remembers between requests: the device it posts for, so that its close updates
-/// ConnectedDevices. Owned by the connection's fiber.
+/// ConnectedDevices, and whether its peer is on loopback (device reads are served only there while device
+/// tokens are on). Owned by the connection's fiber.
 struct ConnectionState {
     std::string device;
+    bool loopback = true;
 };
 
 /// What the endpoints use; all outlive the Api.
@@ -73,6 +78,7 @@ struct Services {
     Settings settings;
     std::function<std::string()> metrics_text; // Prometheus exposition of a fresh snapshot
     std::function<std::string()> health_json;  // the body of GET /healthz
+    const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves

@@ -5,6 +5,8 @@
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
@@ -13,10 +15,13 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <algorithm>
 #include <array>
 #include <memory_resource>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 
 namespace fleetscope::net {
 
@@ -24,6 +29,23 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
 using boost::system::error_code;
+
+/// A connection's TLS state. Beast's ssl_stream rather than Asio's: it coalesces a response's buffers into
+/// one TLS record and one send, where Asio's stream writes one record per buffer.
+struct TlsSession {
+    TlsSession(Socket& socket, asio::ssl::context& ctx)
+        : stream(socket, ctx)
+    {}
+    beast::ssl_stream<Socket&> stream;
+    bool handshaken = false;
+};
+
+Connection::Connection(Socket s, WorkerNet& owner)
+    : socket(std::move(s))
+    , net(&owner)
+{}
+
+Connection::~Connection() = default;
 
 namespace {
 /// Appended to Beast's name for a parse error, so the client learns the expected form too.
@@ -47,8 +69,9 @@ bool is_parse_error(const error_code& ec)
 /// Both readers loop over single reads and check the connection's deadline before each one: a deadline that
 /// passes while a read's completion is queued cancels nothing, and a composed Beast read would then go on
 /// without any deadline, for as long as a slow client keeps sending.
-template <class Parser>
-void read_header(Connection& c, beast::flat_buffer& buffer, Parser& parser, std::size_t limit, error_code& ec)
+template <class Stream, class Parser>
+void read_header(Connection& c, Stream& stream, beast::flat_buffer& buffer, Parser& parser, std::size_t limit,
+                 error_code& ec)
 {
     std::size_t used = 0;
     for (;;) {
@@ -70,7 +93,7 @@ void read_header(Connection& c, beast::flat_buffer& buffer, Parser& parser, std:
         }
         ec = {};
         const std::size_t got =
-            c.socket.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
+            stream.async_read_some(buffer.prepare(beast::read_size(buffer, 65536)), runtime::yield[ec]);
         buffer.commit(got);
         if (ec == asio::error::eof) {
             ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
@@ -82,8 +105,8 @@ void read_header(Connection& c, beast::flat_buffer& buffer, Parser& parser, std:
 }
 
 /// Reads the rest of a request's body into `parser`, as http::async_read does.
-template <class Parser>
-void read_body(Connection& c, beast::flat_buffer& buffer, Parser& parser, error_code& ec)
+template <class Stream, class Parser>
+void read_body(Connection& c, Stream& stream, beast::flat_buffer& buffer, Parser& parser, error_code& ec)
 {
     parser.eager(true);
     while (!parser.is_done()) {
@@ -91,20 +114,43 @@ void read_body(Connection& c, beast::flat_buffer& buffer, Parser& parser, error_
             ec = asio::error::operation_aborted;
             return;
         }
-        bhttp::async_read_some(c.socket, buffer, parser, runtime::yield[ec]);
+        bhttp::async_read_some(stream, buffer, parser, runtime::yield[ec]);
         if (ec)
             return;
     }
 }
 
+/// Whether bytes of the peer's are held above the socket, where a readiness wait cannot see them. Plain TCP
+/// holds none; Beast's buffer is checked by the caller.
+bool holds_input(Socket&)
+{
+    return false;
+}
+
+/// OpenSSL may hold a decrypted record (or the rest of one) and undecrypted bytes in its network BIO: a
+/// connection with any of them must read on, never wait for readability or park. Asio's engine hands every
+/// byte it reads from the socket to that BIO before OpenSSL asks for more, so these are all the places.
+bool holds_input(beast::ssl_stream<Socket&>& stream)
+{
+    SSL* ssl = stream.native_handle();
+    return SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+}
+
+/// OpenSSL's verdict on a handshake that began with a plain HTTP request line.
+bool is_plain_http(const error_code& ec)
+{
+    return ec.category() == asio::error::get_ssl_category() &&
+           ERR_GET_REASON(ec.value()) == SSL_R_HTTP_REQUEST;
+}
 } // namespace
 
 WorkerNet::WorkerNet(runtime::Worker& worker, http::Api& api, metrics::WorkerMetrics& metrics,
-                     const Settings& settings)
+                     const Settings& settings, asio::ssl::context* tls)
     : worker_(worker)
     , api_(api)
     , metrics_(metrics)
     , settings_(settings)
+    , tls_(tls)
     , ticker_(worker.io())
 {
     // Resolution of the deadline timer: a quarter of the shortest timeout, between 5 ms and 100 ms.
@@ -125,6 +171,15 @@ void WorkerNet::adopt(Socket socket)
     if (stopping_) {
         close(*c);
         return;
+    }
+    if (tls_)
+        c->tls = std::make_unique<TlsSession>(c->socket, *tls_);
+    if (!settings_.token_file.empty()) {
+        // With device tokens on, device reads are for local clients only (Api::handle); one getpeername per
+        // connection, and none when tokens are off.
+        error_code ec;
+        const auto peer = c->socket.remote_endpoint(ec);
+        c->state.loopback = !ec && peer.address().is_loopback();
     }
     worker_.spawn([this, c] { serve(*c); });
 }
@@ -211,19 +266,53 @@ void WorkerNet::park(Connection& c)
     });
 }
 
-bool WorkerNet::write(Connection& c, http::Response& res)
+template <class Stream>
+bool WorkerNet::write(Connection& c, Stream& stream, http::Response& res)
 {
     if (stopping_)
         res.keep_alive(false);
     metrics_.count_response(static_cast<unsigned>(res.result_int()));
     arm(c, Phase::write, settings_.write_timeout);
     error_code ec;
-    bhttp::async_write(c.socket, res, runtime::yield[ec]);
+    bhttp::async_write(stream, res, runtime::yield[ec]);
     disarm(c);
     return !ec && res.keep_alive();
 }
 
+bool WorkerNet::handshake(Connection& c)
+{
+    // Under the header timeout: a client that connects and never finishes its handshake is a slowloris too.
+    arm(c, Phase::header, settings_.header_timeout);
+    error_code ec;
+    c.tls->stream.async_handshake(asio::ssl::stream_base::server, runtime::yield[ec]);
+    disarm(c);
+    if (!ec) {
+        c.tls->handshaken = true;
+        return true;
+    }
+    if (is_plain_http(ec) && !stopping_) {
+        // A plain HTTP request on the HTTPS port: say so in plain HTTP, which the client can read, then
+        // close.
+        http::Request none;
+        http::Response res = api_.error(bhttp::status::bad_request,
+                                        "this port speaks HTTPS (tls-cert is set): connect with TLS", none);
+        res.keep_alive(false);
+        write(c, c.socket, res);
+    }
+    return false;
+}
+
 void WorkerNet::serve(Connection& c)
+{
+    if (!c.tls)
+        return serve_on(c, c.socket);
+    if (!c.tls->handshaken && !handshake(c))
+        return close(c);
+    serve_on(c, c.tls->stream);
+}
+
+template <class Stream>
+void WorkerNet::serve_on(Connection& c, Stream& stream)
 {
     beast::flat_buffer buffer; // lives only while the fiber does: a parked connection holds no buffer
     std::array<std::byte, 3072> arena_buffer;
@@ -232,7 +321,7 @@ void WorkerNet::serve(Connection& c)
         if (stopping_)
             return close(c);
 
-        if (buffer.size() == 0) {
+        if (buffer.size() == 0 && !holds_input(stream)) {
             // Idle between requests: wait for readability without reading, so nothing is buffered while
             // nothing arrives. After park-after of quiet, the fiber ends and the connection parks.
             const bool may_park = settings_.park_after < settings_.idle_timeout;
@@ -257,7 +346,7 @@ void WorkerNet::serve(Connection& c)
             std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
         // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
         parser.body_limit(boost::none);
-        read_header(c, buffer, parser, settings_.max_header_bytes, ec);
+        read_header(c, stream, buffer, parser, settings_.max_header_bytes, ec);
         if (ec) {
             const Phase expired = c.expired;
             disarm(c);
@@ -284,7 +373,7 @@ void WorkerNet::serve(Connection& c)
             else
                 return close(c);
             res.keep_alive(false);
-            write(c, res);
+            write(c, stream, res);
             return close(c);
         }
 
@@ -295,7 +384,7 @@ void WorkerNet::serve(Connection& c)
             // The body was not read, so the connection cannot be reused.
             disarm(c);
             refusal->keep_alive(false);
-            write(c, *refusal);
+            write(c, stream, *refusal);
             return close(c);
         }
         if (!parser.is_done()) {
@@ -310,7 +399,7 @@ void WorkerNet::serve(Connection& c)
                                    std::to_string(settings_.max_body_bytes) + " bytes (max-body-bytes)",
                                parser.get());
                 res.keep_alive(false);
-                write(c, res);
+                write(c, stream, res);
                 return close(c);
             }
             parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
@@ -318,13 +407,13 @@ void WorkerNet::serve(Connection& c)
                 // curl and many HTTP libraries hold a larger body back until told to go on.
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 arm(c, Phase::write, settings_.write_timeout);
-                asio::async_write(c.socket, asio::buffer(kContinue), runtime::yield[ec]);
+                asio::async_write(stream, asio::buffer(kContinue), runtime::yield[ec]);
                 disarm(c);
                 if (ec)
                     return close(c);
             }
             arm(c, Phase::body, settings_.body_timeout);
-            read_body(c, buffer, parser, ec);
+            read_body(c, stream, buffer, parser, ec);
             const Phase expired = c.expired;
             disarm(c);
             if (ec) {
@@ -346,7 +435,7 @@ void WorkerNet::serve(Connection& c)
                 else
                     return close(c);
                 res.keep_alive(false);
-                write(c, res);
+                write(c, stream, res);
                 return close(c);
             }
         } else {
@@ -356,7 +445,7 @@ void WorkerNet::serve(Connection& c)
         http::Request request = parser.release();
         http::Response res = api_.handle(request, c.state);
         const bool acked = res.result() == bhttp::status::no_content;
-        const bool keep = write(c, res);
+        const bool keep = write(c, stream, res);
         if (acked)
             metrics_.ack_latency.record(Clock::now() - received);
         c.busy = false;

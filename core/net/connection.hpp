@@ -10,7 +10,11 @@
 #include <array>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 
+namespace boost::asio::ssl {
+class context;
+}
 namespace fleetscope::runtime {
 class Worker;
 }
@@ -35,17 +39,17 @@ using MemberHook =
                                      boost::intrusive::link_mode<boost::intrusive::auto_unlink>>;
 
 class WorkerNet;
+struct TlsSession;
 
 /// One accepted socket and what must outlive its fiber: with a parked (fiber-less) idle connection, this is
 /// all the connection costs in user space. Owned by its WorkerNet and touched only on that worker's thread.
 struct Connection : DeadlineHook, MemberHook {
-    explicit Connection(Socket s, WorkerNet& owner)
-        : socket(std::move(s))
-        , net(&owner)
-    {}
+    Connection(Socket s, WorkerNet& owner);
+    ~Connection();
 
     Socket socket;
     WorkerNet* net;
+    std::unique_ptr<TlsSession> tls; // HTTPS: the TLS state over `socket`, which must outlive any fiber
     Clock::time_point deadline{};
     Phase armed = Phase::none;   // the deadline currently set
     Phase expired = Phase::none; // set when that deadline passed and the socket was cancelled
@@ -61,8 +65,10 @@ struct Connection : DeadlineHook, MemberHook {
 /// posts to that worker's io_context.
 class WorkerNet {
 public:
+    /// `tls` null: plain HTTP. Otherwise every connection speaks HTTPS with that context, which outlives
+    /// this.
     WorkerNet(runtime::Worker& worker, http::Api& api, metrics::WorkerMetrics& metrics,
-              const Settings& settings);
+              const Settings& settings, boost::asio::ssl::context* tls);
 
     runtime::Worker& worker() { return worker_; }
 
@@ -76,9 +82,15 @@ public:
 
 private:
     void serve(Connection& c);
+    bool handshake(Connection& c);
+    /// The connection loop, once per stream type: plain TCP gets the socket itself, so HTTPS costs plain
+    /// connections nothing.
+    template <class Stream>
+    void serve_on(Connection& c, Stream& stream);
     void park(Connection& c);
     void close(Connection& c);
-    bool write(Connection& c, http::Response& res);
+    template <class Stream>
+    bool write(Connection& c, Stream& stream, http::Response& res);
 
     void arm(Connection& c, Phase phase, Clock::duration timeout);
     void disarm(Connection& c);
@@ -93,6 +105,7 @@ private:
     http::Api& api_;
     metrics::WorkerMetrics& metrics_;
     Settings settings_;
+    boost::asio::ssl::context* tls_;
     std::array<DeadlineList, 6> deadlines_; // indexed by Phase
     MemberList connections_;
     boost::asio::steady_timer ticker_;

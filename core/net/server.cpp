@@ -18,14 +18,14 @@ using asio::ip::tcp;
 using namespace std::chrono_literals;
 
 Server::Server(runtime::Runtime& runtime, http::Api& api, metrics::Registry& metrics,
-               const Settings& settings, std::uint64_t max_connections)
+               const Settings& settings, std::uint64_t max_connections, asio::ssl::context* tls)
     : runtime_(runtime)
     , metrics_(metrics)
     , settings_(settings)
     , max_connections_(max_connections)
 {
     for (std::size_t i = 0; i < runtime.size(); ++i)
-        nets_.push_back(std::make_unique<WorkerNet>(runtime.worker(i), api, metrics.slot(i), settings));
+        nets_.push_back(std::make_unique<WorkerNet>(runtime.worker(i), api, metrics.slot(i), settings, tls));
 }
 
 Server::~Server() = default;

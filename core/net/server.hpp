@@ -23,8 +23,9 @@ namespace fleetscope::net {
 /// worker; figures are atomics readable from any thread.
 class Server {
 public:
+    /// `tls` null: plain HTTP; otherwise HTTPS with that context, which must outlive the server.
     Server(runtime::Runtime& runtime, http::Api& api, metrics::Registry& metrics, const Settings& settings,
-           std::uint64_t max_connections);
+           std::uint64_t max_connections, boost::asio::ssl::context* tls = nullptr);
     ~Server();
 
     /// Starts the accept fiber on worker 0 and every worker's deadline timer.

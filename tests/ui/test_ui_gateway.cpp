@@ -2,6 +2,7 @@
 // End to end: the monitor starts its embedded gateway on 127.0.0.1:0 with a temporary database, a device
 // posts real telemetry over a keep-alive HTTP/1.1 connection, and the device table, the overview and the
 // device detail (history from SQLite joined with the live tail) all show it.
+#include "core/auth/tokens.hpp"
 #include "ui/device_detail_page.hpp"
 #include "ui/device_table_model.hpp"
 #include "ui/live_plot.hpp"
@@ -9,6 +10,7 @@
 
 #include <QAction>
 #include <QDateTime>
+#include <QLabel>
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
@@ -71,6 +73,7 @@ private Q_SLOTS:
     void initTestCase();
     void liveTelemetryReachesTheViews();
     void shortcutsAreListedOnce();
+    void accessShownInStatusBar();
 
 private:
     QTemporaryDir dir_;
@@ -101,6 +104,9 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     const QString listening = started.at(0).at(0).toString();
     const quint16 port = listening.section(QLatin1Char(':'), -1).toUShort();
     QVERIFY2(port != 0, qPrintable(listening));
+    auto* access = window.findChild<QLabel*>(QStringLiteral("accessLabel"));
+    QVERIFY(access);
+    QCOMPARE(access->text(), QStringLiteral("HTTP · no tokens"));
 
     QTcpSocket socket;
     socket.connectToHost(QStringLiteral("127.0.0.1"), port);
@@ -153,6 +159,29 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     window.stopGateway();
     QTRY_VERIFY_WITH_TIMEOUT(stopped.count() == 1, 20'000);
     QVERIFY(!window.gatewayRunning());
+}
+
+void TestUiGateway::accessShownInStatusBar()
+{
+    Settings settings;
+    settings.listen = "127.0.0.1:0";
+    settings.db_path = dir_.filePath(QStringLiteral("access.db")).toStdString();
+    settings.workers = 1;
+    settings.token_file = dir_.filePath(QStringLiteral("tokens")).toStdString();
+    auth::add_token(settings.token_file, "pump-1");
+    MainWindow window(settings);
+    QSignalSpy started(&window, &MainWindow::gatewayStarted);
+    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
+    window.startGateway();
+    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
+    QCOMPARE(failed.count(), 0);
+    auto* access = window.findChild<QLabel*>(QStringLiteral("accessLabel"));
+    QVERIFY(access);
+    QCOMPARE(access->text(), QStringLiteral("HTTP · device tokens"));
+    QSignalSpy stopped(&window, &MainWindow::gatewayStopped);
+    window.stopGateway();
+    QTRY_VERIFY_WITH_TIMEOUT(stopped.count() == 1, 20'000);
+    QCOMPARE(access->text(), QString());
 }
 
 void TestUiGateway::shortcutsAreListedOnce()

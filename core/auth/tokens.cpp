@@ -1,0 +1,219 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/auth/tokens.hpp"
+
+#include "core/telemetry/codec.hpp"
+
+#include <fstream>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <sstream>
+#include <stdexcept>
+
+namespace fleetscope::auth {
+
+namespace {
+
+constexpr std::size_t kMaxDeviceChars = 128; // DESIGN.md: device ids are 1 to 128 characters
+constexpr std::size_t kTokenBytes = 32;
+
+/// SHA-256 fetched once: an implicit fetch per digest (EVP_sha256() in OpenSSL 3) takes a lock on the
+/// provider store, which every worker would contend on.
+const EVP_MD* sha256_md()
+{
+#if OPENSSL_VERSION_MAJOR >= 3
+    static EVP_MD* md = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    return md;
+#else
+    return EVP_sha256();
+#endif
+}
+
+int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+bool is_blank(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/// The next run of non-blank characters from `rest`, which then starts after it.
+std::string_view next_field(std::string_view& rest)
+{
+    std::size_t i = 0;
+    while (i < rest.size() && is_blank(rest[i]))
+        ++i;
+    std::size_t j = i;
+    while (j < rest.size() && !is_blank(rest[j]))
+        ++j;
+    const std::string_view field = rest.substr(i, j - i);
+    rest.remove_prefix(j);
+    return field;
+}
+
+std::string read_file(const std::string& path, bool& exists)
+{
+    std::ifstream in(path, std::ios::binary);
+    exists = static_cast<bool>(in);
+    if (!in)
+        return {};
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad())
+        throw std::runtime_error("token-file " + path + ": cannot be read");
+    return std::move(text).str();
+}
+
+} // namespace
+
+Digest sha256(std::string_view text)
+{
+    Digest d{};
+    unsigned int n = 0;
+    if (EVP_Digest(text.data(), text.size(), d.data(), &n, sha256_md(), nullptr) != 1 || n != d.size())
+        throw std::runtime_error("SHA-256 is not available from OpenSSL");
+    return d;
+}
+
+std::string to_hex(const Digest& d)
+{
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(d.size() * 2);
+    for (unsigned char b : d) {
+        out += kDigits[b >> 4];
+        out += kDigits[b & 0xf];
+    }
+    return out;
+}
+
+std::string generate_token()
+{
+    Digest raw{};
+    static_assert(sizeof(raw) == kTokenBytes);
+    if (RAND_bytes(raw.data(), static_cast<int>(raw.size())) != 1)
+        throw std::runtime_error("OpenSSL's random generator failed; no token was created");
+    return to_hex(raw);
+}
+
+std::string TokenTable::parse(std::string_view text, TokenTable& table)
+{
+    table.digests_.clear();
+    decltype(table.digests_) digests;
+    std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> line_of;
+    std::size_t number = 0;
+    while (!text.empty()) {
+        ++number;
+        const auto eol = text.find('\n');
+        std::string_view rest = text.substr(0, eol);
+        text.remove_prefix(eol == std::string_view::npos ? text.size() : eol + 1);
+        const auto where = "line " + std::to_string(number) + ": ";
+
+        const std::string_view device = next_field(rest);
+        if (device.empty() || device.front() == '#')
+            continue;
+        const std::string_view hex = next_field(rest);
+        if (hex.empty())
+            return where +
+                   "expected 'DEVICE SHA256-HEX' (the device id, a space or tab, the token's SHA-256 "
+                   "as 64 hex digits), got only '" +
+                   std::string(device.substr(0, 64)) + "'";
+        if (!next_field(rest).empty())
+            return where + "expected 'DEVICE SHA256-HEX' and nothing after it; found a third field";
+        if (!telemetry::valid_identifier(device, kMaxDeviceChars))
+            return where + "device id '" + std::string(device.substr(0, 64)) +
+                   "': expected 1 to 128 characters of [A-Za-z0-9._:-]";
+        Digest d{};
+        bool hex_ok = hex.size() == d.size() * 2;
+        for (std::size_t i = 0; hex_ok && i < d.size(); ++i) {
+            const int hi = hex_value(hex[2 * i]);
+            const int lo = hex_value(hex[2 * i + 1]);
+            hex_ok = hi >= 0 && lo >= 0;
+            d[i] = static_cast<unsigned char>(hi * 16 + lo);
+        }
+        if (!hex_ok)
+            return where + "device '" + std::string(device) +
+                   "': expected the token's SHA-256 as 64 hex digits, got " +
+                   (hex.size() != d.size() * 2 ? std::to_string(hex.size()) + " characters"
+                                               : std::string("a character that is not a hex digit"));
+        if (auto it = line_of.find(device); it != line_of.end())
+            return where + "device '" + std::string(device) + "' already has a token on line " +
+                   std::to_string(it->second) + ": one token per device";
+        line_of.emplace(device, number);
+        digests.emplace(device, d);
+    }
+    table.digests_ = std::move(digests);
+    return {};
+}
+
+TokenTable TokenTable::load(const std::string& path)
+{
+    bool exists = false;
+    const std::string text = read_file(path, exists);
+    if (!exists)
+        throw std::runtime_error("token-file " + path +
+                                 ": cannot be opened; create it with 'fleetscope-gateway token add "
+                                 "--token-file " +
+                                 path + " --device ID'");
+    TokenTable table;
+    if (auto problem = parse(text, table); !problem.empty())
+        throw std::runtime_error("token-file " + path + ", " + problem);
+    return table;
+}
+
+bool TokenTable::verify(std::string_view device, const Digest& token_digest) const
+{
+    // An unknown device still costs one comparison, against a digest no token has, so timing does not say
+    // which device ids are registered.
+    static const Digest kNone{};
+    const auto it = digests_.find(device);
+    const Digest& expected = it == digests_.end() ? kNone : it->second;
+    const bool equal = CRYPTO_memcmp(expected.data(), token_digest.data(), expected.size()) == 0;
+    return equal && it != digests_.end();
+}
+
+bool TokenTable::contains(std::string_view device) const
+{
+    return digests_.find(device) != digests_.end();
+}
+
+std::string add_token(const std::string& path, std::string_view device)
+{
+    if (!telemetry::valid_identifier(device, kMaxDeviceChars))
+        throw std::runtime_error("--device '" + std::string(device.substr(0, 64)) +
+                                 "': expected 1 to 128 characters of [A-Za-z0-9._:-]");
+    bool exists = false;
+    const std::string text = read_file(path, exists);
+    TokenTable table;
+    if (auto problem = TokenTable::parse(text, table); !problem.empty())
+        throw std::runtime_error("token-file " + path + ", " + problem + "; nothing was added");
+    if (table.contains(device))
+        throw std::runtime_error("token-file " + path + ": device '" + std::string(device) +
+                                 "' already has a token; remove its line to issue a new one");
+
+    const std::string token = generate_token();
+    std::string line;
+    if (!exists)
+        line +=
+            "# FleetScope device tokens: DEVICE SHA256-HEX-OF-TOKEN, one per line. Tokens are stored only "
+            "as their SHA-256.\n";
+    else if (!text.empty() && text.back() != '\n')
+        line += '\n';
+    line += std::string(device) + ' ' + to_hex(sha256(token)) + '\n';
+    std::ofstream out(path, std::ios::binary | std::ios::app);
+    out << line;
+    out.flush();
+    if (!out)
+        throw std::runtime_error("token-file " + path + ": cannot be written; no token was added");
+    return token;
+}
+
+} // namespace fleetscope::auth

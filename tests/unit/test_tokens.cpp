@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+// Device tokens (core/auth): the token-file parser, SHA-256, constant-time verification and `token add`.
+#include "core/auth/tokens.hpp"
+
+#include <QtTest>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+
+using namespace fleetscope::auth;
+
+namespace {
+
+std::string hash_of(const std::string& token)
+{
+    return to_hex(sha256(token));
+}
+
+std::string read_all(const QString& path)
+{
+    std::ifstream in(path.toStdString(), std::ios::binary);
+    std::ostringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+} // namespace
+
+class TestTokens : public QObject {
+    Q_OBJECT
+
+private slots:
+    void sha256KnownAnswers_data();
+    void sha256KnownAnswers();
+    void parse_data();
+    void parse();
+    void verify();
+    void generatedTokensDiffer();
+    void addToken();
+    void addTokenRefuses();
+    void loadNamesFileAndLine();
+};
+
+void TestTokens::sha256KnownAnswers_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<QByteArray>("hex");
+    // FIPS 180-2 test vectors.
+    QTest::addRow("empty") << QByteArray()
+                           << QByteArray("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    QTest::addRow("abc") << QByteArray("abc")
+                         << QByteArray("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    QTest::addRow("two blocks") << QByteArray("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")
+                                << QByteArray(
+                                       "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+}
+
+void TestTokens::sha256KnownAnswers()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(QByteArray, hex);
+    QCOMPARE(QByteArray::fromStdString(to_hex(sha256(text.toStdString()))), hex);
+}
+
+void TestTokens::parse_data()
+{
+    QTest::addColumn<QByteArray>("text");
+    QTest::addColumn<int>("entries");      // expected count when valid, -1 when the text must be rejected
+    QTest::addColumn<QString>("fragment"); // must appear in the error of a rejected text
+
+    const QByteArray h1 = QByteArray::fromStdString(hash_of("token-1"));
+    const QByteArray h2 = QByteArray::fromStdString(hash_of("token-2"));
+    const QByteArray upper = h1.toUpper();
+
+    QTest::addRow("empty") << QByteArray() << 0 << "";
+    QTest::addRow("comments and blank lines") << QByteArray("# tokens\n\n   \n\t# indented comment\n") << 0 << "";
+    QTest::addRow("one entry") << "pump-1 " + h1 + "\n" << 1 << "";
+    QTest::addRow("no final newline") << "pump-1 " + h1 << 1 << "";
+    QTest::addRow("tab separated") << "pump-1\t" + h1 + "\n" << 1 << "";
+    QTest::addRow("several blanks and CRLF") << "  pump-1  \t " + h1 + " \r\n" << 1 << "";
+    QTest::addRow("upper-case hex") << "pump-1 " + upper + "\n" << 1 << "";
+    QTest::addRow("two devices") << "# a\npump-1 " + h1 + "\npump-2 " + h2 + "\n" << 2 << "";
+    QTest::addRow("same token for two devices") << "pump-1 " + h1 + "\npump-2 " + h1 + "\n" << 2 << "";
+    QTest::addRow("device every allowed char") << "AZaz09._:- " + h1 << 1 << "";
+    QTest::addRow("device 128 chars") << QByteArray(128, 'd') + " " + h1 << 1 << "";
+
+    QTest::addRow("device only") << QByteArray("pump-1\n") << -1 << "line 1: expected 'DEVICE SHA256-HEX'";
+    QTest::addRow("device only on line 3") << QByteArray("# c\n\npump-1\n")
+                                           << -1 << "line 3: expected 'DEVICE SHA256-HEX'";
+    QTest::addRow("third field") << "pump-1 " + h1 + " extra\n"
+                                 << -1 << "line 1: expected 'DEVICE SHA256-HEX' and nothing after it";
+    QTest::addRow("trailing comment") << "pump-1 " + h1 + " # note\n"
+                                      << -1 << "line 1: expected 'DEVICE SHA256-HEX' and nothing after it";
+    QTest::addRow("invalid device char")
+        << "pump/1 " + h1 + "\n"
+        << -1 << "line 1: device id 'pump/1': expected 1 to 128 characters of [A-Za-z0-9._:-]";
+    QTest::addRow("device 129 chars") << QByteArray(129, 'd') + " " + h1 << -1 << "line 1: device id";
+    QTest::addRow("short hash")
+        << QByteArray("pump-1 abcdef\n")
+        << -1 << "line 1: device 'pump-1': expected the token's SHA-256 as 64 hex digits, got 6 characters";
+    QTest::addRow("long hash") << "pump-1 " + h1 + "0\n" << -1 << "got 65 characters";
+    QTest::addRow("non-hex hash") << "pump-1 " + h1.left(63) + "g\n"
+                                  << -1 << "got a character that is not a hex digit";
+    QTest::addRow("clear token is not echoed") << QByteArray("pump-1 s3cr3t-token\n") << -1 << "got 12 characters";
+    QTest::addRow("duplicate device")
+        << "pump-1 " + h1 + "\n# x\npump-1 " + h2 + "\n"
+        << -1 << "line 3: device 'pump-1' already has a token on line 1: one token per device";
+    QTest::addRow("bad line after good ones") << "pump-1 " + h1 + "\npump-2 " + h2 + "\nbroken\n"
+                                              << -1 << "line 3:";
+}
+
+void TestTokens::parse()
+{
+    QFETCH(QByteArray, text);
+    QFETCH(int, entries);
+    QFETCH(QString, fragment);
+    TokenTable table;
+    const std::string error = TokenTable::parse(text.toStdString(), table);
+    if (entries >= 0) {
+        QVERIFY2(error.empty(), error.c_str());
+        QCOMPARE(table.size(), static_cast<std::size_t>(entries));
+    } else {
+        QVERIFY2(!error.empty(), "a bad token file was accepted");
+        QVERIFY2(QString::fromStdString(error).contains(fragment), error.c_str());
+        QCOMPARE(table.size(), std::size_t{0}); // nothing half-loaded
+        QVERIFY2(QString::fromStdString(error).indexOf(QStringLiteral("s3cr3t")) < 0, error.c_str());
+    }
+}
+
+void TestTokens::verify()
+{
+    TokenTable table;
+    const std::string text = "pump-1 " + hash_of("token-1") + "\npump-2 " + hash_of("token-2") + "\n";
+    QVERIFY(TokenTable::parse(text, table).empty());
+    QVERIFY(table.verify("pump-1", sha256("token-1")));
+    QVERIFY(table.verify("pump-2", sha256("token-2")));
+    QVERIFY(!table.verify("pump-1", sha256("token-2"))); // bound to its device
+    QVERIFY(!table.verify("pump-2", sha256("token-1")));
+    QVERIFY(!table.verify("pump-1", sha256("token-1 ")));
+    QVERIFY(!table.verify("pump-1", sha256("")));
+    QVERIFY(!table.verify("pump-3", sha256("token-1"))); // unknown device
+    QVERIFY(!table.verify("pump-3", Digest{}));          // not even the all-zero digest of an absent entry
+    QVERIFY(table.contains("pump-1"));
+    QVERIFY(!table.contains("pump-3"));
+}
+
+void TestTokens::generatedTokensDiffer()
+{
+    const std::string a = generate_token();
+    const std::string b = generate_token();
+    QCOMPARE(a.size(), std::size_t{64});
+    QVERIFY(a.find_first_not_of("0123456789abcdef") == std::string::npos);
+    QVERIFY(a != b);
+}
+
+void TestTokens::addToken()
+{
+    QTemporaryDir dir;
+    const QString path = dir.filePath(QStringLiteral("tokens"));
+    const std::string t1 = add_token(path.toStdString(), "pump-1");
+    const std::string t2 = add_token(path.toStdString(), "pump-2");
+    QVERIFY(t1 != t2);
+
+    const std::string text = read_all(path);
+    // Only the digests are stored: the file never holds a token in clear.
+    QVERIFY(text.find(t1) == std::string::npos);
+    QVERIFY(text.find(t2) == std::string::npos);
+    QVERIFY(text.find("pump-1 " + to_hex(sha256(t1)) + "\n") != std::string::npos);
+    QVERIFY(text.find("pump-2 " + to_hex(sha256(t2)) + "\n") != std::string::npos);
+
+    const TokenTable table = TokenTable::load(path.toStdString());
+    QCOMPARE(table.size(), std::size_t{2});
+    QVERIFY(table.verify("pump-1", sha256(t1)));
+    QVERIFY(table.verify("pump-2", sha256(t2)));
+    QVERIFY(!table.verify("pump-2", sha256(t1)));
+}
+
+void TestTokens::addTokenRefuses()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("tokens")).toStdString();
+    add_token(path, "pump-1");
+    const std::string before = read_all(QString::fromStdString(path));
+    auto refused = [&](const std::string& device, const char* fragment) {
+        try {
+            add_token(path, device);
+        } catch (const std::runtime_error& e) {
+            return std::string(e.what()).find(fragment) != std::string::npos;
+        }
+        return false;
+    };
+    QVERIFY(refused("pump-1", "device 'pump-1' already has a token"));
+    QVERIFY(refused("bad id", "expected 1 to 128 characters"));
+    QVERIFY(refused("", "expected 1 to 128 characters"));
+    QCOMPARE(read_all(QString::fromStdString(path)), before);
+
+    // An invalid file is left alone rather than appended to.
+    {
+        std::ofstream out(path, std::ios::app);
+        out << "broken\n";
+    }
+    QVERIFY(refused("pump-2", "line 3: expected 'DEVICE SHA256-HEX'"));
+}
+
+void TestTokens::loadNamesFileAndLine()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("tokens")).toStdString();
+    {
+        std::ofstream out(path);
+        out << "# c\npump-1 " << hash_of("t") << "\npump-2 nothex\n";
+    }
+    try {
+        TokenTable::load(path);
+        QFAIL("a bad token file loaded");
+    } catch (const std::runtime_error& e) {
+        const std::string what = e.what();
+        QVERIFY2(what.find("token-file " + path + ", line 3: device 'pump-2'") != std::string::npos,
+                 e.what());
+    }
+    try {
+        TokenTable::load(path + ".missing");
+        QFAIL("a missing token file loaded");
+    } catch (const std::runtime_error& e) {
+        QVERIFY2(std::string(e.what()).find("cannot be opened") != std::string::npos, e.what());
+    }
+}
+
+QTEST_GUILESS_MAIN(TestTokens)
+#include "test_tokens.moc"
