@@ -173,6 +173,12 @@ int main(int argc, char** argv)
          "ms per connect")
         ("request-timeout", po::value(&request_ms)->default_value(request_ms)->value_name("MS"),
          "ms per request, write to complete response")
+        ("tls", "HTTPS; without --ca the gateway's certificate is not verified")
+        ("ca", po::value(&o.ca_file)->value_name("FILE"),
+         "HTTPS: verify the gateway's certificate (and the --target host name) against these PEM certificates")
+        ("token", po::value(&o.token)->value_name("TOKEN"),
+         "send 'Authorization: Bearer TOKEN' from every device (a gateway token file may give the same token's "
+         "digest to every simulated device)")
         ("json", "print the report as JSON on stdout (stable keys)")
         ("quiet,q", "no progress on stderr");
     // clang-format on
@@ -201,6 +207,7 @@ int main(int argc, char** argv)
         return 2;
     }
     o.mode = *parsed_mode;
+    o.tls = vm.count("tls") > 0;
     o.duration = from_seconds(duration_s);
     o.hold = from_seconds(hold_s);
     o.interval = fleetscope::Millis(interval_ms);

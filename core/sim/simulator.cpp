@@ -10,6 +10,8 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/error.hpp>
@@ -19,6 +21,7 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
+#include <boost/beast/ssl/ssl_stream.hpp>
 #include <boost/json/serializer.hpp>
 
 #include <algorithm>
@@ -29,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -119,6 +123,9 @@ struct alignas(64) Worker {
 // condition variable that lets workers wake the controller.
 struct Session {
     Options opt;
+    std::string host; // of --target: the name the gateway's certificate must carry
+    bool sni = false; // `host` is a name, not an address: send it as the TLS server name
+    std::unique_ptr<asio::ssl::context> tls;
     tcp::endpoint target;
     std::vector<asio::ip::address> sources;
     std::vector<std::unique_ptr<Worker>> workers;
@@ -201,6 +208,8 @@ public:
         req_.set(http::field::host, s.opt.target);
         req_.set(http::field::content_type, "application/json");
         req_.set(http::field::user_agent, "fleetscope-sim");
+        if (!s.opt.token.empty())
+            req_.set(http::field::authorization, "Bearer " + s.opt.token);
         sample_["device"] = s.opt.device_prefix + "-" + std::to_string(index);
         sample_["ts"] = std::int64_t{0};
         boost::json::object metrics;
@@ -252,6 +261,8 @@ private:
             stream_.expires_after(s_.opt.connect_timeout);
             std::tie(ec) = co_await stream_.async_connect(s_.target, kTok);
         }
+        if (!ec && s_.tls)
+            ec = co_await handshake();
         if (ec) {
             record_error(w_, ec, true, "connect");
             if (first) {
@@ -271,6 +282,21 @@ private:
         else
             ++w_.reconnects;
         co_return true;
+    }
+
+    // A fresh TLS session on the just-connected stream, under the connect timeout.
+    asio::awaitable<error_code> handshake()
+    {
+        tls_.emplace(stream_, *s_.tls);
+        if (!s_.opt.ca_file.empty())
+            tls_->set_verify_callback(asio::ssl::host_name_verification(s_.host));
+        if (s_.sni)
+            SSL_set_tlsext_host_name(tls_->native_handle(), s_.host.c_str());
+        error_code ec;
+        stream_.expires_after(s_.opt.connect_timeout);
+        std::tie(ec) = co_await tls_->async_handshake(asio::ssl::stream_base::client, kTok);
+        stream_.expires_never();
+        co_return ec;
     }
 
     error_code open_socket()
@@ -340,11 +366,17 @@ private:
         }
         fill_sample();
         stream_.expires_after(s_.opt.request_timeout);
-        std::tie(out.ec, std::ignore) = co_await http::async_write(stream_, req_, kTok);
+        if (tls_)
+            std::tie(out.ec, std::ignore) = co_await http::async_write(*tls_, req_, kTok);
+        else
+            std::tie(out.ec, std::ignore) = co_await http::async_write(stream_, req_, kTok);
         if (!out.ec) {
             ++w_.sent;
             http::response<http::string_body> res;
-            std::tie(out.ec, std::ignore) = co_await http::async_read(stream_, buffer_, res, kTok);
+            if (tls_)
+                std::tie(out.ec, std::ignore) = co_await http::async_read(*tls_, buffer_, res, kTok);
+            else
+                std::tie(out.ec, std::ignore) = co_await http::async_read(stream_, buffer_, res, kTok);
             if (!out.ec) {
                 out.status = static_cast<int>(res.result_int());
                 out.keep_alive = res.keep_alive();
@@ -458,6 +490,7 @@ private:
     Worker& w_;
     std::size_t index_;
     Stream stream_;
+    std::optional<beast::ssl_stream<Stream&>> tls_; // HTTPS: the session of the current connection
     Timer timer_;
     beast::flat_buffer buffer_;
     http::request<http::string_body> req_;
@@ -653,6 +686,10 @@ std::string validate(const Options& o)
         return "--connect-timeout and --request-timeout must be at least 1 ms";
     if (o.progress_period.count() < 1)
         return "the progress period must be at least 1 ms";
+    if (!o.ca_file.empty() && !o.tls)
+        return "--ca needs --tls";
+    if (o.token.find_first_of(" \t\r\n") != std::string::npos)
+        return "--token must not contain blanks or line breaks";
     return {};
 }
 
@@ -690,7 +727,26 @@ Report run(const Options& options, const ProgressCallback& progress)
             return report;
         }
         s.target = results.begin()->endpoint();
+        s.host = host;
+        error_code not_an_address;
+        asio::ip::make_address(host, not_an_address);
+        s.sni = static_cast<bool>(not_an_address);
         report.target_address = s.target.address().to_string() + ":" + std::to_string(s.target.port());
+    }
+
+    if (options.tls) {
+        s.tls = std::make_unique<asio::ssl::context>(asio::ssl::context::tls_client);
+        if (options.ca_file.empty()) {
+            s.tls->set_verify_mode(asio::ssl::verify_none);
+        } else {
+            error_code ec;
+            s.tls->load_verify_file(options.ca_file, ec);
+            if (ec) {
+                report.fatal = "--ca " + options.ca_file + ": cannot load PEM certificates: " + ec.message();
+                return report;
+            }
+            s.tls->set_verify_mode(asio::ssl::verify_peer);
+        }
     }
 
     // Source addresses only make sense towards a loopback target: 127.0.0.2.. reach nothing else.

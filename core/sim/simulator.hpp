@@ -42,6 +42,9 @@ struct Options {
     Millis connect_timeout{10'000};
     Millis request_timeout{10'000};
     Millis progress_period{1'000}; // how often `run` calls its progress callback
+    bool tls = false;              // HTTPS
+    std::string ca_file; // HTTPS: verify the gateway's certificate against this PEM; empty: no check
+    std::string token;   // sent as `Authorization: Bearer` by every device; empty: none
 
     /// Connections per source address when `sources` is 0. Far below Linux's 28,232 ephemeral ports on
     /// purpose: connect() searches for a free port, and the search grows with the ports already taken.

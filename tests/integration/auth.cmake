@@ -1,4 +1,4 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Device tokens and HTTPS over real loopback sockets, with a self-signed certificate made at test time (about 3 s).
 fleetscope_add_test(NAME test_auth SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_auth.cpp
-    LIBS fleetscope_core SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto LABELS integration TIMEOUT 60)
+    LIBS fleetscope_core fleetscope_sim SQLite::SQLite3 OpenSSL::SSL OpenSSL::Crypto LABELS integration TIMEOUT 60)

@@ -5,6 +5,7 @@
 // records, parking, a plain client on the TLS port, handshake timeout, certificate errors at start).
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
+#include "core/sim/simulator.hpp"
 #include "integration/http_client.hpp"
 
 #include <QtTest>
@@ -242,6 +243,7 @@ private slots:
     void tlsHandshakeTimeout();
     void tlsSettingsErrors_data();
     void tlsSettingsErrors();
+    void simulatorOverTlsWithToken();
 
 private:
     std::vector<std::pair<std::string, std::int64_t>> stored(const Gateway& g) const
@@ -251,8 +253,9 @@ private:
 
     QTemporaryDir dir_;
     std::string token_file_;
-    std::string token_a_; // for device auth-a
-    std::string token_b_; // for device auth-b
+    std::string token_a_;   // for device auth-a
+    std::string token_b_;   // for device auth-b
+    std::string token_sim_; // one token for the simulator's devices simtls-0 and simtls-1
     std::string cert_;
     std::string key_;
     std::unique_ptr<Gateway> plain_; // tokens on, plain HTTP
@@ -265,6 +268,12 @@ void TestAuth::initTestCase()
     token_file_ = dir_.filePath(QStringLiteral("tokens")).toStdString();
     token_a_ = auth::add_token(token_file_, "auth-a");
     token_b_ = auth::add_token(token_file_, "auth-b");
+    token_sim_ = auth::generate_token();
+    {
+        std::ofstream out(token_file_, std::ios::app);
+        for (const char* device : {"simtls-0", "simtls-1"})
+            out << device << '\t' << auth::to_hex(auth::sha256(token_sim_)) << '\n';
+    }
     cert_ = dir_.filePath(QStringLiteral("cert.pem")).toStdString();
     key_ = dir_.filePath(QStringLiteral("key.pem")).toStdString();
     QVERIFY(write_self_signed(cert_, key_));
@@ -584,6 +593,42 @@ void TestAuth::tlsSettingsErrors()
     const QString error = QString::fromStdString(start_error(s));
     QVERIFY2(error.contains(mentions.contains(QLatin1String("%1")) ? mentions.arg(dir_.path()) : mentions),
              qPrintable(error));
+}
+
+void TestAuth::simulatorOverTlsWithToken()
+{
+    // fleetscope-sim --tls --ca cert.pem --token T: verifies the certificate and the host name, posts as its
+    // devices with their (shared) token; every post is acknowledged.
+    sim::Options o;
+    o.target = "localhost:" + std::to_string(tls_->port());
+    o.connections = 2;
+    o.device_prefix = "simtls";
+    o.duration = milliseconds(300);
+    o.threads = 1;
+    o.sources = 1;
+    o.tls = true;
+    o.ca_file = cert_;
+    o.token = token_sim_;
+    sim::Report r = sim::run(o);
+    QVERIFY2(r.fatal.empty(), r.fatal.c_str());
+    QCOMPARE(r.opened, std::uint64_t{2});
+    QCOMPARE(r.errors.total(), std::uint64_t{0});
+    QVERIFY(r.ok > 0);
+    QCOMPARE(r.status.size(), std::size_t{1});
+    QCOMPARE(r.status.begin()->first, 204);
+
+    // Without the token every post is refused; with a host name the certificate does not carry, no
+    // connection opens.
+    o.token.clear();
+    r = sim::run(o);
+    QVERIFY(r.status.contains(401));
+    QVERIFY(!r.status.contains(204));
+    o.token = token_sim_;
+    o.target = "127.0.0.1:" + std::to_string(tls_->port());
+    o.connect_timeout = milliseconds(2000);
+    r = sim::run(o);
+    QCOMPARE(r.opened, std::uint64_t{0});
+    QVERIFY(r.errors.connect_other > 0);
 }
 
 QTEST_GUILESS_MAIN(TestAuth)

@@ -74,7 +74,8 @@ void TestTokens::parse_data()
     const QByteArray upper = h1.toUpper();
 
     QTest::addRow("empty") << QByteArray() << 0 << "";
-    QTest::addRow("comments and blank lines") << QByteArray("# tokens\n\n   \n\t# indented comment\n") << 0 << "";
+    QTest::addRow("comments and blank lines")
+        << QByteArray("# tokens\n\n   \n\t# indented comment\n") << 0 << "";
     QTest::addRow("one entry") << "pump-1 " + h1 + "\n" << 1 << "";
     QTest::addRow("no final newline") << "pump-1 " + h1 << 1 << "";
     QTest::addRow("tab separated") << "pump-1\t" + h1 + "\n" << 1 << "";
@@ -86,8 +87,8 @@ void TestTokens::parse_data()
     QTest::addRow("device 128 chars") << QByteArray(128, 'd') + " " + h1 << 1 << "";
 
     QTest::addRow("device only") << QByteArray("pump-1\n") << -1 << "line 1: expected 'DEVICE SHA256-HEX'";
-    QTest::addRow("device only on line 3") << QByteArray("# c\n\npump-1\n")
-                                           << -1 << "line 3: expected 'DEVICE SHA256-HEX'";
+    QTest::addRow("device only on line 3")
+        << QByteArray("# c\n\npump-1\n") << -1 << "line 3: expected 'DEVICE SHA256-HEX'";
     QTest::addRow("third field") << "pump-1 " + h1 + " extra\n"
                                  << -1 << "line 1: expected 'DEVICE SHA256-HEX' and nothing after it";
     QTest::addRow("trailing comment") << "pump-1 " + h1 + " # note\n"
@@ -97,12 +98,13 @@ void TestTokens::parse_data()
         << -1 << "line 1: device id 'pump/1': expected 1 to 128 characters of [A-Za-z0-9._:-]";
     QTest::addRow("device 129 chars") << QByteArray(129, 'd') + " " + h1 << -1 << "line 1: device id";
     QTest::addRow("short hash")
-        << QByteArray("pump-1 abcdef\n")
-        << -1 << "line 1: device 'pump-1': expected the token's SHA-256 as 64 hex digits, got 6 characters";
+        << QByteArray("pump-1 abcdef\n") << -1
+        << "line 1: device 'pump-1': expected the token's SHA-256 as 64 hex digits, got 6 characters";
     QTest::addRow("long hash") << "pump-1 " + h1 + "0\n" << -1 << "got 65 characters";
     QTest::addRow("non-hex hash") << "pump-1 " + h1.left(63) + "g\n"
                                   << -1 << "got a character that is not a hex digit";
-    QTest::addRow("clear token is not echoed") << QByteArray("pump-1 s3cr3t-token\n") << -1 << "got 12 characters";
+    QTest::addRow("clear token is not echoed")
+        << QByteArray("pump-1 s3cr3t-token\n") << -1 << "got 12 characters";
     QTest::addRow("duplicate device")
         << "pump-1 " + h1 + "\n# x\npump-1 " + h2 + "\n"
         << -1 << "line 3: device 'pump-1' already has a token on line 1: one token per device";
