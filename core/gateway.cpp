@@ -312,4 +312,16 @@ metrics::Snapshot Gateway::snapshot() const
     return impl_->latest;
 }
 
+std::int64_t Gateway::session_id() const
+{
+    return impl_->store ? impl_->store->session_id() : 0;
+}
+
+std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+{
+    if (!impl_->store)
+        return "the gateway is not running; start it before marking a span";
+    return impl_->store->add_mark(label, from_ts, to_ts);
+}
+
 } // namespace fleetscope
