@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -433,7 +434,11 @@ void TestCapture::roundTrip()
         QVERIFY(!fs::exists(out + "-wal"));
         QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
                  std::int64_t(kRequests * kSamplesPerRequest / kDevices));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(1));
+        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
+        const char* rows =
+            "SELECT sum(length(name) * 7 + first_seen % 1000003 + last_seen % 1000033 + samples)"
+            " FROM devices";
+        QCOMPARE(raw_int(out, rows), raw_int(db_, rows));
         // The capture holds the session's timeline and marks as the database does.
         QCOMPARE(raw_int(out, "SELECT count(*) FROM timeline"),
                  raw_int(db_, "SELECT count(*) FROM timeline"));
@@ -557,6 +562,15 @@ void TestCapture::filters()
     const auto r = store::export_data(db_, q, ExportFormat::jsonl, out);
     QVERIFY2(r.ok(), r.error.c_str());
     QCOMPARE(int(r.warnings.size()), warnings);
+    // The capture of the same selection describes its devices by what it holds of them.
+    const std::string capture = dir_.filePath(QStringLiteral("filtered.fleetscope")).toStdString();
+    QVERIFY(store::export_data(db_, q, ExportFormat::capture, capture).ok());
+    std::set<std::int64_t> times;
+    for (const Reading& e : expected)
+        if (e.device == "pump-3")
+            times.insert(e.ts);
+    QCOMPARE(raw_int(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
+             std::int64_t(times.size()));
     QCOMPARE(r.samples, std::uint64_t(expected.size()));
     const auto got = read_jsonl(out);
     QVERIFY2(got == expected, first_difference(got, expected).c_str());
