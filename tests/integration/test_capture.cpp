@@ -292,6 +292,7 @@ private slots:
     void cancelLeavesNoFile();
     void exportUnderIngestLoad();
     void schemaOneOpensUntouched();
+    void formatOneFixtureOpens();
     void newerFilesRefused_data();
     void newerFilesRefused();
     void exportCommand_data();
@@ -779,6 +780,48 @@ void TestCapture::schemaOneOpensUntouched()
     QCOMPARE(reader.info().schema_version, store::Store::kSchemaVersion);
     QCOMPARE(reader.samples({.device = "old-1"}).size(), std::size_t(2));
     QVERIFY(bytes() == before);
+}
+
+// A capture written by an earlier build (kept as SQL text in tests/integration/data) opens in this one, and
+// can be exported again.
+void TestCapture::formatOneFixtureOpens()
+{
+    const QString fixture = QFINDTESTDATA("data/capture-format1.sql");
+    QVERIFY(!fixture.isEmpty());
+    QFile f(fixture);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray sql = f.readAll();
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("old.fleetscope")).toStdString();
+    QVERIFY(exec_sql(path, sql.constData()));
+
+    const store::CaptureReader reader(path);
+    const auto& info = reader.info();
+    QCOMPARE(info.capture_format, 1);
+    QCOMPARE(info.schema_version, 2);
+    QCOMPARE(info.app_version, std::string("0.1.0"));
+    QCOMPARE(info.devices, std::uint64_t(2));
+    QCOMPARE(info.samples, std::uint64_t(12));
+    QCOMPARE(info.sessions.size(), std::size_t(1));
+    QCOMPARE(info.sessions[0].end_reason, std::string("stop"));
+    const auto rows = reader.samples({.device = "pump-0", .metric = "temp_c"});
+    QCOMPARE(rows.size(), std::size_t(3));
+    QCOMPARE(rows[0].value, 21.2);
+    QCOMPARE(rows[2].value, 21.6);
+    QCOMPARE(reader.timeline_series(),
+             (std::vector<std::string>{"connections", "ready_depth.0", "samples_rate"}));
+    QCOMPARE(reader.timeline(0, std::numeric_limits<std::int64_t>::max(), "connections").size(),
+             std::size_t(4));
+    QCOMPARE(reader.marks().size(), std::size_t(1));
+    QCOMPARE(reader.marks()[0].label, std::string("warm-up"));
+
+    const std::string again = dir.filePath(QStringLiteral("again.fleetscope")).toStdString();
+    const auto r = store::export_data(path, {.session = info.sessions[0].id}, ExportFormat::capture, again);
+    QVERIFY2(r.ok(), r.error.c_str());
+    QCOMPARE(r.samples, std::uint64_t(12));
+    const store::CaptureReader second(again);
+    QCOMPARE(second.marks().size(), std::size_t(1));
+    QCOMPARE(second.timeline_series().size(), std::size_t(3));
 }
 
 void TestCapture::newerFilesRefused_data()
