@@ -522,6 +522,8 @@ public:
     std::uint64_t done() const { return done_; }
     std::uint64_t devices_written() const { return devices_written_; }
     const Selection& selection() const { return sel_; }
+    /// Reports the total before the first reading; throws Cancelled if the callback says so.
+    void report_start();
     /// Reports the final count; throws Cancelled if the callback says so.
     void report_end();
 
@@ -547,7 +549,9 @@ Selection Exporter::select()
     if (q_.from && q_.to && *q_.from > *q_.to)
         fail("from (" + std::to_string(*q_.from) + ") is after to (" + std::to_string(*q_.to) + ")");
 
-    ReadTxn txn(src_, path_);
+    // The lists in one read transaction; the counts after it, each statement its own short one.
+    std::optional<ReadTxn> txn;
+    txn.emplace(src_, path_);
     s.schema_version = static_cast<int>(scalar(src_, "PRAGMA user_version", path_));
     if (s.schema_version > Store::kSchemaVersion)
         fail(path_ + " has schema version " + std::to_string(s.schema_version) +
@@ -627,7 +631,9 @@ Selection Exporter::select()
         }
     }
 
-    // Count what is selected, for progress: a range count per series is an index range scan.
+    txn.reset();
+
+    // Count what is selected, for progress and chunking: a range count per series is an index range scan.
     sql::Stmt per_device = sql::prepare(
         src_, "SELECT count(*) FROM samples WHERE device_id = ?1 AND ts >= ?2 AND ts <= ?3", path_);
     sql::Stmt per_series = sql::prepare(
@@ -680,6 +686,12 @@ void Exporter::tick()
         return;
     next_report_ = done_ + kProgressRows;
     if (progress_ && !progress_(done_, std::max(done_, sel_.total)))
+        throw Cancelled{};
+}
+
+void Exporter::report_start()
+{
+    if (progress_ && !progress_(0, sel_.total))
         throw Cancelled{};
 }
 
@@ -1026,6 +1038,7 @@ ExportResult export_data(const std::string& db_path, const ExportQuery& query, E
         Exporter exporter(src.get(), db_path, query, progress);
         const Selection& sel = exporter.select();
         result.warnings = sel.warnings;
+        exporter.report_start();
 
         if (format == ExportFormat::capture) {
             sql::Db out = open_connection(temp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);

@@ -600,10 +600,18 @@ void TestCapture::cancelLeavesNoFile()
     const std::string out = dir.filePath(QStringLiteral("out")).toStdString();
     const std::string fresh = out + "-fresh";
     int calls = 0;
-    auto r = store::export_data(db, all(), format, fresh,
-                                [&](std::uint64_t, std::uint64_t) { return ++calls < 2; });
+    std::uint64_t at = 0;
+    std::uint64_t of = 0;
+    // The first call (done == 0) goes on; the second, mid-way, cancels.
+    auto r = store::export_data(db, all(), format, fresh, [&](std::uint64_t done, std::uint64_t total) {
+        at = done;
+        of = total;
+        return ++calls < 2;
+    });
     QCOMPARE(r.status, ExportStatus::cancelled);
     QCOMPARE(calls, 2);
+    QVERIFY(at > 0 && at < of);
+    QCOMPARE(of, std::uint64_t(80'000));
     QVERIFY(!fs::exists(fresh));
     {
         std::ofstream existing(out);
