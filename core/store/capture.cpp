@@ -960,12 +960,16 @@ void sync_file(const std::string& path)
 #endif
 }
 
+/// Beside the output, so that the final rename stays within one file system; absolute, so that SQLite (whose
+/// capture connection accepts URIs, for ATTACH) never reads a name that starts with "file:" as one.
 std::string temp_path_for(const std::string& out_path)
 {
     std::random_device rd;
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, ".part-%08x", rd());
-    return out_path + suffix;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(fs::path(out_path), ec);
+    return (ec ? out_path : absolute.string()) + suffix;
 }
 
 void remove_quietly(const std::string& path)
