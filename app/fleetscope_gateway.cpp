@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // fleetscope-gateway: the headless gateway. Prints "listening on HOST:PORT" once it accepts connections;
 // SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0.
-// `fleetscope-gateway token add --token-file F --device D` issues a device token instead.
+// `fleetscope-gateway <subcommand> ...` runs a tool instead (see run_subcommand): `token add` issues a
+// device token; `export` and `sessions` work on a database.
 #include "core/auth/tokens.hpp"
+#include "core/capture_cli.hpp"
 #include "core/cli.hpp"
 #include "core/gateway.hpp"
 
@@ -12,6 +14,7 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -70,17 +73,34 @@ int token_command(int argc, char** argv)
     return 0;
 }
 
+/// The subcommands, each given its own arguments (argv[0] is the subcommand's name). Empty when argv[1] names
+/// none: then the arguments are the gateway's.
+std::optional<int> run_subcommand(int argc, char** argv)
+{
+    if (argc < 2)
+        return std::nullopt;
+    const std::string_view command = argv[1];
+    if (command == "export")
+        return fleetscope::run_export_command(argc - 1, argv + 1, std::cout, std::cerr);
+    if (command == "sessions")
+        return fleetscope::run_sessions_command(argc - 1, argv + 1, std::cout, std::cerr);
+    if (command == "token")
+        return token_command(argc, argv);
+    return std::nullopt;
+}
+
 } // namespace
 
 int main(int argc, char** argv)
 {
-    if (argc > 1 && std::string_view(argv[1]) == "token")
-        return token_command(argc, argv);
+    if (const auto code = run_subcommand(argc, argv))
+        return *code;
 
     fleetscope::Settings settings;
     po::options_description desc(
         "Usage: fleetscope-gateway [options]\n"
-        "       fleetscope-gateway token add --token-file FILE --device ID\n\n"
+        "       fleetscope-gateway token add --token-file FILE --device ID\n"
+        "       fleetscope-gateway export --help | sessions --help\n\n"
         "Accepts device telemetry over HTTP/1.1 (POST /v1/telemetry) and stores it in "
         "SQLite.\nOptions");
     desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(

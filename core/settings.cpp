@@ -89,6 +89,9 @@ std::string validate(const Settings& s)
     if (s.tls_cert.empty() != s.tls_key.empty())
         return s.tls_cert.empty() ? "tls-key is set but tls-cert is not: HTTPS needs both (or neither)"
                                   : "tls-cert is set but tls-key is not: HTTPS needs both (or neither)";
+    if (s.timeline_interval.count() != 0 && s.timeline_interval < s.sample_interval)
+        return "timeline-interval: must be 0 (off) or at least sample-interval (" +
+               std::to_string(s.sample_interval.count()) + " ms)";
     return {};
 }
 

@@ -51,6 +51,7 @@ struct Settings {
     Millis sample_interval{100};
     std::size_t subscriber_queue = 65'536;
     Millis stale_after{60'000};
+    Millis timeline_interval{1'000}; // 0: the metric timeline is not persisted
 
     // Access control
     std::string token_file; // empty: no device tokens; else POST /v1/telemetry needs a device's bearer token
@@ -111,6 +112,9 @@ void for_each_setting(S& s, F&& f)
       s.subscriber_queue);
     f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
       s.stale_after);
+    f(SettingInfo{"timeline-interval", "ms",
+                  "period of the gateway metric timeline persisted with each session; 0 = off"},
+      s.timeline_interval);
     f(SettingInfo{"token-file", "",
                   "device tokens (DEVICE SHA256-HEX per line); empty = no authentication. "
                   "Add one with: fleetscope-gateway token add"},

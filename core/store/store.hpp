@@ -66,6 +66,22 @@ struct SessionRow {
     std::string settings_json;
 };
 
+/// One point of the gateway metric timeline (see kTimelineSeries in capture.hpp).
+struct TimelineRow {
+    std::string series;
+    std::int64_t ts = 0; // ms since epoch, wall clock
+    double value = 0;
+};
+
+/// A recording span an engineer marked within a session (Store::add_mark).
+struct MarkRow {
+    std::int64_t id = 0;
+    std::int64_t session_id = 0;
+    std::string label;
+    std::int64_t from_ts = 0; // ms since epoch, inclusive
+    std::int64_t to_ts = 0;
+};
+
 struct SampleQuery {
     std::string device;
     std::string metric;               // empty: every metric
@@ -142,6 +158,15 @@ public:
     std::vector<SessionRow> sessions() const;
     StoreStats stats() const;
     const std::string& path() const;
+
+    /// Queues a recording span of this store's session (one post_write). Returns an empty string when
+    /// queued, else what is wrong: no session, a label empty or over kMaxMarkLabel bytes, from_ts after
+    /// to_ts, or the store stopping.
+    std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
+    /// Queues timeline points of this store's session as one write job; a point repeating a (series, ts)
+    /// replaces it. False when there is no session or the store is stopping.
+    bool add_timeline(std::vector<TimelineRow> points);
+    static constexpr std::size_t kMaxMarkLabel = 200;
 
     static constexpr int kSchemaVersion = 2;
 

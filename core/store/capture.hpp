@@ -1,0 +1,182 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+// Session captures: exporting a selection of a FleetScope database (a `.fleetscope` capture, CSV or JSON
+// Lines) and reading a capture back for offline review. A capture is a FleetScope database itself (same
+// schema, see store.cpp), filtered to the selection, in rollback-journal mode (one file, no -wal beside it),
+// with `meta` rows that say what it is:
+//   capture_format  kCaptureFormatVersion of the build that wrote it
+//   app_version     FleetScope version of that build
+//   exported_at     ms since epoch
+//   origin          absolute path of the database it was exported from
+//   filters         the ExportQuery as JSON: {"session":N,"from":MS,"to":MS,"devices":[..],"metrics":[..]}
+//   samples         readings in the file
+
+#include "core/store/store.hpp"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace fleetscope::store {
+
+/// Version of the capture layout written in meta `capture_format`. A reader accepts every version up to its
+/// own; a later build that changes what a capture holds bumps it (and keeps reading the older ones).
+inline constexpr int kCaptureFormatVersion = 1;
+
+/// The file name extension of a capture.
+inline constexpr std::string_view kCaptureExtension = ".fleetscope";
+
+/// What to export. A "sample" here is one reading: (device, metric, ts, value), one CSV line.
+struct ExportQuery {
+    /// One session's span [started_at, ended_at or now]; its marks, timeline and alerts. Exclusive with
+    /// from/to.
+    std::optional<std::int64_t> session;
+    std::optional<std::int64_t> from; // inclusive, ms since epoch; empty: from the beginning
+    std::optional<std::int64_t> to;   // inclusive, ms since epoch; empty: to the end
+    /// Device name globs: `*` any run, `?` one character, `[a-z]`/`[!0-9]` a set. Empty: every device.
+    std::vector<std::string> devices;
+    /// Exact metric names. Empty: every metric.
+    std::vector<std::string> metrics;
+};
+
+enum class ExportFormat { capture, csv, jsonl };
+
+/// "capture", "csv", "jsonl".
+std::string_view to_string(ExportFormat f);
+/// The inverse of to_string; empty for anything else.
+std::optional<ExportFormat> parse_export_format(std::string_view name);
+/// ".fleetscope", ".csv", ".jsonl".
+std::string_view file_extension(ExportFormat f);
+
+/// UTC ISO-8601 with milliseconds, "2024-11-26T14:06:40.123Z": the CSV's iso_time column.
+std::string format_iso_time(std::int64_t ms);
+
+/// Reports progress: `done` readings written of about `total` (counted when the export began; under ingest
+/// `done` may pass it, and the last call has done == total). Returns false to cancel. Called on the exporting
+/// thread: once with done == 0 before the first reading, about every 16k readings, and once at the end.
+using ProgressFn = std::function<bool(std::uint64_t done, std::uint64_t total)>;
+
+enum class ExportStatus { ok, cancelled, failed };
+
+struct ExportResult {
+    ExportStatus status = ExportStatus::failed;
+    std::string error;                 // when failed: what went wrong, naming the file
+    std::vector<std::string> warnings; // e.g. a device glob or metric name that matched nothing
+    std::uint64_t samples = 0;         // readings written
+    std::uint64_t devices = 0;         // devices with at least one reading written
+    double seconds = 0;
+
+    bool ok() const { return status == ExportStatus::ok; }
+};
+
+/// Writes the selection of the database at `db_path` to `out_path` (replacing it). Safe while a gateway
+/// records into the database: the source is read in short read transactions (each covers whole devices), so
+/// the writer never waits, and every reading committed before the export began is written exactly once. The
+/// output is built in a temporary file beside `out_path` and renamed at the end: on cancel or error nothing
+/// is left behind and an existing `out_path` is untouched. Blocks; run it off the GUI thread and off fiber
+/// workers.
+///
+/// CSV: header `device,ts,iso_time,metric,value` (ts in ms since epoch, iso_time UTC ISO-8601 with ms),
+/// RFC 4180 quoting, '.' decimals, shortest round-trip doubles. JSON Lines: one
+/// `{"device":..,"ts":..,"metric":..,"value":..}` per line. Rows are ordered by device, metric, ts.
+ExportResult export_data(const std::string& db_path, const ExportQuery& query, ExportFormat format,
+                         const std::string& out_path, const ProgressFn& progress = {});
+
+/// One timeline series: its stored name, unit and meaning. Per-worker series are stored as `<name>.<worker>`
+/// (`ready_depth.0`, `ready_depth.1`, ...).
+struct TimelineSeriesInfo {
+    std::string_view name;
+    std::string_view unit; // "count", "1/s", "ms", "bytes", "%", "ratio"
+    std::string_view help;
+    bool per_worker = false;
+};
+
+/// Every series the gateway persists into `timeline` (see Settings::timeline_interval), in display order.
+/// Rates are over the timeline interval; p99s are the worst of the interval. A series the platform cannot
+/// measure (the listen queue off Linux) has no points.
+inline constexpr TimelineSeriesInfo kTimelineSeries[] = {
+    {"connections", "count", "open device connections"},
+    {"accept_rate", "1/s", "connections accepted"},
+    {"requests_rate", "1/s", "responses sent, every status"},
+    {"responses_2xx_rate", "1/s", "2xx responses"},
+    {"responses_4xx_rate", "1/s", "4xx responses"},
+    {"responses_5xx_rate", "1/s", "5xx responses"},
+    {"samples_rate", "1/s", "telemetry samples committed"},
+    {"ack_p50_ms", "ms", "POST receive-to-ack latency, median"},
+    {"ack_p99_ms", "ms", "POST receive-to-ack latency, 99th percentile"},
+    {"listen_queue", "count", "connections waiting in the kernel accept queue"},
+    {"listen_queue_limit", "count", "the accept queue's limit (effective backlog)"},
+    {"backlog_fill", "ratio", "listen_queue / listen_queue_limit"},
+    {"listen_overflows_rate", "1/s", "host-wide listen queue overflows"},
+    {"listen_drops_rate", "1/s", "host-wide listen drops"},
+    {"fibers_alive", "count", "fibers started and not finished, all workers"},
+    {"parked", "count", "idle connections held without a fiber"},
+    {"switches_rate", "1/s", "fiber context switches, all workers"},
+    {"ready_depth", "count", "fibers ready to run on a worker", true},
+    {"idle_pct", "%", "time a worker spent idle in its reactor", true},
+    {"store_queue", "count", "samples waiting for commit"},
+    {"store_batch", "count", "samples in the last commit"},
+    {"commit_p50_ms", "ms", "group commit duration, median"},
+    {"commit_p99_ms", "ms", "group commit duration, 99th percentile"},
+    {"rss_bytes", "bytes", "gateway process resident memory"},
+    {"open_fds", "count", "open file descriptors"},
+    {"connection_ceiling", "count", "connections accepted at most"},
+};
+
+/// What a capture (or any FleetScope database) holds.
+struct CaptureInfo {
+    std::string path;
+    int capture_format = 0;  // meta capture_format; 0 for a database that is not a capture
+    int schema_version = 0;  // PRAGMA user_version of the file as it is on disk (before any migration)
+    std::string app_version; // meta app_version; else the latest session's
+    std::optional<std::int64_t> exported_at;
+    std::string origin;  // meta origin
+    std::string filters; // meta filters (JSON), empty when not a capture
+    std::vector<SessionRow> sessions;
+    std::optional<std::int64_t> from_ts; // earliest and latest reading; empty without readings
+    std::optional<std::int64_t> to_ts;
+    std::uint64_t devices = 0;
+    std::uint64_t samples = 0; // readings
+};
+
+/// Opens a capture, or any FleetScope database, read-only for offline review. It never writes the file: a
+/// file of an older schema version is copied to a temporary file that is migrated and read instead (deleted
+/// by the destructor). Thread-safe: every method takes an internal lock, so a loader thread and the GUI
+/// thread may share one reader.
+class CaptureReader {
+public:
+    /// Throws StoreError naming the file: missing, not a database, or made by a newer FleetScope (schema or
+    /// capture format).
+    explicit CaptureReader(const std::string& path);
+    ~CaptureReader();
+    CaptureReader(const CaptureReader&) = delete;
+    CaptureReader& operator=(const CaptureReader&) = delete;
+
+    /// Read once by the constructor.
+    const CaptureInfo& info() const;
+    const std::string& path() const;
+
+    /// Every method below throws StoreError naming the file when SQLite cannot read it.
+    std::vector<SessionRow> sessions() const;
+    std::vector<DeviceRow> devices() const;
+    /// One device's readings in (ts, metric name) order, at most `q.limit`, as Store::samples.
+    std::vector<SampleRow> samples(const SampleQuery& q) const;
+    /// Timeline points with from <= ts <= to, in (ts, series) order; `series` empty: every series.
+    std::vector<TimelineRow> timeline(std::int64_t from, std::int64_t to,
+                                      const std::string& series = {}) const;
+    /// The series names present in the file, sorted.
+    std::vector<std::string> timeline_series() const;
+    /// Every mark, in (from_ts, id) order.
+    std::vector<MarkRow> marks() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+} // namespace fleetscope::store
