@@ -82,6 +82,7 @@ MainWindow::MainWindow(const Settings& settings, QWidget* parent)
     setCentralWidget(dashboard_);
 
     buildActions();
+    buildFileMenu();
     buildStatusBar();
 
     connect(feed_, &LiveFeed::frameReady, this, &MainWindow::onFrame);
@@ -281,7 +282,9 @@ void MainWindow::applyThemeIcons()
 void MainWindow::updateActions()
 {
     const bool busy = controller_->busy();
-    start_stop_->setEnabled(!busy);
+    start_stop_->setEnabled(!busy && !offline());
+    settings_action_->setEnabled(!offline());
+    mark_->setEnabled(running_ && !busy);
     start_stop_->setText(running_ ? tr("Stop gateway") : tr("Start gateway"));
     start_stop_->setIcon(
         makeIcon(running_ ? IconKind::Stop : IconKind::Start, Theme::instance().colors().text));
@@ -306,7 +309,7 @@ void MainWindow::showDevice(const QString& device)
 
 void MainWindow::startGateway()
 {
-    if (running_ || controller_->busy())
+    if (running_ || controller_->busy() || offline())
         return;
     state_label_->setText(tr("● Starting…"));
     controller_->requestStart(settings_);
@@ -396,7 +399,9 @@ void MainWindow::onFrame(const Frame& frame)
 void MainWindow::updateStatus()
 {
     const QLocale locale;
-    address_label_->setText(running_ ? tr("listening %1").arg(info_.listening) : tr("not listening"));
+    address_label_->setText(offline()  ? tr("read-only, no gateway")
+                            : running_ ? tr("listening %1").arg(info_.listening)
+                                       : tr("not listening"));
     const auto& snapshot = dashboard_->lastSnapshot();
     uptime_label_->setText(snapshot ? tr("uptime %1").arg(uptimeText(snapshot->uptime_ms)) : QString());
     ceiling_label_->setText(
