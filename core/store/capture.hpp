@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// Session captures: exporting a selection of a FleetScope database (a `.fleetscope` capture, CSV or JSON Lines)
-// and reading a capture back for offline review. A capture is a FleetScope database itself (same schema, see
-// store.cpp), filtered to the selection, in rollback-journal mode (one file, no -wal beside it), with `meta`
-// rows that say what it is:
+// Session captures: exporting a selection of a FleetScope database (a `.fleetscope` capture, CSV or JSON
+// Lines) and reading a capture back for offline review. A capture is a FleetScope database itself (same
+// schema, see store.cpp), filtered to the selection, in rollback-journal mode (one file, no -wal beside it),
+// with `meta` rows that say what it is:
 //   capture_format  kCaptureFormatVersion of the build that wrote it
 //   app_version     FleetScope version of that build
 //   exported_at     ms since epoch
@@ -74,8 +74,8 @@ struct ExportResult {
 /// Writes the selection of the database at `db_path` to `out_path` (replacing it). Safe while a gateway
 /// records into the database: the source is read in short read transactions (each covers whole devices), so
 /// the writer never waits, and every reading committed before the export began is written exactly once. The
-/// output is built in a temporary file beside `out_path` and renamed at the end: on cancel or error nothing is
-/// left behind and an existing `out_path` is untouched. Blocks; run it off the GUI thread and off fiber
+/// output is built in a temporary file beside `out_path` and renamed at the end: on cancel or error nothing
+/// is left behind and an existing `out_path` is untouched. Blocks; run it off the GUI thread and off fiber
 /// workers.
 ///
 /// CSV: header `device,ts,iso_time,metric,value` (ts in ms since epoch, iso_time UTC ISO-8601 with ms),
@@ -141,10 +141,10 @@ struct CaptureInfo {
     std::uint64_t samples = 0; // readings
 };
 
-/// Opens a capture, or any FleetScope database, read-only for offline review. It never writes the file: a file
-/// of an older schema version is copied to a temporary file that is migrated and read instead (deleted by the
-/// destructor). Thread-safe: every method takes an internal lock, so a loader thread and the GUI thread may
-/// share one reader.
+/// Opens a capture, or any FleetScope database, read-only for offline review. It never writes the file: a
+/// file of an older schema version is copied to a temporary file that is migrated and read instead (deleted
+/// by the destructor). Thread-safe: every method takes an internal lock, so a loader thread and the GUI
+/// thread may share one reader.
 class CaptureReader {
 public:
     /// Throws StoreError naming the file: missing, not a database, or made by a newer FleetScope (schema or
@@ -164,7 +164,8 @@ public:
     /// One device's readings in (ts, metric name) order, at most `q.limit`, as Store::samples.
     std::vector<SampleRow> samples(const SampleQuery& q) const;
     /// Timeline points with from <= ts <= to, in (ts, series) order; `series` empty: every series.
-    std::vector<TimelineRow> timeline(std::int64_t from, std::int64_t to, const std::string& series = {}) const;
+    std::vector<TimelineRow> timeline(std::int64_t from, std::int64_t to,
+                                      const std::string& series = {}) const;
     /// The series names present in the file, sorted.
     std::vector<std::string> timeline_series() const;
     /// Every mark, in (from_ts, id) order.

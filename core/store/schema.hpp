@@ -10,8 +10,8 @@ struct sqlite3;
 
 namespace fleetscope::store {
 
-/// Brings the database on `db` to Store::kSchemaVersion, one transaction per migration step. Throws StoreError
-/// naming `path` when the file is newer than this build or a step fails.
+/// Brings the database on `db` to Store::kSchemaVersion, one transaction per migration step. Throws
+/// StoreError naming `path` when the file is newer than this build or a step fails.
 void migrate_schema(sqlite3* db, const std::string& path);
 
 } // namespace fleetscope::store

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/store.hpp"
 
+#include "core/store/schema.hpp"
 #include "core/store/sqlite.hpp"
 
 #include <boost/json.hpp>
@@ -242,6 +243,15 @@ void migrate(sqlite3* db, const std::string& path)
     }
 }
 
+} // namespace
+
+void migrate_schema(sqlite3* db, const std::string& path)
+{
+    migrate(db, path);
+}
+
+namespace {
+
 struct Request {
     std::vector<telemetry::Sample> samples;
     CommitCallback done;
@@ -320,6 +330,7 @@ struct Store::Impl {
     std::vector<Request> batch;
     std::vector<WriteJob> batch_jobs;
     std::int64_t session = 0; // written once by open(), read by session_id()
+    sql::Stmt insert_timeline; // prepared by the first timeline job
     std::int64_t recent_rows = 0;
     std::int64_t compact_at = kCompactRows;
     // The (device, metric) series with rows in `recent`: a compaction waits until they average
@@ -1080,6 +1091,63 @@ StoreStats Store::stats() const
 const std::string& Store::path() const
 {
     return impl_->options.path;
+}
+
+std::string Store::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+{
+    const std::int64_t session = impl_->session;
+    if (session == 0)
+        return "no session is being recorded (the store was opened without an app version)";
+    if (label.empty() || label.size() > kMaxMarkLabel)
+        return "mark label: expected 1 to " + std::to_string(kMaxMarkLabel) + " bytes, got " +
+               std::to_string(label.size());
+    if (from_ts > to_ts)
+        return "mark span: from " + std::to_string(from_ts) + " is after to " + std::to_string(to_ts);
+    const bool queued = post_write([=](sqlite3* db) {
+        sqlite3_stmt* raw = nullptr;
+        sqlite3_prepare_v2(db, "INSERT INTO marks(session_id, label, from_ts, to_ts) VALUES (?1, ?2, ?3, ?4)",
+                           -1, &raw, nullptr);
+        sql::Stmt insert(raw);
+        if (!insert)
+            return false;
+        insert.bind(1, session);
+        insert.bind(2, label);
+        insert.bind(3, from_ts);
+        insert.bind(4, to_ts);
+        return insert.step() == SQLITE_DONE;
+    });
+    return queued ? std::string() : "the store is stopping; the mark was not recorded";
+}
+
+bool Store::add_timeline(std::vector<TimelineRow> points)
+{
+    const std::int64_t session = impl_->session;
+    if (session == 0)
+        return false;
+    Impl* s = impl_.get();
+    return post_write([s, session, points = std::move(points)](sqlite3* db) {
+        sql::Stmt& insert = s->insert_timeline;
+        if (!insert) {
+            sqlite3_stmt* raw = nullptr;
+            sqlite3_prepare_v3(db,
+                               "INSERT OR REPLACE INTO timeline(session_id, series, ts, value) VALUES (?1, ?2, ?3, ?4)",
+                               -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+            insert = sql::Stmt(raw);
+            if (!insert)
+                return false;
+        }
+        for (const TimelineRow& p : points) {
+            insert.bind(1, session);
+            insert.bind(2, p.series);
+            insert.bind(3, p.ts);
+            insert.bind(4, p.value);
+            const int rc = insert.step();
+            insert.reset();
+            if (rc != SQLITE_DONE)
+                return false;
+        }
+        return true;
+    });
 }
 
 } // namespace fleetscope::store
