@@ -294,13 +294,6 @@ std::shared_ptr<metrics::Subscription> Gateway::subscribe()
     return impl_->hub.subscribe(impl_->settings.subscriber_queue);
 }
 
-std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
-{
-    if (!impl_->store)
-        return "cannot mark a span: the gateway is not running";
-    return impl_->store->add_mark(label, from_ts, to_ts);
-}
-
 metrics::Snapshot Gateway::snapshot() const
 {
     std::lock_guard lk(impl_->latest_mutex);

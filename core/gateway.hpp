@@ -46,10 +46,6 @@ public:
     /// Call from the controlling thread; the subscription ends when the returned pointer is released.
     std::shared_ptr<metrics::Subscription> subscribe();
 
-    /// Records a span of this run's session that an engineer marked (store::Store::add_mark). Call from the
-    /// controlling thread while running. Returns an empty string once queued, else what is wrong.
-    std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
-
     /// The latest snapshot, computed now (for /metrics and tests). Safe from any thread.
     metrics::Snapshot snapshot() const;
 
