@@ -17,6 +17,7 @@
 #include "ui/main_window.hpp"
 #include "ui/recent_files.hpp"
 #include "ui/replay_bar.hpp"
+#include "ui/time_window.hpp"
 
 #include <QComboBox>
 #include <QDateTime>
