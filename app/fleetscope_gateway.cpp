@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // fleetscope-gateway: the headless gateway. Prints "listening on HOST:PORT" once it accepts connections;
 // SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0.
+// `fleetscope-gateway <subcommand> ...` runs a tool over a database instead (see run_subcommand).
+#include "core/capture_cli.hpp"
 #include "core/cli.hpp"
 #include "core/gateway.hpp"
 
@@ -10,14 +12,38 @@
 
 #include <csignal>
 #include <iostream>
+#include <optional>
+#include <string_view>
 
 namespace po = boost::program_options;
 
+namespace {
+
+/// The subcommands, each given its own arguments (argv[0] is the subcommand's name). Empty when argv[1] names
+/// none: then the arguments are the gateway's.
+std::optional<int> run_subcommand(int argc, char** argv)
+{
+    if (argc < 2)
+        return std::nullopt;
+    const std::string_view command = argv[1];
+    if (command == "export")
+        return fleetscope::run_export_command(argc - 1, argv + 1, std::cout, std::cerr);
+    if (command == "sessions")
+        return fleetscope::run_sessions_command(argc - 1, argv + 1, std::cout, std::cerr);
+    return std::nullopt;
+}
+
+} // namespace
+
 int main(int argc, char** argv)
 {
+    if (const auto code = run_subcommand(argc, argv))
+        return *code;
+
     fleetscope::Settings settings;
     po::options_description desc(
-        "Usage: fleetscope-gateway [options]\n\n"
+        "Usage: fleetscope-gateway [options]\n"
+        "       fleetscope-gateway export --help | sessions --help\n\n"
         "Accepts device telemetry over HTTP/1.1 (POST /v1/telemetry) and stores it in "
         "SQLite.\nOptions");
     desc.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(

@@ -11,12 +11,14 @@
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/worker.hpp"
 #include "core/store/store.hpp"
+#include "core/store/timeline.hpp"
 
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <thread>
 #include <tuple>
@@ -81,6 +83,8 @@ struct Gateway::Impl {
     // Sampler-thread state: the histogram counts at the previous snapshot, for per-interval percentiles.
     metrics::HistogramCounts prev_ack;
     metrics::HistogramCounts prev_commit;
+    // Sampler-thread state: the metric timeline persisted with the session.
+    std::optional<store::TimelineDeriver> timeline;
 
     metrics::Snapshot build_snapshot();
     void run_sampler();
@@ -144,6 +148,11 @@ void Gateway::Impl::run_sampler()
         lk.unlock();
         auto snap = build_snapshot();
         hub.publish_snapshot(snap);
+        if (timeline) {
+            // One write job per point set; the writer runs it after its next group commit.
+            if (auto points = timeline->push(snap); !points.empty())
+                store->add_timeline(std::move(points));
+        }
         {
             std::lock_guard g(latest_mutex);
             latest = std::move(snap);
@@ -221,6 +230,9 @@ void Gateway::start()
     d.server->start(*d.listener);
 
     d.sampler_stop = false;
+    d.timeline.reset();
+    if (d.settings.timeline_interval.count() > 0)
+        d.timeline.emplace(d.settings.timeline_interval);
     d.latest = d.build_snapshot();
     d.sampler = std::thread([&d] { d.run_sampler(); });
     d.running = true;
@@ -298,6 +310,18 @@ metrics::Snapshot Gateway::snapshot() const
 {
     std::lock_guard lk(impl_->latest_mutex);
     return impl_->latest;
+}
+
+std::int64_t Gateway::session_id() const
+{
+    return impl_->store ? impl_->store->session_id() : 0;
+}
+
+std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+{
+    if (!impl_->store)
+        return "the gateway is not running; start it before marking a span";
+    return impl_->store->add_mark(label, from_ts, to_ts);
 }
 
 } // namespace fleetscope

@@ -78,6 +78,9 @@ std::string validate(const Settings& s)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)
         return "subscriber-queue: must be at least 16";
+    if (s.timeline_interval.count() != 0 && s.timeline_interval < s.sample_interval)
+        return "timeline-interval: must be 0 (off) or at least sample-interval (" +
+               std::to_string(s.sample_interval.count()) + " ms)";
     return {};
 }
 

@@ -50,6 +50,7 @@ struct Settings {
     Millis sample_interval{100};
     std::size_t subscriber_queue = 65'536;
     Millis stale_after{60'000};
+    Millis timeline_interval{1'000}; // 0: the metric timeline is not persisted
 };
 
 /// Describes one setting for generated UIs: a stable name (the CLI flag without `--`), a unit, a one-line
@@ -102,6 +103,9 @@ void for_each_setting(S& s, F&& f)
       s.subscriber_queue);
     f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
       s.stale_after);
+    f(SettingInfo{"timeline-interval", "ms",
+                  "period of the gateway metric timeline persisted with each session; 0 = off"},
+      s.timeline_interval);
 }
 
 /// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the

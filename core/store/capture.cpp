@@ -947,6 +947,13 @@ void remove_quietly(const std::string& path)
 
 } // namespace
 
+std::string format_iso_time(std::int64_t ms)
+{
+    std::string out;
+    append_iso(out, ms);
+    return out;
+}
+
 std::string_view to_string(ExportFormat f)
 {
     switch (f) {

@@ -324,13 +324,13 @@ struct Store::Impl {
     sql::Stmt insert_device, select_device, update_device;
     sql::Stmt insert_metric, select_metric;
     sql::Stmt compact_fast, compact_numbered, clear_recent;
+    sql::Stmt insert_timeline; // prepared by the first timeline job (Store::add_timeline)
     std::unordered_map<std::string, std::int64_t> device_ids;
     std::unordered_map<std::string, std::int64_t> metric_ids;
     std::unordered_map<std::int64_t, DeviceDelta> batch_devices;
     std::vector<Request> batch;
     std::vector<WriteJob> batch_jobs;
     std::int64_t session = 0; // written once by open(), read by session_id()
-    sql::Stmt insert_timeline; // prepared by the first timeline job
     std::int64_t recent_rows = 0;
     std::int64_t compact_at = kCompactRows;
     // The (device, metric) series with rows in `recent`: a compaction waits until they average
@@ -1129,9 +1129,9 @@ bool Store::add_timeline(std::vector<TimelineRow> points)
         sql::Stmt& insert = s->insert_timeline;
         if (!insert) {
             sqlite3_stmt* raw = nullptr;
-            sqlite3_prepare_v3(db,
-                               "INSERT OR REPLACE INTO timeline(session_id, series, ts, value) VALUES (?1, ?2, ?3, ?4)",
-                               -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
+            sqlite3_prepare_v3(
+                db, "INSERT OR REPLACE INTO timeline(session_id, series, ts, value) VALUES (?1, ?2, ?3, ?4)",
+                -1, SQLITE_PREPARE_PERSISTENT, &raw, nullptr);
             insert = sql::Stmt(raw);
             if (!insert)
                 return false;
