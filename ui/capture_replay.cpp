@@ -242,6 +242,8 @@ void CaptureReplay::tick()
 
 void CaptureReplay::step(std::int64_t wallElapsedMs)
 {
+    QElapsedTimer clock;
+    clock.start();
     if (data_ && playing_) {
         position_ += std::llround(static_cast<double>(wallElapsedMs) * speed_);
         if (position_ >= endMs()) {
@@ -253,6 +255,18 @@ void CaptureReplay::step(std::int64_t wallElapsedMs)
     }
     buildFrame();
     emit frameReady(frame_);
+    last_frame_ms_ = static_cast<double>(clock.nsecsElapsed()) / 1e6;
+}
+
+void CaptureReplay::clearFrame()
+{
+    frame_.now_ms = position_;
+    frame_.snapshots.clear();
+    frame_.points.clear();
+    frame_.devices.clear();
+    frame_.watched.clear();
+    frame_.updates = 0;
+    frame_.dropped = 0;
 }
 
 void CaptureReplay::addWatched(const ReplayData::Reading& r)
@@ -265,63 +279,87 @@ void CaptureReplay::addWatched(const ReplayData::Reading& r)
     frame_.watched.back().metrics.push_back({data_->metrics[r.metric], r.value});
 }
 
+void CaptureReplay::addReading(const ReplayData::Reading& r)
+{
+    // One delta per device, as LiveFeed coalesces, except that a replayed device arrived when it posted.
+    int& slot = delta_of_[r.device];
+    if (slot < 0) {
+        slot = static_cast<int>(frame_.devices.size());
+        touched_.push_back(r.device);
+        frame_.devices.emplace_back();
+        frame_.devices.back().device = data_->devices[r.device];
+    }
+    DeviceDelta& d = frame_.devices[static_cast<std::size_t>(slot)];
+    // Readings of one sample share device and ts, and are adjacent in this order.
+    if (d.samples == 0 || d.last_ts_ms != r.ts) {
+        ++d.samples;
+        ++frame_.updates;
+    }
+    d.last_ts_ms = r.ts;
+    d.arrived_ms = r.ts;
+    const std::string& name = data_->metrics[r.metric];
+    auto latest = std::find_if(d.latest.begin(), d.latest.end(),
+                               [&](const telemetry::Metric& m) { return m.name == name; });
+    if (latest == d.latest.end())
+        d.latest.push_back({name, r.value});
+    else
+        latest->value = r.value;
+    if (!watch_backlog_ && static_cast<std::int64_t>(r.device) == watched_)
+        addWatched(r);
+}
+
+void CaptureReplay::endDeltas()
+{
+    for (std::uint32_t device : touched_)
+        delta_of_[device] = -1;
+    touched_.clear();
+}
+
 void CaptureReplay::buildFrame()
 {
-    frame_.now_ms = position_;
-    frame_.snapshots.clear();
-    frame_.points.clear();
-    frame_.devices.clear();
-    frame_.watched.clear();
-    frame_.updates = 0;
-    frame_.dropped = 0;
+    clearFrame();
     if (!data_)
         return;
+    const auto& readings = data_->readings;
+    const auto upTo = [this](std::size_t i) {
+        return i < data_->readings.size() && data_->readings[i].ts <= position_;
+    };
 
     if (rebuild_ || position_ < emitted_) {
         // Views only ever move forward; going back means building them again from the start.
         emit resetRequested();
         rebuild_ = false;
         next_point_ = 0;
-        next_reading_ = 0;
         watch_backlog_ = watched_ >= 0;
+        std::size_t end = 0;
+        while (upTo(end))
+            ++end;
+        // A first frame brings every device up to its next-to-last sample, and the next one its last: the
+        // device table then knows each device's latest interval, and shows its rate as a live view would.
+        std::vector<std::int64_t> last(data_->devices.size(), std::numeric_limits<std::int64_t>::min());
+        for (std::size_t i = 0; i < end; ++i)
+            last[readings[i].device] = readings[i].ts;
+        for (std::size_t i = 0; i < end; ++i)
+            if (readings[i].ts != last[readings[i].device])
+                addReading(readings[i]);
+        endDeltas();
+        if (!frame_.devices.empty()) {
+            emit frameReady(frame_);
+            clearFrame();
+        }
+        for (std::size_t i = 0; i < end; ++i)
+            if (readings[i].ts == last[readings[i].device])
+                addReading(readings[i]);
+        next_reading_ = end;
+    } else {
+        for (; upTo(next_reading_); ++next_reading_)
+            addReading(readings[next_reading_]);
     }
+    endDeltas();
 
     const auto& points = data_->points;
     while (next_point_ < points.size() && pointMs(points[next_point_]) <= position_)
         frame_.points.push_back(points[next_point_++]);
-
-    // One delta per device, as LiveFeed coalesces, except that a replayed device arrived when it posted.
-    const auto& readings = data_->readings;
-    for (; next_reading_ < readings.size() && readings[next_reading_].ts <= position_; ++next_reading_) {
-        const ReplayData::Reading& r = readings[next_reading_];
-        int& slot = delta_of_[r.device];
-        if (slot < 0) {
-            slot = static_cast<int>(frame_.devices.size());
-            touched_.push_back(r.device);
-            frame_.devices.emplace_back();
-            frame_.devices.back().device = data_->devices[r.device];
-        }
-        DeviceDelta& d = frame_.devices[static_cast<std::size_t>(slot)];
-        // Readings of one sample share device and ts, and are adjacent in this order.
-        if (d.samples == 0 || d.last_ts_ms != r.ts) {
-            ++d.samples;
-            ++frame_.updates;
-        }
-        d.last_ts_ms = r.ts;
-        d.arrived_ms = r.ts;
-        const std::string& name = data_->metrics[r.metric];
-        auto latest = std::find_if(d.latest.begin(), d.latest.end(),
-                                   [&](const telemetry::Metric& m) { return m.name == name; });
-        if (latest == d.latest.end())
-            d.latest.push_back({name, r.value});
-        else
-            latest->value = r.value;
-        if (!watch_backlog_ && static_cast<std::int64_t>(r.device) == watched_)
-            addWatched(r);
-    }
-    for (std::uint32_t device : touched_)
-        delta_of_[device] = -1;
-    touched_.clear();
 
     if (watch_backlog_) {
         // What a live view would still hold of the device: its readings within the longest window.

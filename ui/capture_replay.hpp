@@ -59,7 +59,7 @@ OverviewPoint overviewPointFrom(std::int64_t ts, const std::vector<store::Timeli
 /// Plays a capture back into the live views: every tick it moves its clock (by the wall time elapsed times
 /// the speed, or to where the user scrubbed) and emits the Frame a live feed would have produced for that
 /// stretch of time, so the same Dashboard applies it. A jump back in time first asks the views to clear
-/// (resetRequested) and then rebuilds them from the start of the capture in one frame. GUI thread only.
+/// (resetRequested) and then rebuilds them from the start of the capture in two frames. GUI thread only.
 class CaptureReplay : public QObject {
     Q_OBJECT
 public:
@@ -91,6 +91,9 @@ public:
     /// the real elapsed time; tests call it to step the replay deterministically.
     void step(std::int64_t wallElapsedMs);
 
+    /// Duration of the last step, from moving the clock to the last view update (ms).
+    double lastFrameMs() const { return last_frame_ms_; }
+
     static constexpr double kMinSpeed = 1;
     static constexpr double kMaxSpeed = 100;
     /// The speeds the replay bar offers.
@@ -108,7 +111,10 @@ signals:
 
 private:
     void buildFrame();
+    void clearFrame();
+    void addReading(const ReplayData::Reading& r);
     void addWatched(const ReplayData::Reading& r);
+    void endDeltas();
 
     std::shared_ptr<const ReplayData> data_;
     QTimer timer_;
@@ -123,6 +129,7 @@ private:
     std::string watched_name_;
     std::int64_t watched_ = -1; // device index, -1: none
     double speed_ = 1;
+    double last_frame_ms_ = 0;
     bool playing_ = false;
     bool rebuild_ = true;
     bool watch_backlog_ = false;

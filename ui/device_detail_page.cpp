@@ -260,6 +260,13 @@ void DeviceDetailPage::addLive(const std::vector<telemetry::Sample>& samples)
     }
 }
 
+void DeviceDetailPage::setHistoryNote(const QString& note)
+{
+    history_note_ = note;
+    if (db_path_.isEmpty() && !device_.isEmpty())
+        status_->setText(note);
+}
+
 void DeviceDetailPage::clearData()
 {
     for (LivePlot* plot : std::as_const(plots_))

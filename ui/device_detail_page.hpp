@@ -41,7 +41,7 @@ public:
     /// Drops the plotted points but keeps the device: a replay jumped back in time and feeds it again.
     void clearData();
     /// Shown instead of a history load while there is no database to read, e.g. while a capture replays.
-    void setHistoryNote(const QString& note) { history_note_ = note; }
+    void setHistoryNote(const QString& note);
 
     LivePlot* plotFor(const QString& metric) const { return plots_.value(metric); }
     QList<LivePlot*> plots() const { return plots_.values(); }

@@ -392,7 +392,7 @@ void MainWindow::onStopped()
 void MainWindow::onFrame(const Frame& frame)
 {
     // The feed times the whole frame, this slot included; the figure lands in the next frame's slot.
-    frame_ms_[frame_next_++ % kFrameHistory] = feed_->lastFrameMs();
+    frame_ms_[frame_next_++ % kFrameHistory] = offline() ? replayFrameMs() : feed_->lastFrameMs();
     dashboard_->applyFrame(frame);
 }
 

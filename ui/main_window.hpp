@@ -114,6 +114,7 @@ private:
     void toggleMark(bool recording);
     void fillRecentMenu();
     void captureLoaded(const ReplayLoad& load, const QString& path);
+    double replayFrameMs() const;
 
     Settings settings_;
     GatewayController* controller_;

@@ -322,6 +322,11 @@ void MainWindow::captureLoaded(const ReplayLoad& load, const QString& path)
     emit captureOpened(capture_path_);
 }
 
+double MainWindow::replayFrameMs() const
+{
+    return replay_->lastFrameMs();
+}
+
 ExportJob* MainWindow::startExport(const ExportRequest& request)
 {
     auto* job = new ExportJob(this);

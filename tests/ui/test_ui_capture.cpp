@@ -208,6 +208,12 @@ void TestUiCapture::openShowsTheCapture()
         QCOMPARE(modelValue(model, deviceName(d), QStringLiteral("temp_c")), tempOf(d, kSamples - 1));
         QCOMPARE(modelValue(model, deviceName(d), QStringLiteral("rssi")), -60.0 - d);
         QCOMPARE(modelSamples(model, deviceName(d)), qulonglong{kSamples});
+        // The rate of the latest interval, as a live table would show it: a sample every kStepMs.
+        const int row = model->rowOf(deviceName(d));
+        QCOMPARE(
+            model->data(model->index(row, DeviceTableModel::ColRate), DeviceTableModel::SortRole).toDouble(),
+            1000.0 / kStepMs);
+        QCOMPARE(model->statusAt(row), DeviceTableModel::Status::Live);
     }
 
     // The overview plots come from the recorded timeline.
