@@ -213,6 +213,14 @@ void MainWindow::openCapture(const QString& path)
     progress->setAutoClose(false);
     progress->setAutoReset(false);
     connect(progress, &QProgressDialog::canceled, this, [cancel] { cancel->store(true); });
+    if (!progress->parent()) {
+        // Parentless while the window is hidden (fleetscope --open): it goes, and the load stops, with the
+        // window.
+        connect(this, &QObject::destroyed, progress, [progress, cancel] {
+            cancel->store(true);
+            progress->deleteLater();
+        });
+    }
     auto* poll = new QTimer(progress);
     connect(poll, &QTimer::timeout, progress, [progress, done, total] {
         if (total->load() > 0) {
