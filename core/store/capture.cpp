@@ -286,6 +286,10 @@ struct DeviceSel {
     std::int64_t id = 0;
     std::string name;
     std::uint64_t rows = 0; // readings selected, counted when the export began
+    // The source's row for the device, read with its readings (in the same read transaction).
+    std::int64_t first_seen = 0;
+    std::int64_t last_seen = 0;
+    std::int64_t samples = 0;
 };
 
 struct RecentRow {
@@ -299,6 +303,7 @@ struct Selection {
     std::vector<DeviceSel> devices;                        // by id
     std::unordered_map<std::int64_t, std::string> metrics; // id -> name, every metric selected
     bool all_metrics = true;
+    bool whole_devices = false;         // every metric at every time: a device's row is the source's as it is
     std::vector<std::int64_t> sessions; // whose marks, timeline and alerts go along
     std::uint64_t total = 0;
     int schema_version = 0;
@@ -446,7 +451,7 @@ public:
             path, true);
         insert_device_ = sql::prepare(out,
                                       "INSERT INTO main.devices(id, name, first_seen, last_seen, samples)"
-                                      " VALUES (?1, ?2, 0, 0, 0)",
+                                      " VALUES (?1, ?2, ?3, ?4, ?5)",
                                       path, true);
         insert_metric_ = sql::prepare(out, "INSERT INTO main.metrics(id, name) VALUES (?1, ?2)", path, true);
     }
@@ -457,6 +462,9 @@ public:
         device_ = d.id;
         insert_device_.bind(1, d.id);
         insert_device_.bind(2, d.name);
+        insert_device_.bind(3, d.first_seen);
+        insert_device_.bind(4, d.last_seen);
+        insert_device_.bind(5, d.samples);
         step_done(insert_device_, out_, "cannot write the capture's devices", path_);
         last_metric_ = -1;
     }
@@ -514,6 +522,8 @@ public:
     std::uint64_t done() const { return done_; }
     std::uint64_t devices_written() const { return devices_written_; }
     const Selection& selection() const { return sel_; }
+    /// Reports the total before the first reading; throws Cancelled if the callback says so.
+    void report_start();
     /// Reports the final count; throws Cancelled if the callback says so.
     void report_end();
 
@@ -539,7 +549,9 @@ Selection Exporter::select()
     if (q_.from && q_.to && *q_.from > *q_.to)
         fail("from (" + std::to_string(*q_.from) + ") is after to (" + std::to_string(*q_.to) + ")");
 
-    ReadTxn txn(src_, path_);
+    // The lists in one read transaction; the counts after it, each statement its own short one.
+    std::optional<ReadTxn> txn;
+    txn.emplace(src_, path_);
     s.schema_version = static_cast<int>(scalar(src_, "PRAGMA user_version", path_));
     if (s.schema_version > Store::kSchemaVersion)
         fail(path_ + " has schema version " + std::to_string(s.schema_version) +
@@ -550,6 +562,7 @@ Selection Exporter::select()
     const bool has_sessions = has_table(src_, "main", "sessions", path_);
     s.has_recent = has_table(src_, "main", "recent", path_);
 
+    s.whole_devices = !q_.session && !q_.from && !q_.to && q_.metrics.empty();
     if (q_.from)
         s.from = *q_.from;
     if (q_.to)
@@ -618,7 +631,9 @@ Selection Exporter::select()
         }
     }
 
-    // Count what is selected, for progress: a range count per series is an index range scan.
+    txn.reset();
+
+    // Count what is selected, for progress and chunking: a range count per series is an index range scan.
     sql::Stmt per_device = sql::prepare(
         src_, "SELECT count(*) FROM samples WHERE device_id = ?1 AND ts >= ?2 AND ts <= ?3", path_);
     sql::Stmt per_series = sql::prepare(
@@ -674,6 +689,12 @@ void Exporter::tick()
         throw Cancelled{};
 }
 
+void Exporter::report_start()
+{
+    if (progress_ && !progress_(0, sel_.total))
+        throw Cancelled{};
+}
+
 void Exporter::report_end()
 {
     if (progress_ && !progress_(done_, done_))
@@ -723,6 +744,8 @@ void Exporter::read_chunk(std::size_t first, std::size_t last, Sink& sink)
         });
     }
 
+    sql::Stmt device_row =
+        sql::prepare(src_, "SELECT first_seen, last_seen, samples FROM devices WHERE id = ?1", path_);
     sql::Stmt metric_ids = sql::prepare(src_, kDeviceMetricIds, path_);
     sql::Stmt series = sql::prepare(src_,
                                     "SELECT ts, value FROM samples WHERE device_id = ?1 AND metric_id = ?2"
@@ -731,9 +754,16 @@ void Exporter::read_chunk(std::size_t first, std::size_t last, Sink& sink)
     auto rit = recent.begin();
     sink.begin_chunk();
     for (std::size_t i = first; i < last; ++i) {
-        const DeviceSel& d = sel_.devices[i];
+        DeviceSel& d = sel_.devices[i];
         if (d.rows == 0)
             continue; // nothing selected when the export began
+        device_row.bind(1, d.id);
+        if (device_row.step() == SQLITE_ROW) {
+            d.first_seen = device_row.int64(0);
+            d.last_seen = device_row.int64(1);
+            d.samples = device_row.int64(2);
+        }
+        device_row.reset();
         // The series to read: those in `samples` (one index seek each) and those only in `recent`.
         std::vector<std::int64_t> ids;
         if (sel_.all_metrics) {
@@ -930,12 +960,16 @@ void sync_file(const std::string& path)
 #endif
 }
 
+/// Beside the output, so that the final rename stays within one file system; absolute, so that SQLite (whose
+/// capture connection accepts URIs, for ATTACH) never reads a name that starts with "file:" as one.
 std::string temp_path_for(const std::string& out_path)
 {
     std::random_device rd;
     char suffix[24];
     std::snprintf(suffix, sizeof suffix, ".part-%08x", rd());
-    return out_path + suffix;
+    std::error_code ec;
+    const fs::path absolute = fs::absolute(fs::path(out_path), ec);
+    return (ec ? out_path : absolute.string()) + suffix;
 }
 
 void remove_quietly(const std::string& path)
@@ -1008,6 +1042,7 @@ ExportResult export_data(const std::string& db_path, const ExportQuery& query, E
         Exporter exporter(src.get(), db_path, query, progress);
         const Selection& sel = exporter.select();
         result.warnings = sel.warnings;
+        exporter.report_start();
 
         if (format == ExportFormat::capture) {
             sql::Db out = open_connection(temp, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI);
@@ -1031,15 +1066,16 @@ ExportResult export_data(const std::string& db_path, const ExportQuery& query, E
             at = sql::Stmt();
             copy_session_tables(out.get(), sel, temp, db_path);
             sql::exec_or_throw(out.get(), "DETACH DATABASE src", "cannot detach the source", temp);
-            // A device's count is its distinct sample times within the selection, like Store's
-            // samples-per-device; its first and last seen are those of its readings here.
-            sql::exec_or_throw(
-                out.get(),
-                "UPDATE devices SET"
-                " first_seen = (SELECT min(ts) FROM samples WHERE device_id = devices.id),"
-                " last_seen = (SELECT max(ts) FROM samples WHERE device_id = devices.id),"
-                " samples = (SELECT count(DISTINCT ts) FROM samples WHERE device_id = devices.id)",
-                "cannot write the capture's devices", temp);
+            // A device's row describes what the capture holds of it: the source's row when the device is
+            // whole, else its readings here, counting distinct sample times as the store counts samples.
+            if (!sel.whole_devices)
+                sql::exec_or_throw(
+                    out.get(),
+                    "UPDATE devices SET"
+                    " first_seen = (SELECT min(ts) FROM samples WHERE device_id = devices.id),"
+                    " last_seen = (SELECT max(ts) FROM samples WHERE device_id = devices.id),"
+                    " samples = (SELECT count(DISTINCT ts) FROM samples WHERE device_id = devices.id)",
+                    "cannot write the capture's devices", temp);
             write_meta(out.get(), temp,
                        {{"capture_format", std::to_string(kCaptureFormatVersion)},
                         {"app_version", FLEETSCOPE_VERSION},

@@ -58,7 +58,7 @@ std::string format_iso_time(std::int64_t ms);
 
 /// Reports progress: `done` readings written of about `total` (counted when the export began; under ingest
 /// `done` may pass it, and the last call has done == total). Returns false to cancel. Called on the exporting
-/// thread, about every 16k readings and once at the end.
+/// thread: once with done == 0 before the first reading, about every 16k readings, and once at the end.
 using ProgressFn = std::function<bool(std::uint64_t done, std::uint64_t total)>;
 
 enum class ExportStatus { ok, cancelled, failed };

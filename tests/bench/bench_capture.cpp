@@ -3,7 +3,8 @@
 // it to each format with progress, reopens the capture and reads every device back. Prints wall and CPU time,
 // samples/s and the number of progress calls per step; fails when a count differs.
 //
-//   bench_capture [samples=1000000] [devices=100]
+//   bench_capture [samples=1000000] [devices=100] [keep]   (keep: leave the database and the outputs behind,
+//                                                          e.g. to time `fleetscope-gateway export` on them)
 #include "core/store/capture.hpp"
 
 #include <atomic>
@@ -14,6 +15,7 @@
 #include <filesystem>
 #include <string>
 #include <thread>
+#include <unistd.h>
 #include <vector>
 
 namespace {
@@ -125,7 +127,11 @@ int main(int argc, char** argv)
     std::printf("reopen capture: open + info %.3f s; every sample read back in %.2f s wall, %.2f s CPU (%.0f "
                 "samples/s)\n",
                 open_s, rw, rc, static_cast<double>(read_back) / rw);
-    std::error_code ec;
-    fs::remove_all(dir, ec);
+    if (argc > 3 && std::string(argv[3]) == "keep") {
+        std::printf("kept %s\n", dir.string().c_str());
+    } else {
+        std::error_code ec;
+        fs::remove_all(dir, ec);
+    }
     return failures == 0 ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <thread>
 #include <tuple>
@@ -291,6 +292,7 @@ private slots:
     void cancelLeavesNoFile();
     void exportUnderIngestLoad();
     void schemaOneOpensUntouched();
+    void formatOneFixtureOpens();
     void newerFilesRefused_data();
     void newerFilesRefused();
     void exportCommand_data();
@@ -433,7 +435,11 @@ void TestCapture::roundTrip()
         QVERIFY(!fs::exists(out + "-wal"));
         QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
                  std::int64_t(kRequests * kSamplesPerRequest / kDevices));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(1));
+        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
+        const char* rows =
+            "SELECT sum(length(name) * 7 + first_seen % 1000003 + last_seen % 1000033 + samples)"
+            " FROM devices";
+        QCOMPARE(raw_int(out, rows), raw_int(db_, rows));
         // The capture holds the session's timeline and marks as the database does.
         QCOMPARE(raw_int(out, "SELECT count(*) FROM timeline"),
                  raw_int(db_, "SELECT count(*) FROM timeline"));
@@ -557,6 +563,15 @@ void TestCapture::filters()
     const auto r = store::export_data(db_, q, ExportFormat::jsonl, out);
     QVERIFY2(r.ok(), r.error.c_str());
     QCOMPARE(int(r.warnings.size()), warnings);
+    // The capture of the same selection describes its devices by what it holds of them.
+    const std::string capture = dir_.filePath(QStringLiteral("filtered.fleetscope")).toStdString();
+    QVERIFY(store::export_data(db_, q, ExportFormat::capture, capture).ok());
+    std::set<std::int64_t> times;
+    for (const Reading& e : expected)
+        if (e.device == "pump-3")
+            times.insert(e.ts);
+    QCOMPARE(raw_int(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
+             std::int64_t(times.size()));
     QCOMPARE(r.samples, std::uint64_t(expected.size()));
     const auto got = read_jsonl(out);
     QVERIFY2(got == expected, first_difference(got, expected).c_str());
@@ -585,10 +600,18 @@ void TestCapture::cancelLeavesNoFile()
     const std::string out = dir.filePath(QStringLiteral("out")).toStdString();
     const std::string fresh = out + "-fresh";
     int calls = 0;
-    auto r = store::export_data(db, all(), format, fresh,
-                                [&](std::uint64_t, std::uint64_t) { return ++calls < 2; });
+    std::uint64_t at = 0;
+    std::uint64_t of = 0;
+    // The first call (done == 0) goes on; the second, mid-way, cancels.
+    auto r = store::export_data(db, all(), format, fresh, [&](std::uint64_t done, std::uint64_t total) {
+        at = done;
+        of = total;
+        return ++calls < 2;
+    });
     QCOMPARE(r.status, ExportStatus::cancelled);
     QCOMPARE(calls, 2);
+    QVERIFY(at > 0 && at < of);
+    QCOMPARE(of, std::uint64_t(80'000));
     QVERIFY(!fs::exists(fresh));
     {
         std::ofstream existing(out);
@@ -765,6 +788,48 @@ void TestCapture::schemaOneOpensUntouched()
     QCOMPARE(reader.info().schema_version, store::Store::kSchemaVersion);
     QCOMPARE(reader.samples({.device = "old-1"}).size(), std::size_t(2));
     QVERIFY(bytes() == before);
+}
+
+// A capture written by an earlier build (kept as SQL text in tests/integration/data) opens in this one, and
+// can be exported again.
+void TestCapture::formatOneFixtureOpens()
+{
+    const QString fixture = QFINDTESTDATA("data/capture-format1.sql");
+    QVERIFY(!fixture.isEmpty());
+    QFile f(fixture);
+    QVERIFY(f.open(QIODevice::ReadOnly));
+    const QByteArray sql = f.readAll();
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("old.fleetscope")).toStdString();
+    QVERIFY(exec_sql(path, sql.constData()));
+
+    const store::CaptureReader reader(path);
+    const auto& info = reader.info();
+    QCOMPARE(info.capture_format, 1);
+    QCOMPARE(info.schema_version, 2);
+    QCOMPARE(info.app_version, std::string("0.1.0"));
+    QCOMPARE(info.devices, std::uint64_t(2));
+    QCOMPARE(info.samples, std::uint64_t(12));
+    QCOMPARE(info.sessions.size(), std::size_t(1));
+    QCOMPARE(info.sessions[0].end_reason, std::string("stop"));
+    const auto rows = reader.samples({.device = "pump-0", .metric = "temp_c"});
+    QCOMPARE(rows.size(), std::size_t(3));
+    QCOMPARE(rows[0].value, 21.2);
+    QCOMPARE(rows[2].value, 21.6);
+    QCOMPARE(reader.timeline_series(),
+             (std::vector<std::string>{"connections", "ready_depth.0", "samples_rate"}));
+    QCOMPARE(reader.timeline(0, std::numeric_limits<std::int64_t>::max(), "connections").size(),
+             std::size_t(4));
+    QCOMPARE(reader.marks().size(), std::size_t(1));
+    QCOMPARE(reader.marks()[0].label, std::string("warm-up"));
+
+    const std::string again = dir.filePath(QStringLiteral("again.fleetscope")).toStdString();
+    const auto r = store::export_data(path, {.session = info.sessions[0].id}, ExportFormat::capture, again);
+    QVERIFY2(r.ok(), r.error.c_str());
+    QCOMPARE(r.samples, std::uint64_t(12));
+    const store::CaptureReader second(again);
+    QCOMPARE(second.marks().size(), std::size_t(1));
+    QCOMPARE(second.timeline_series().size(), std::size_t(3));
 }
 
 void TestCapture::newerFilesRefused_data()
