@@ -37,6 +37,7 @@
 
 #include <cmath>
 #include <future>
+#include <sqlite3.h>
 
 using namespace fleetscope;
 using namespace fleetscope::ui;
@@ -103,6 +104,7 @@ private Q_SLOTS:
     void commandLineOpen_data();
     void commandLineOpen();
     void recentFiles();
+    void captureOfAnEarlierBuildOpens();
 
 private:
     QString path(const QString& name) const { return dir_.filePath(name); }
@@ -570,6 +572,34 @@ void TestUiCapture::recentFiles()
     QCOMPARE(recent.pruneMissing(), QStringList{path(QStringLiteral("r7.fleetscope"))});
     QCOMPARE(recent.entries().size(), RecentFiles::kMaxEntries - 1);
     QVERIFY(!recent.entries().contains(path(QStringLiteral("r7.fleetscope"))));
+}
+
+void TestUiCapture::captureOfAnEarlierBuildOpens()
+{
+    // The capture that FleetScope 0.1.0 wrote (kept as SQL text by the core's tests), rebuilt as a file.
+    const QString fixture = QFINDTESTDATA("../integration/data/capture-format1.sql");
+    QVERIFY(!fixture.isEmpty());
+    QFile sql(fixture);
+    QVERIFY(sql.open(QIODevice::ReadOnly));
+    const QString file = path(QStringLiteral("format1.fleetscope"));
+    sqlite3* db = nullptr;
+    QCOMPARE(sqlite3_open(file.toUtf8().constData(), &db), SQLITE_OK);
+    const int rc = sqlite3_exec(db, sql.readAll().constData(), nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+    QCOMPARE(rc, SQLITE_OK);
+
+    Settings settings;
+    settings.db_path = path(QStringLiteral("unused.db")).toStdString();
+    MainWindow window(settings);
+    QSignalSpy opened(&window, &MainWindow::captureOpened);
+    QSignalSpy failed(&window, &MainWindow::captureFailed);
+    window.openCapture(file);
+    QTRY_VERIFY_WITH_TIMEOUT(opened.count() + failed.count() > 0, 20'000);
+    QVERIFY2(failed.isEmpty(), failed.isEmpty() ? "" : qPrintable(failed.at(0).at(1).toString()));
+    DeviceTableModel* model = window.deviceModel();
+    QCOMPARE(model->rowCount(), 2);
+    QCOMPARE(modelValue(model, QStringLiteral("pump-1"), QStringLiteral("temp_c")), 21.5);
+    QCOMPARE(modelSamples(model, QStringLiteral("pump-1")), qulonglong{3});
 }
 
 QTEST_MAIN(TestUiCapture)
