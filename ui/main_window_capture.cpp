@@ -295,6 +295,11 @@ void MainWindow::captureLoaded(const ReplayLoad& load, const QString& path)
         addToolBar(Qt::TopToolBarArea, banner_);
         replay_bar_ = new ReplayBar(replay_, this);
         addToolBar(Qt::BottomToolBarArea, replay_bar_);
+        // The status bar refreshes once a second of replay time, which stands still while paused: the wall
+        // clock drives it instead.
+        auto* status = new QTimer(this);
+        connect(status, &QTimer::timeout, dashboard_, &Dashboard::secondElapsed);
+        status->start(1000);
         state_label_->setText(tr("● Offline capture"));
         state_label_->setProperty("state", QStringLiteral("offline"));
     }
