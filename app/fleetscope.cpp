@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The monitor with the gateway embedded: settings from QSettings, overridden by --listen/--db for this run.
+// The monitor with the gateway embedded: settings from QSettings, overridden by --listen/--db for this run;
+// or, with --open FILE (or FILE alone), the offline review of a session capture.
 #include "core/settings.hpp"
 #include "ui/main_window.hpp"
 #include "ui/settings_io.hpp"
@@ -7,6 +8,7 @@
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QMessageBox>
 #include <QSettings>
 
 #include <cstdio>
@@ -41,13 +43,21 @@ int main(int argc, char* argv[])
     const QCommandLineOption device(QStringLiteral("device"),
                                     QStringLiteral("Open this device's detail page."), QStringLiteral("ID"));
     parser.addOptions({listen, db, open, noStart, theme, page, device});
+    parser.addPositionalArgument(QStringLiteral("FILE"),
+                                 QStringLiteral("A session capture to review offline (as --open FILE)."),
+                                 QStringLiteral("[FILE]"));
     parser.process(app);
 
-    if (parser.isSet(open)) {
-        std::fprintf(stderr, "fleetscope: --open %s: opening session captures is not yet supported\n",
-                     qPrintable(parser.value(open)));
+    // The desktop entry passes a capture positionally; a terminal user types --open. Either way the window
+    // reviews that capture offline and no gateway starts.
+    const QStringList positional = parser.positionalArguments();
+    if (positional.size() > 1 || (parser.isSet(open) && !positional.isEmpty())) {
+        std::fprintf(stderr,
+                     "fleetscope: expected at most one capture to open (--open FILE or FILE), got %lld\n",
+                     static_cast<long long>(positional.size() + (parser.isSet(open) ? 1 : 0)));
         return 2;
     }
+    const QString capture = parser.isSet(open) ? parser.value(open) : positional.value(0);
 
     QSettings prefs;
     fleetscope::Settings settings = fleetscope::ui::loadSettings(prefs);
@@ -75,6 +85,21 @@ int main(int argc, char* argv[])
     }
     if (parser.isSet(device))
         window.showDevice(parser.value(device));
+    if (!capture.isEmpty()) {
+        // Shown once loaded, so a file that cannot be opened exits with a message and no empty window.
+        QObject::connect(&window, &fleetscope::ui::MainWindow::captureOpened, &window, &QWidget::show);
+        QObject::connect(
+            &window, &fleetscope::ui::MainWindow::captureFailed, &window,
+            [viaDesktop = !parser.isSet(open)](const QString& path, const QString& error) {
+                std::fprintf(stderr, "fleetscope: cannot open %s: %s\n", qPrintable(path), qPrintable(error));
+                if (viaDesktop)
+                    QMessageBox::critical(nullptr, QStringLiteral("FleetScope"),
+                                          QStringLiteral("Cannot open %1:\n%2").arg(path, error));
+                QCoreApplication::exit(2);
+            });
+        window.openCapture(capture);
+        return QApplication::exec();
+    }
     window.show();
     if (!parser.isSet(noStart))
         window.startGateway();

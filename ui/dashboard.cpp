@@ -41,6 +41,15 @@ void Dashboard::resetDerivation()
     last_snapshot_.reset();
 }
 
+void Dashboard::clearViews()
+{
+    resetDerivation();
+    last_clock_ms_ = 0;
+    overview_->clear();
+    model_->clear();
+    detail_->clearData();
+}
+
 void Dashboard::setDatabasePath(const QString& path)
 {
     detail_->setDatabasePath(path);
@@ -53,6 +62,8 @@ void Dashboard::applyFrame(const Frame& frame)
             overview_->addPoint(*point);
         last_snapshot_ = s;
     }
+    for (const OverviewPoint& p : frame.points)
+        overview_->addPoint(p);
     if (!frame.devices.empty())
         model_->applyFrame(frame.devices, frame.now_ms);
     if (!frame.watched.empty())
@@ -63,7 +74,7 @@ void Dashboard::applyFrame(const Frame& frame)
     overview_->refreshPlots(now);
     detail_->refreshPlots(now);
 
-    if (frame.now_ms - last_clock_ms_ >= 1000) {
+    if (frame.now_ms - last_clock_ms_ >= 1000 || frame.now_ms < last_clock_ms_) {
         // Relative ages and stale flags move once a second, not once a frame.
         last_clock_ms_ = frame.now_ms;
         model_->setNow(frame.now_ms);

@@ -31,6 +31,8 @@ public:
     void applyFrame(const Frame& frame);
     /// Forget the rate baseline (a new gateway's totals start again from zero).
     void resetDerivation();
+    /// Empties every view (plots, device table, the shown device's plots): a replay jumped back in time.
+    void clearViews();
     void setDatabasePath(const QString& path);
 
     DeviceTableModel* deviceModel() const { return model_; }

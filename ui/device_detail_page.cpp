@@ -196,7 +196,8 @@ void DeviceDetailPage::loadHistory()
         request.to_ms = to_->dateTime().toMSecsSinceEpoch();
     }
     if (db_path_.isEmpty()) {
-        status_->setText(tr("Live only: the gateway has not opened a database yet"));
+        status_->setText(history_note_.isEmpty() ? tr("Live only: the gateway has not opened a database yet")
+                                                 : history_note_);
         return;
     }
     status_->setText(tr("Loading history of %1…").arg(device_));
@@ -240,7 +241,7 @@ void DeviceDetailPage::applyHistory(const HistoryResult& result, quint64 generat
         text += tr(" (the newest %1 only; narrow the range to see older samples)")
                     .arg(locale.toString(static_cast<qulonglong>(result.rows.size())));
     status_->setText(text);
-    refreshPlots(nowSeconds());
+    refreshPlots(window_->now());
     emit historyLoaded(result.rows.size());
 }
 
@@ -257,6 +258,21 @@ void DeviceDetailPage::addLive(const std::vector<telemetry::Sample>& samples)
         }
         ++live_count_;
     }
+}
+
+void DeviceDetailPage::setHistoryNote(const QString& note)
+{
+    history_note_ = note;
+    if (db_path_.isEmpty() && !device_.isEmpty())
+        status_->setText(note);
+}
+
+void DeviceDetailPage::clearData()
+{
+    for (LivePlot* plot : std::as_const(plots_))
+        plot->clearData();
+    first_live_.clear();
+    live_count_ = 0;
 }
 
 void DeviceDetailPage::refreshPlots(double now_s)

@@ -38,6 +38,10 @@ public:
     /// Live samples of the watched device, in commit order.
     void addLive(const std::vector<telemetry::Sample>& samples);
     void refreshPlots(double now_s);
+    /// Drops the plotted points but keeps the device: a replay jumped back in time and feeds it again.
+    void clearData();
+    /// Shown instead of a history load while there is no database to read, e.g. while a capture replays.
+    void setHistoryNote(const QString& note);
 
     LivePlot* plotFor(const QString& metric) const { return plots_.value(metric); }
     QList<LivePlot*> plots() const { return plots_.values(); }
@@ -61,6 +65,7 @@ private:
     TimeWindow* window_;
     QString db_path_;
     QString device_;
+    QString history_note_;
     QLineEdit* device_edit_;
     QComboBox* range_;
     QDateTimeEdit* from_;

@@ -107,13 +107,14 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
     }
 
     auto update = [&](Row& row, const DeviceDelta& d) {
+        const std::int64_t arrived = d.arrived_ms > 0 ? d.arrived_ms : now_ms;
         if (row.seen_live && d.samples > 0) {
-            const double inst = static_cast<double>(now_ms - row.last_seen_ms) / d.samples;
+            const double inst = static_cast<double>(arrived - row.last_seen_ms) / d.samples;
             row.interval_ms = row.interval_ms <= 0 ? inst : 0.7 * row.interval_ms + 0.3 * inst;
         }
         row.seen_live = true;
-        row.status = Status::Live;
-        row.last_seen_ms = now_ms;
+        row.last_seen_ms = arrived;
+        row.status = statusOf(row);
         row.last_ts_ms = std::max(row.last_ts_ms, d.last_ts_ms);
         row.samples += d.samples;
         for (const telemetry::Metric& m : d.latest) {

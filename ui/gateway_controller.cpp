@@ -41,10 +41,18 @@ public:
         emit stopped();
     }
 
+    void mark(const QString& label, qint64 from_ms, qint64 to_ms)
+    {
+        const std::string error = gateway_ ? gateway_->add_mark(label.toStdString(), from_ms, to_ms)
+                                           : std::string("cannot mark a span: the gateway is not running");
+        emit markRecorded(label, QString::fromStdString(error));
+    }
+
 signals:
     void started(const fleetscope::ui::GatewayInfo& info);
     void startFailed(const QString& error);
     void stopped();
+    void markRecorded(const QString& label, const QString& error);
 
 private:
     std::unique_ptr<Gateway> gateway_;
@@ -71,6 +79,7 @@ GatewayController::GatewayController(QObject* parent)
         busy_ = false;
         emit stopped();
     });
+    connect(worker_, &Worker::markRecorded, this, &GatewayController::markRecorded);
     thread_.start();
 }
 
@@ -89,6 +98,13 @@ void GatewayController::requestStart(const Settings& settings)
     busy_ = true;
     QMetaObject::invokeMethod(
         worker_, [w = worker_, settings] { w->start(settings); }, Qt::QueuedConnection);
+}
+
+void GatewayController::requestMark(const QString& label, qint64 from_ms, qint64 to_ms)
+{
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, label, from_ms, to_ms] { w->mark(label, from_ms, to_ms); },
+        Qt::QueuedConnection);
 }
 
 void GatewayController::requestStop()

@@ -38,12 +38,16 @@ public:
     /// Queued to the control thread.
     void requestStart(const fleetscope::Settings& settings);
     void requestStop();
+    /// Queued to the control thread: records a marked span in the running gateway's session.
+    void requestMark(const QString& label, qint64 from_ms, qint64 to_ms);
     bool busy() const { return busy_; }
 
 signals:
     void started(const fleetscope::ui::GatewayInfo& info);
     void startFailed(const QString& error);
     void stopped();
+    /// The outcome of requestMark: `error` is empty once the mark is queued for commit.
+    void markRecorded(const QString& label, const QString& error);
 
 private:
     // The two halves below run on the control thread only.

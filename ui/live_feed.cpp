@@ -38,6 +38,7 @@ const Frame& LiveFeed::collect(std::int64_t now_ms)
 {
     frame_.now_ms = now_ms;
     frame_.snapshots.clear();
+    frame_.points.clear();
     frame_.devices.clear();
     frame_.watched.clear();
     frame_.updates = 0;

@@ -4,6 +4,7 @@
 #include "core/metrics/hub.hpp"
 #include "core/metrics/snapshot.hpp"
 #include "core/telemetry/sample.hpp"
+#include "ui/snapshot_deriver.hpp"
 
 #include <QElapsedTimer>
 #include <QObject>
@@ -21,6 +22,7 @@ namespace fleetscope::ui {
 struct DeviceDelta {
     std::string device;
     std::int64_t last_ts_ms = 0;
+    std::int64_t arrived_ms = 0; // when the last sample arrived; 0: with the frame (live). A replay sets it.
     std::uint32_t samples = 0;
     std::vector<telemetry::Metric> latest; // the last value of each metric seen in the frame
 };
@@ -29,10 +31,11 @@ struct DeviceDelta {
 struct Frame {
     std::int64_t now_ms = 0;
     std::vector<metrics::Snapshot> snapshots; // in publication order
-    std::vector<DeviceDelta> devices;         // one per device that sent anything
-    std::vector<telemetry::Sample> watched;   // every sample of the watched device, in commit order
-    std::size_t updates = 0;                  // device updates drained
-    std::size_t dropped = 0;                  // of which dropped unseen because the UI lagged
+    std::vector<OverviewPoint> points;      // already derived (a replayed capture's timeline), in time order
+    std::vector<DeviceDelta> devices;       // one per device that sent anything
+    std::vector<telemetry::Sample> watched; // every sample of the watched device, in commit order
+    std::size_t updates = 0;                // device updates drained
+    std::size_t dropped = 0;                // of which dropped unseen because the UI lagged
 };
 
 /// The consumer side of a metrics::Subscription. GUI thread only: it is the single consumer of the

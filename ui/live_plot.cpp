@@ -129,9 +129,9 @@ LivePlot::LivePlot(const QString& title, TimeWindow* window, QWidget* parent)
     });
     connect(&Theme::instance(), &Theme::changed, this, [this] {
         applyTheme();
-        refresh(nowSeconds(), true);
+        refresh(window_->now(), true);
     });
-    connect(window_, &TimeWindow::changed, this, [this] { refresh(nowSeconds(), true); });
+    connect(window_, &TimeWindow::changed, this, [this] { refresh(window_->now(), true); });
     connect(window_, &TimeWindow::resetRequested, this, &LivePlot::resetView);
     applyTheme();
 }
@@ -367,7 +367,7 @@ void LivePlot::resetView()
 {
     following_ = true;
     dirty_ = true;
-    refresh(nowSeconds(), true);
+    refresh(window_->now(), true);
 }
 
 void LivePlot::showRange(double from_s, double to_s)
@@ -378,7 +378,7 @@ void LivePlot::showRange(double from_s, double to_s)
     programmatic_range_ = false;
     rescaleValues();
     dirty_ = true;
-    refresh(nowSeconds(), true);
+    refresh(window_->now(), true);
 }
 
 QString LivePlot::exportTo(const QString& path)
@@ -455,7 +455,7 @@ void LivePlot::showEvent(QShowEvent* event)
     QCustomPlot::showEvent(event);
     dirty_ = true;
     // After the layout has given the plot its size.
-    QTimer::singleShot(0, this, [this] { refresh(nowSeconds(), true); });
+    QTimer::singleShot(0, this, [this] { refresh(window_->now(), true); });
 }
 
 void LivePlot::contextMenuEvent(QContextMenuEvent* event)

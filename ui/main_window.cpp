@@ -82,6 +82,7 @@ MainWindow::MainWindow(const Settings& settings, QWidget* parent)
     setCentralWidget(dashboard_);
 
     buildActions();
+    buildFileMenu();
     buildStatusBar();
 
     connect(feed_, &LiveFeed::frameReady, this, &MainWindow::onFrame);
@@ -285,7 +286,9 @@ void MainWindow::applyThemeIcons()
 void MainWindow::updateActions()
 {
     const bool busy = controller_->busy();
-    start_stop_->setEnabled(!busy);
+    start_stop_->setEnabled(!busy && !offline());
+    settings_action_->setEnabled(!offline());
+    mark_->setEnabled(running_ && !busy);
     start_stop_->setText(running_ ? tr("Stop gateway") : tr("Start gateway"));
     start_stop_->setIcon(
         makeIcon(running_ ? IconKind::Stop : IconKind::Start, Theme::instance().colors().text));
@@ -310,7 +313,7 @@ void MainWindow::showDevice(const QString& device)
 
 void MainWindow::startGateway()
 {
-    if (running_ || controller_->busy())
+    if (running_ || controller_->busy() || offline())
         return;
     state_label_->setText(tr("● Starting…"));
     controller_->requestStart(settings_);
@@ -393,15 +396,17 @@ void MainWindow::onStopped()
 void MainWindow::onFrame(const Frame& frame)
 {
     // The feed times the whole frame, this slot included; the figure lands in the next frame's slot.
-    frame_ms_[frame_next_++ % kFrameHistory] = feed_->lastFrameMs();
+    frame_ms_[frame_next_++ % kFrameHistory] = offline() ? replayFrameMs() : feed_->lastFrameMs();
     dashboard_->applyFrame(frame);
 }
 
 void MainWindow::updateStatus()
 {
     const QLocale locale;
-    address_label_->setText(running_ ? tr("listening %1").arg(info_.listening) : tr("not listening"));
-    access_label_->setText(running_ ? tr("%1 · %2").arg(info_.tls ? tr("HTTPS") : tr("HTTP"),
+    address_label_->setText(offline()  ? tr("read-only, no gateway")
+                            : running_ ? tr("listening %1").arg(info_.listening)
+                                       : tr("not listening"));
+    access_label_->setText(running_ && !offline() ? tr("%1 · %2").arg(info_.tls ? tr("HTTPS") : tr("HTTP"),
                                                         info_.auth ? tr("device tokens") : tr("no tokens"))
                                     : QString());
     const auto& snapshot = dashboard_->lastSnapshot();

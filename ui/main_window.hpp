@@ -14,10 +14,17 @@
 class QAction;
 class QComboBox;
 class QLabel;
+class QMenu;
+class QToolBar;
 
 namespace fleetscope::ui {
 
+class CaptureReplay;
 class Dashboard;
+class ExportJob;
+class ReplayBar;
+struct ExportRequest;
+struct ReplayLoad;
 class DeviceDetailPage;
 class DeviceTableModel;
 class DevicesPage;
@@ -53,6 +60,22 @@ public:
     DeviceDetailPage* detailPage() const;
     TimeWindow* timeWindow() const { return window_; }
 
+    // Session captures (main_window_capture.cpp)
+    /// Reviews the capture at `path` offline in this window, read-only: no gateway, the views fed by a replay
+    /// of its timeline and readings. Loads on a worker thread; captureOpened or captureFailed follows.
+    void openCapture(const QString& path);
+    bool offline() const { return replay_ != nullptr; }
+    QString capturePath() const { return capture_path_; }
+    CaptureReplay* replay() const { return replay_; }
+    ReplayBar* replayBar() const { return replay_bar_; }
+    /// Runs an export off the GUI thread behind a progress dialog whose Cancel stops it. The job belongs to
+    /// the window and deletes itself once it has reported.
+    ExportJob* startExport(const ExportRequest& request);
+    /// Writes the whole window (toolbars, banner, page, status bar) as PNG or PDF; returns an error.
+    QString exportWindow(const QString& path);
+    /// Records a marked span in the running gateway's session (markRecorded reports the outcome).
+    void addMark(const QString& label, qint64 from_ms, qint64 to_ms);
+
     /// Every action with a shortcut, in menu order: the help dialog lists exactly these.
     QList<QAction*> shortcutActions() const { return shortcut_actions_; }
     /// p99 of the recent frames, ms.
@@ -62,6 +85,9 @@ signals:
     void gatewayStarted(const QString& listening);
     void gatewayStopped();
     void gatewayFailed(const QString& error);
+    void captureOpened(const QString& path);
+    void captureFailed(const QString& path, const QString& error);
+    void markRecorded(const QString& label, const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -81,6 +107,14 @@ private:
     void exportViewInteractive();
     void stepWindow(int direction);
     QAction* addShortcutAction(const QString& text, const QKeySequence& key, const QString& tip = {});
+    void buildFileMenu();
+    void openCaptureInteractive();
+    void exportDataInteractive();
+    void exportWindowInteractive();
+    void toggleMark(bool recording);
+    void fillRecentMenu();
+    void captureLoaded(const ReplayLoad& load, const QString& path);
+    double replayFrameMs() const;
 
     Settings settings_;
     GatewayController* controller_;
@@ -114,6 +148,17 @@ private:
     bool running_ = false;
     bool closing_ = false;
     bool restart_after_stop_ = false;
+
+    // Session captures
+    CaptureReplay* replay_ = nullptr;
+    ReplayBar* replay_bar_ = nullptr;
+    QToolBar* banner_ = nullptr;
+    QLabel* banner_label_ = nullptr;
+    QMenu* recent_menu_ = nullptr;
+    QAction* mark_ = nullptr;
+    QString capture_path_;
+    qint64 mark_from_ms_ = 0;
+    bool capture_loading_ = false;
 };
 
 } // namespace fleetscope::ui

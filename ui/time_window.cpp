@@ -31,7 +31,13 @@ void TimeWindow::setPaused(bool paused)
         return;
     paused_ = paused;
     if (paused_)
-        paused_at_ = nowSeconds();
+        paused_at_ = now();
+    emit changed();
+}
+
+void TimeWindow::setClock(std::function<double()> clock)
+{
+    clock_ = std::move(clock);
     emit changed();
 }
 

@@ -1,3 +1,5 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Frame time of the monitor under a simulated fleet; fails when a bar is missed (p99 frame < 33 ms, sort < 100 ms).
 fleetscope_add_test(NAME bench_ui_frame SOURCES bench_ui_frame.cpp LIBS fleetscope_ui LABELS bench TIMEOUT 180)
+# Reopening a 1,000,000-reading capture: export, load with progress, rebuild and 100x replay frame time.
+fleetscope_add_test(NAME bench_ui_capture SOURCES bench_ui_capture.cpp LIBS fleetscope_ui LABELS bench TIMEOUT 600)

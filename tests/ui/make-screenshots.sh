@@ -5,7 +5,11 @@
 # `import -window root` captures the screen. One monitor run per screenshot, all on one database, so the
 # device detail shows history read back from SQLite joined with the live tail.
 #
+# The last one, capture-replay, exports the recorded session as a capture with fleetscope-gateway and shows
+# it offline (fleetscope --open): the views as the session ended, with the scrubber and replay controls.
+#
 #   tests/ui/make-screenshots.sh [BUILD_DIR]      (default: build/dev)
+#   FLEETSCOPE_SHOTS="capture-replay" tests/ui/make-screenshots.sh     (only those shots)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -15,7 +19,7 @@ width=1500
 height=940
 
 if [[ "${FLEETSCOPE_SCREENSHOTS_INSIDE:-}" != 1 ]]; then
-    for exe in fleetscope fleetscope-sim; do
+    for exe in fleetscope fleetscope-sim fleetscope-gateway; do
         if [[ ! -x "$build/bin/$exe" ]]; then
             echo "make-screenshots: $build/bin/$exe not found; build it first: cmake --build $build" >&2
             exit 2
@@ -89,7 +93,38 @@ shot() {
     app=""
 }
 
-shot overview-dark 38 --theme dark --page overview
-shot devices 12 --theme dark --page devices
-shot device-detail 15 --theme dark --device sim-7
-shot overview-light 38 --theme light --page overview
+wanted() { [[ -z "${FLEETSCOPE_SHOTS:-}" || " $FLEETSCOPE_SHOTS " == *" $1 "* ]]; }
+
+# capture_shot NAME MONITOR-ARGS...: exports the database as a capture, opens it offline, and captures the
+# screen once it is shown. A run records first when no earlier shot did.
+capture_shot() {
+    local name=$1
+    shift
+    if [[ ! -f "$work/fleet.db" ]]; then
+        port=$((port + 1))
+        "$build/bin/fleetscope" --listen "127.0.0.1:$port" --db "$work/fleet.db" >"$work/record.log" 2>&1 &
+        app=$!
+        wait_listening "$port"
+        simulate 40
+        wait "$sim" || true
+        sim=""
+        kill "$app"
+        wait "$app" || true
+        app=""
+    fi
+    "$build/bin/fleetscope-gateway" export --db "$work/fleet.db" --format capture -o "$work/session.fleetscope"
+    "$build/bin/fleetscope" --open "$work/session.fleetscope" "$@" >"$work/$name.log" 2>&1 &
+    app=$!
+    sleep 5
+    import -window root "$out/$name.png"
+    echo "make-screenshots: wrote $out/$name.png"
+    kill "$app"
+    wait "$app" || true
+    app=""
+}
+
+if wanted overview-dark; then shot overview-dark 38 --theme dark --page overview; fi
+if wanted devices; then shot devices 12 --theme dark --page devices; fi
+if wanted device-detail; then shot device-detail 15 --theme dark --device sim-7; fi
+if wanted overview-light; then shot overview-light 38 --theme light --page overview; fi
+if wanted capture-replay; then capture_shot capture-replay --theme dark --page overview; fi

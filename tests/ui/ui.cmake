@@ -8,4 +8,10 @@ fleetscope_add_test(NAME test_ui_history SOURCES test_ui_history.cpp LIBS fleets
 fleetscope_add_test(NAME test_ui_plots SOURCES test_ui_plots.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 60)
 fleetscope_add_test(NAME test_ui_gateway SOURCES test_ui_gateway.cpp LIBS fleetscope_ui Qt6::Network
                     LABELS ui TIMEOUT 120)
-set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway PROPERTIES AUTOMOC ON)
+# Runs the fleetscope program for its command-line checks (--open of a bad file), so it builds that first.
+fleetscope_add_test(NAME test_ui_capture SOURCES test_ui_capture.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 180)
+if(TARGET fleetscope)
+  add_dependencies(test_ui_capture fleetscope)
+endif()
+set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway test_ui_capture
+                      PROPERTIES AUTOMOC ON)
