@@ -78,6 +78,8 @@ std::string validate(const Settings& s)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)
         return "subscriber-queue: must be at least 16";
+    if (s.alerts_recent > 1'000'000)
+        return "alerts-recent: at most 1000000";
     return {};
 }
 

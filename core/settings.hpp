@@ -50,6 +50,10 @@ struct Settings {
     Millis sample_interval{100};
     std::size_t subscriber_queue = 65'536;
     Millis stale_after{60'000};
+
+    // Alerts
+    std::string alert_rules; // empty: <user data dir>/fleetscope/alerts.json (a missing file: no rules)
+    std::size_t alerts_recent = 1000; // cleared alerts kept in memory for GET /v1/alerts and the UI
 };
 
 /// Describes one setting for generated UIs: a stable name (the CLI flag without `--`), a unit, a one-line
@@ -102,6 +106,11 @@ void for_each_setting(S& s, F&& f)
       s.subscriber_queue);
     f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
       s.stale_after);
+    f(SettingInfo{"alert-rules", "",
+                  "alert rules file (JSON); empty = alerts.json in the user's data directory"},
+      s.alert_rules);
+    f(SettingInfo{"alerts-recent", "count", "cleared alerts kept in memory for GET /v1/alerts, at most"},
+      s.alerts_recent);
 }
 
 /// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the
