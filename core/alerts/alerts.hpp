@@ -174,17 +174,19 @@ enum class AckResult { acked, already_acked, not_found };
 /// and cached); per-(rule, device) state lives in flat hash maps. Thread-safe: evaluation runs on the store's
 /// writer thread (on_samples) and the sampler thread (on_snapshot) under one evaluation lock; reads,
 /// acknowledge and subscribe take a second, short lock on the alert lists, so readers never wait for an
-/// evaluation. Callbacks (`Options::on_event`) run under that second lock and must not block.
+/// evaluation. Callbacks (`Options::on_events`) run under that second lock and must not block.
 class Engine {
 public:
     struct Options {
         std::int64_t session_id = 0;     // the high half of alert ids
         std::size_t recent_limit = 1000; // cleared alerts kept for recent()
-        // Called for every event, in order, on the thread that made it (e.g. to persist it). Must not block.
-        std::function<void(const AlertEvent&)> on_event;
+        // Called with the events of each evaluation pass (or one acknowledge), in order, on the thread that
+        // made them: e.g. to persist them in one write. Must not block.
+        std::function<void(std::span<const AlertEvent>)> on_events;
     };
 
-    explicit Engine(Options options = {});
+    Engine();
+    explicit Engine(Options options);
     ~Engine();
     Engine(const Engine&) = delete;
     Engine& operator=(const Engine&) = delete;
@@ -230,8 +232,9 @@ std::string alerts_json(const Engine& engine, std::size_t recent_limit = SIZE_MA
 /// The `fleetscope_alerts_active{severity="info|warning|critical"}` gauge family in Prometheus text.
 std::string prometheus_text(const std::array<std::uint64_t, 3>& active_counts);
 
-/// Records `e` in the store's `alerts` table through Store::post_write (raise inserts the row with the
-/// alert's id and the store's session; clear and ack update it). Never blocks; false when the store stops.
-bool persist(store::Store& store, const AlertEvent& e);
+/// Records `events` in the store's `alerts` table through one Store::post_write (a raise inserts the row with
+/// the alert's id and the store's session; clear and ack update it). Never blocks; false when the store
+/// stops.
+bool persist(store::Store& store, std::span<const AlertEvent> events);
 
 } // namespace fleetscope::alerts
