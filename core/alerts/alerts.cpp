@@ -26,6 +26,7 @@ namespace {
 
 constexpr std::int64_t kNone = INT64_MIN;
 constexpr std::string_view kGatewaySubject = "gateway";
+constexpr std::int64_t kRateWindowMs = 1000;
 
 /// `*` matches any run (also empty), `?` any one character; everything else itself. Greedy with one
 /// backtrack point, so linear in practice for device-name globs.
@@ -233,10 +234,14 @@ struct Engine::Impl {
     std::vector<Op> ops;
     std::int64_t session = 0;
     std::uint32_t sequence = 0;
-    bool have_prev = false;
-    std::int64_t prev_at = 0;
-    std::int64_t prev_drops = -1;
-    std::uint64_t prev_4xx = 0, prev_5xx = 0;
+    // Counters of recent snapshots, oldest first, spanning about kRateWindowMs: gateway rates are taken over
+    // that window, because one sample interval (100 ms) turns a single 4xx into "10 per second".
+    struct Counters {
+        std::int64_t at = 0;
+        std::int64_t drops = -1;
+        std::uint64_t c4xx = 0, c5xx = 0;
+    };
+    std::deque<Counters> window;
 
     // The alert lists, under list_mutex (any thread; taken after eval_mutex when both are held).
     mutable std::mutex list_mutex;
@@ -350,9 +355,10 @@ struct Engine::Impl {
                 return std::nullopt;
             return static_cast<double>(snap.listen_queue) / static_cast<double>(snap.listen_queue_limit);
         case Signal::listen_drops_rate:
-            if (!have_prev || dt_s <= 0 || snap.listen_drops < 0 || prev_drops < 0)
+            if (dt_s <= 0 || snap.listen_drops < 0 || window.front().drops < 0)
                 return std::nullopt;
-            return static_cast<double>(std::max<std::int64_t>(0, snap.listen_drops - prev_drops)) / dt_s;
+            return static_cast<double>(std::max<std::int64_t>(0, snap.listen_drops - window.front().drops)) /
+                   dt_s;
         case Signal::store_queue:
             return static_cast<double>(snap.store_queue);
         case Signal::ready_queue: {
@@ -365,9 +371,9 @@ struct Engine::Impl {
         case Signal::http_4xx_rate: {
             const bool five = s == Signal::http_5xx_rate;
             const std::uint64_t now_n = snap.responses_by_class[five ? 5 : 4];
-            const std::uint64_t prev_n = five ? prev_5xx : prev_4xx;
-            if (!have_prev || dt_s <= 0)
+            if (dt_s <= 0)
                 return std::nullopt;
+            const std::uint64_t prev_n = five ? window.front().c5xx : window.front().c4xx;
             return static_cast<double>(now_n >= prev_n ? now_n - prev_n : 0) / dt_s;
         }
         case Signal::connections_share:
@@ -558,7 +564,10 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
     Impl& d = *impl_;
     std::lock_guard lk(d.eval_mutex);
     const std::int64_t now = snap.at_ms;
-    const double dt_s = d.have_prev ? static_cast<double>(now - d.prev_at) / 1000.0 : 0.0;
+    // The oldest counters still within the window (at least one snapshot back) are the rates' reference.
+    while (d.window.size() > 1 && now - d.window[1].at >= kRateWindowMs)
+        d.window.pop_front();
+    const double dt_s = d.window.empty() ? 0.0 : static_cast<double>(now - d.window.front().at) / 1000.0;
     for (std::uint32_t r : d.gateway_rules) {
         Compiled& c = d.compiled[r];
         const auto v = d.signal_value(c.rule.signal, snap, dt_s);
@@ -576,13 +585,9 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
             break;
         }
     }
-    if (!d.have_prev || now > d.prev_at) {
-        d.have_prev = true;
-        d.prev_at = now;
-        d.prev_drops = snap.listen_drops;
-        d.prev_4xx = snap.responses_by_class[4];
-        d.prev_5xx = snap.responses_by_class[5];
-    }
+    if (d.window.empty() || now > d.window.back().at)
+        d.window.push_back(
+            Impl::Counters{now, snap.listen_drops, snap.responses_by_class[4], snap.responses_by_class[5]});
 
     for (std::uint32_t r : d.stale_rules) {
         Compiled& c = d.compiled[r];

@@ -48,11 +48,11 @@ enum class Condition { above, below, outside, rate_above, rate_below };
 /// The gateway health signals a gateway rule can watch (each compared with `above`: value > threshold).
 enum class Signal {
     listen_queue_share, // kernel accept queue / its limit, 0..1 (Linux only; never fires elsewhere)
-    listen_drops_rate,  // host-wide ListenDrops per second, between consecutive snapshots (Linux only)
+    listen_drops_rate,  // host-wide ListenDrops per second over the last second of snapshots (Linux only)
     store_queue,        // samples waiting for the writer
     ready_queue,        // the deepest worker's ready queue, fibers
-    http_5xx_rate,      // 5xx responses per second
-    http_4xx_rate,      // 4xx responses per second
+    http_5xx_rate,      // 5xx responses per second, over the last second of snapshots
+    http_4xx_rate,      // 4xx responses per second, likewise
     connections_share,  // open connections / the connection ceiling, 0..1
 };
 

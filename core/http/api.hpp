@@ -27,6 +27,9 @@ class BlockingPool;
 namespace fleetscope::metrics {
 class Registry;
 }
+namespace fleetscope::alerts {
+class Engine;
+}
 
 namespace fleetscope::http {
 
@@ -73,6 +76,7 @@ struct Services {
     Settings settings;
     std::function<std::string()> metrics_text; // Prometheus exposition of a fresh snapshot
     std::function<std::string()> health_json;  // the body of GET /healthz
+    alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves
@@ -100,6 +104,8 @@ private:
     Response post_telemetry(const Request& request, ConnectionState& connection);
     Response get_devices(const Request& request);
     Response get_samples(const Request& request);
+    Response get_alerts(const Request& request);
+    Response ack_alert(const Request& request, std::string_view id);
     Response reply(bhttp::status status, std::string body, std::string_view content_type,
                    const Request& request) const;
 
