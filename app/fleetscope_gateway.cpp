@@ -83,7 +83,9 @@ int main(int argc, char** argv)
     std::function<void()> arm = [&] {
         alert_timer.expires_after(settings.sample_interval);
         alert_timer.async_wait([&](const boost::system::error_code& ec) {
-            if (ec)
+            // A signal may arrive after this wait completed but before it ran: cancel() then had nothing to
+            // cancel, so the handler itself must not re-arm, or run() would never return.
+            if (ec || received != 0)
                 return;
             print_alerts();
             arm();
