@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // fleetscope-gateway: the headless gateway. Prints "listening on HOST:PORT" once it accepts connections;
-// SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0.
+// SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0. Alert raises, clears and
+// acknowledgements are logged on stdout, one line each (alerts::log_line).
 // `fleetscope-gateway <subcommand> ...` runs a tool instead (see run_subcommand): `token add` issues a
 // device token; `export` and `sessions` work on a database.
 #include "core/auth/tokens.hpp"
@@ -10,9 +11,11 @@
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/program_options.hpp>
 
 #include <csignal>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -129,6 +132,7 @@ int main(int argc, char** argv)
     }
 
     fleetscope::Gateway gateway(settings);
+    auto alert_feed = gateway.alerts().subscribe(settings.subscriber_queue);
     try {
         gateway.start();
     } catch (const std::exception& e) {
@@ -145,17 +149,47 @@ int main(int argc, char** argv)
                   << "; device tokens "
                   << (gateway.auth_enabled() ? "required (" + settings.token_file + ")" : std::string("off"))
                   << "\n";
+    std::cerr << "fleetscope-gateway: " << gateway.alerts().rules().size() << " alert rules from "
+              << fleetscope::alerts::rules_path(settings) << "\n";
     std::cout << "listening on " << gateway.listening_address() << std::endl;
 
     boost::asio::io_context signals_io;
     boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
     int received = 0;
-    signals.async_wait([&](const boost::system::error_code&, int sig) { received = sig; });
+    // Alert events are drained on this thread every sample interval, so printing never slows the gateway.
+    auto print_alerts = [&] {
+        fleetscope::alerts::AlertEvent e;
+        bool any = false;
+        while (alert_feed->pop(e)) {
+            std::cout << fleetscope::alerts::log_line(e) << '\n';
+            any = true;
+        }
+        if (any)
+            std::cout.flush();
+    };
+    boost::asio::steady_timer alert_timer(signals_io);
+    std::function<void()> arm = [&] {
+        alert_timer.expires_after(settings.sample_interval);
+        alert_timer.async_wait([&](const boost::system::error_code& ec) {
+            // A signal may arrive after this wait completed but before it ran: cancel() then had nothing to
+            // cancel, so the handler itself must not re-arm, or run() would never return.
+            if (ec || received != 0)
+                return;
+            print_alerts();
+            arm();
+        });
+    };
+    arm();
+    signals.async_wait([&](const boost::system::error_code&, int sig) {
+        received = sig;
+        alert_timer.cancel();
+    });
     signals_io.run();
 
     std::cerr << "fleetscope-gateway: " << (received == SIGINT ? "SIGINT" : "SIGTERM")
               << ": stopping; finishing requests in flight\n";
     gateway.stop();
+    print_alerts();
     const auto last = gateway.snapshot();
     std::cerr << "fleetscope-gateway: stopped; " << last.samples_committed << " samples committed this run\n";
     return 0;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/gateway.hpp"
 
+#include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
 #include "core/http/api.hpp"
 #include "core/metrics/histogram.hpp"
@@ -19,6 +20,7 @@
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
@@ -56,6 +58,11 @@ std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, met
 struct Gateway::Impl {
     explicit Impl(Settings s)
         : settings(std::move(s))
+        , alerts(alerts::Engine::Options{0, settings.alerts_recent,
+                                         [this](std::span<const alerts::AlertEvent> events) {
+                                             if (auto* st = alerts_store.load(std::memory_order_acquire))
+                                                 alerts::persist(*st, events);
+                                         }})
     {}
 
     Settings settings;
@@ -65,6 +72,10 @@ struct Gateway::Impl {
     std::chrono::steady_clock::time_point started;
 
     metrics::Hub hub;
+    // Evaluated on the writer thread (as samples commit) and the sampler thread; its events are recorded
+    // through alerts_store, which is set while the store runs.
+    alerts::Engine alerts;
+    std::atomic<store::Store*> alerts_store{nullptr};
     std::unique_ptr<store::Store> store;
     std::unique_ptr<metrics::Registry> registry;
     std::unique_ptr<runtime::Runtime> runtime;
@@ -152,6 +163,7 @@ void Gateway::Impl::run_sampler()
     while (!sampler_stop) {
         lk.unlock();
         auto snap = build_snapshot();
+        alerts.on_snapshot(snap);
         hub.publish_snapshot(snap);
         if (timeline) {
             // One write job per point set; the writer runs it after its next group commit.
@@ -213,26 +225,39 @@ void Gateway::start()
                     ? fd_ceiling
                     : std::min<std::uint64_t>(d.settings.max_connections, fd_ceiling);
 
+    auto rules = alerts::load_rules(alerts::rules_path(d.settings));
+    if (!rules.ok())
+        throw std::runtime_error(rules.error);
+
     d.db_path = d.settings.db_path.empty() ? default_db_path() : d.settings.db_path;
     auto opts = store::Options::from(d.settings);
     opts.path = d.db_path;
     d.store = std::make_unique<store::Store>(opts);
-    d.store->set_observer([&d](std::span<const telemetry::Sample> batch) { d.hub.publish_updates(batch); });
+    d.alerts.set_session(d.store->session_id());
+    d.alerts.set_rules(std::move(rules.rules), wall_ms());
+    d.alerts_store.store(d.store.get(), std::memory_order_release);
+    d.store->set_observer([&d](std::span<const telemetry::Sample> batch) {
+        d.hub.publish_updates(batch);
+        d.alerts.on_samples(batch, wall_ms());
+    });
 
     const unsigned n = resolved_workers(d.settings);
     d.registry = std::make_unique<metrics::Registry>(n);
     d.runtime = std::make_unique<runtime::Runtime>(
         n, runtime::WorkerOptions{d.settings.fiber_stack_bytes, d.settings.stack_cache_per_worker});
     d.blocking = std::make_unique<runtime::BlockingPool>(2);
-    d.api = std::make_unique<http::Api>(
-        http::Services{*d.store, *d.blocking, *d.registry, d.connected, d.settings,
-                       [this] { return metrics::prometheus_text(snapshot()); },
-                       [&d] { return d.health_json(); }, d.tokens.get()});
+    d.api = std::make_unique<http::Api>(http::Services{
+        *d.store, *d.blocking, *d.registry, d.connected, d.settings,
+        [this, &d] {
+            return metrics::prometheus_text(snapshot()) + alerts::prometheus_text(d.alerts.active_counts());
+        },
+        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts});
 
     try {
         d.listener =
             std::make_unique<net::Listener>(d.runtime->worker(0).io(), d.settings.listen, d.settings.backlog);
     } catch (...) {
+        d.alerts_store.store(nullptr, std::memory_order_release);
         d.store->stop();
         throw;
     }
@@ -276,6 +301,7 @@ void Gateway::stop()
     d.runtime.reset();
     d.api.reset();
     d.blocking.reset();
+    d.alerts_store.store(nullptr, std::memory_order_release);
     d.store.reset();
     d.tls.reset();
     d.tokens.reset();
@@ -347,6 +373,21 @@ std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, st
     if (!impl_->store)
         return "the gateway is not running; start it before marking a span";
     return impl_->store->add_mark(label, from_ts, to_ts);
+}
+
+alerts::Engine& Gateway::alerts()
+{
+    return impl_->alerts;
+}
+
+const alerts::Engine& Gateway::alerts() const
+{
+    return impl_->alerts;
+}
+
+std::string Gateway::set_alert_rules(std::vector<alerts::Rule> rules)
+{
+    return impl_->alerts.set_rules(std::move(rules), wall_ms());
 }
 
 } // namespace fleetscope

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/alerts/alerts.hpp"
 #include "core/metrics/hub.hpp"
 #include "core/metrics/snapshot.hpp"
 #include "core/settings.hpp"
@@ -8,6 +9,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace fleetscope {
 
@@ -60,6 +62,16 @@ public:
     /// Returns an empty string when recorded, else what is wrong (see store::Store::add_mark). Call from the
     /// controlling thread while running.
     std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
+
+    /// The alerts engine: active alerts, recent history, acknowledge, and event feeds (see alerts.hpp). It
+    /// lives as long as the Gateway, so a UI may subscribe before start(); start() loads the rules file
+    /// (alerts::rules_path) and throws when it is invalid. Its methods are safe from any thread.
+    alerts::Engine& alerts();
+    const alerts::Engine& alerts() const;
+
+    /// Validates and applies `rules` live (unchanged rules keep their alerts). Empty on success, else what is
+    /// wrong. Does not write the rules file: alerts::save_rules does. Any thread.
+    std::string set_alert_rules(std::vector<alerts::Rule> rules);
 
 private:
     struct Impl;

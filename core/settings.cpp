@@ -92,6 +92,8 @@ std::string validate(const Settings& s)
     if (s.timeline_interval.count() != 0 && s.timeline_interval < s.sample_interval)
         return "timeline-interval: must be 0 (off) or at least sample-interval (" +
                std::to_string(s.sample_interval.count()) + " ms)";
+    if (s.alerts_recent > 1'000'000)
+        return "alerts-recent: at most 1000000";
     return {};
 }
 

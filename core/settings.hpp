@@ -57,6 +57,10 @@ struct Settings {
     std::string token_file; // empty: no device tokens; else POST /v1/telemetry needs a device's bearer token
     std::string tls_cert;   // PEM certificate chain; with tls_key: HTTPS; both empty: plain HTTP
     std::string tls_key;    // PEM private key of tls_cert
+
+    // Alerts
+    std::string alert_rules; // empty: <user data dir>/fleetscope/alerts.json (a missing file: no rules)
+    std::size_t alerts_recent = 1000; // cleared alerts kept in memory for GET /v1/alerts and the UI
 };
 
 /// Describes one setting for generated UIs: a stable name (the CLI flag without `--`), a unit, a one-line
@@ -122,6 +126,11 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"tls-cert", "", "PEM certificate (chain) for HTTPS; empty with tls-key = plain HTTP"},
       s.tls_cert);
     f(SettingInfo{"tls-key", "", "PEM private key of tls-cert"}, s.tls_key);
+    f(SettingInfo{"alert-rules", "",
+                  "alert rules file (JSON); empty = alerts.json in the user's data directory"},
+      s.alert_rules);
+    f(SettingInfo{"alerts-recent", "count", "cleared alerts kept in memory for GET /v1/alerts, at most"},
+      s.alerts_recent);
 }
 
 /// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the

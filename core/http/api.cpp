@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/http/api.hpp"
 
+#include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
@@ -75,6 +76,17 @@ namespace {
 constexpr std::string_view kJson = "application/json";
 constexpr std::string_view kTelemetryPath = "/v1/telemetry";
 constexpr std::string_view kDevicesPath = "/v1/devices";
+constexpr std::string_view kAlertsPath = "/v1/alerts";
+constexpr std::string_view kAckSuffix = "/ack";
+
+/// POST /v1/alerts/{id}/ack: the {id} segment, or empty when `path` is not that route.
+std::string_view ack_route_id(std::string_view path)
+{
+    if (path.size() <= kAlertsPath.size() + 1 + kAckSuffix.size() || !path.starts_with(kAlertsPath) ||
+        path[kAlertsPath.size()] != '/' || !path.ends_with(kAckSuffix))
+        return {};
+    return path.substr(kAlertsPath.size() + 1, path.size() - kAlertsPath.size() - 1 - kAckSuffix.size());
+}
 
 std::int64_t now_ms()
 {
@@ -191,7 +203,7 @@ Response Api::error(status st, std::string_view message, const Request& request)
     }
     if (st == status::method_not_allowed) {
         const std::string_view path = path_of(request.target());
-        res.set(bhttp::field::allow, path == kTelemetryPath ? "POST" : "GET");
+        res.set(bhttp::field::allow, path == kTelemetryPath || !ack_route_id(path).empty() ? "POST" : "GET");
     }
     return res;
 }
@@ -283,10 +295,21 @@ Response Api::handle(const Request& request, ConnectionState& connection)
             return error(status::method_not_allowed, "method not allowed: samples accept GET", request);
         return get_samples(request);
     }
+    if (path == kAlertsPath) {
+        if (!is_get)
+            return error(status::method_not_allowed, "method not allowed: /v1/alerts accepts GET", request);
+        return get_alerts(request);
+    }
+    if (const auto id = ack_route_id(path); !id.empty()) {
+        if (request.method() != bhttp::verb::post)
+            return error(status::method_not_allowed, "method not allowed: /v1/alerts/{id}/ack accepts POST",
+                         request);
+        return ack_alert(request, id);
+    }
     return error(status::not_found,
                  "no such endpoint '" + std::string(path) +
                      "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
-                     "GET /metrics or GET /healthz",
+                     "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics or GET /healthz",
                  request);
 }
 
@@ -470,6 +493,30 @@ Response Api::get_samples(const Request& request)
     }
     out += ']';
     return reply(status::ok, std::move(out), kJson, request);
+}
+
+Response Api::get_alerts(const Request& request)
+{
+    if (!services_.alerts)
+        return reply(status::ok, R"({"active":[],"recent":[]})", kJson, request);
+    return reply(status::ok, alerts::alerts_json(*services_.alerts), kJson, request);
+}
+
+Response Api::ack_alert(const Request& request, std::string_view id_text)
+{
+    const auto id = parse_int(id_text);
+    if (!id || *id <= 0)
+        return error(status::bad_request,
+                     "alert id '" + std::string(id_text) +
+                         "': expected a positive integer, as in GET /v1/alerts",
+                     request);
+    if (!services_.alerts || services_.alerts->acknowledge(*id, now_ms()) == alerts::AckResult::not_found)
+        return error(status::not_found,
+                     "no alert " + std::to_string(*id) +
+                         " among the active and recent alerts (GET /v1/alerts lists them)",
+                     request);
+    // Acknowledging twice is not an error: the first acknowledgement time stands.
+    return reply(status::no_content, {}, {}, request);
 }
 
 } // namespace fleetscope::http

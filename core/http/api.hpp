@@ -30,6 +30,9 @@ class BlockingPool;
 namespace fleetscope::metrics {
 class Registry;
 }
+namespace fleetscope::alerts {
+class Engine;
+}
 
 namespace fleetscope::http {
 
@@ -79,6 +82,7 @@ struct Services {
     std::function<std::string()> metrics_text; // Prometheus exposition of a fresh snapshot
     std::function<std::string()> health_json;  // the body of GET /healthz
     const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
+    alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves
@@ -108,6 +112,8 @@ private:
     Response get_samples(const Request& request);
     /// 503 for a query the store could not run (it threw StoreError).
     Response read_failed(const Request& request) const;
+    Response get_alerts(const Request& request);
+    Response ack_alert(const Request& request, std::string_view id);
     Response reply(bhttp::status status, std::string body, std::string_view content_type,
                    const Request& request) const;
 
