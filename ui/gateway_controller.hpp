@@ -11,6 +11,7 @@
 #include <QThread>
 
 #include <memory>
+#include <vector>
 
 namespace fleetscope::ui {
 
@@ -22,6 +23,11 @@ struct GatewayInfo {
     int effective_backlog = 0;
     unsigned workers = 0;
     std::shared_ptr<metrics::Subscription> subscription;
+    // Alerts: the feed is subscribed before start, so no event is missed; the lists are the engine's state
+    // right after start, which the feed's first events may repeat.
+    std::shared_ptr<alerts::EventFeed> alert_feed;
+    std::vector<alerts::Alert> active_alerts;
+    std::vector<alerts::Alert> recent_alerts;
 };
 
 /// Owns the embedded Gateway on a thread of its own ("gateway-control"), which is the Gateway's controlling
@@ -37,11 +43,17 @@ public:
     void requestStart(const fleetscope::Settings& settings);
     void requestStop();
     bool busy() const { return busy_; }
+    /// Queued to the control thread, which asks the running gateway's alert engine; answered by
+    /// alertAcknowledged (an alerts::AckResult) and alertRulesApplied (empty, or what is wrong).
+    void requestAcknowledge(qint64 id);
+    void requestSetAlertRules(const std::vector<alerts::Rule>& rules);
 
 signals:
     void started(const fleetscope::ui::GatewayInfo& info);
     void startFailed(const QString& error);
     void stopped();
+    void alertAcknowledged(qint64 id, int result);
+    void alertRulesApplied(const QString& error);
 
 private:
     // The two halves below run on the control thread only.

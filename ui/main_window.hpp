@@ -17,6 +17,8 @@ class QLabel;
 
 namespace fleetscope::ui {
 
+class AlertCenter;
+class AlertsPage;
 class Dashboard;
 class DeviceDetailPage;
 class DeviceTableModel;
@@ -35,7 +37,7 @@ public:
     explicit MainWindow(const Settings& settings, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// "overview", "devices" or "device"; false for any other name.
+    /// "overview", "devices", "device" or "alerts"; false for any other name.
     bool showPage(const QString& name);
     void showDevice(const QString& device);
 
@@ -52,6 +54,10 @@ public:
     DeviceTableModel* deviceModel() const;
     DeviceDetailPage* detailPage() const;
     TimeWindow* timeWindow() const { return window_; }
+    AlertCenter* alertCenter() const { return alerts_; }
+    AlertsPage* alertsPage() const { return alerts_page_; }
+    /// Opens the alert rule editor (window-modal); saving writes the rules file and applies it live.
+    void openAlertRules();
 
     /// Every action with a shortcut, in menu order: the help dialog lists exactly these.
     QList<QAction*> shortcutActions() const { return shortcut_actions_; }
@@ -62,6 +68,8 @@ signals:
     void gatewayStarted(const QString& listening);
     void gatewayStopped();
     void gatewayFailed(const QString& error);
+    /// The running gateway took the saved rules (empty), or refused them (what is wrong).
+    void alertRulesApplied(const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -69,6 +77,7 @@ protected:
 private:
     void buildActions();
     void buildStatusBar();
+    void buildAlerts(); // ui/main_window_alerts.cpp
     void onFrame(const Frame& frame);
     void onStarted(const GatewayInfo& info);
     void onStopped();
@@ -88,6 +97,8 @@ private:
     TimeWindow* window_;
     Dashboard* dashboard_;
     GatewayInfo info_;
+    AlertCenter* alerts_ = nullptr;
+    AlertsPage* alerts_page_ = nullptr;
 
     QList<QAction*> shortcut_actions_;
     QAction* start_stop_ = nullptr;

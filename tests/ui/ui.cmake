@@ -8,4 +8,7 @@ fleetscope_add_test(NAME test_ui_history SOURCES test_ui_history.cpp LIBS fleets
 fleetscope_add_test(NAME test_ui_plots SOURCES test_ui_plots.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 60)
 fleetscope_add_test(NAME test_ui_gateway SOURCES test_ui_gateway.cpp LIBS fleetscope_ui Qt6::Network
                     LABELS ui TIMEOUT 120)
-set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway PROPERTIES AUTOMOC ON)
+fleetscope_add_test(NAME test_ui_alerts SOURCES test_ui_alerts.cpp LIBS fleetscope_ui Qt6::Network
+                    LABELS ui TIMEOUT 120)
+set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway test_ui_alerts
+                      PROPERTIES AUTOMOC ON)
