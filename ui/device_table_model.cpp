@@ -488,6 +488,25 @@ DeviceFilterProxy::DeviceFilterProxy(QObject* parent)
     setSortRole(DeviceTableModel::SortRole);
 }
 
+void DeviceFilterProxy::setSourceModel(QAbstractItemModel* source)
+{
+    QSortFilterProxyModel::setSourceModel(source);
+    // QSortFilterProxyModel drops its sort column when the source inserts columns while the proxy holds no
+    // rows (the first frame brings the first metric columns), and the table would then stay in arrival order.
+    // This runs after the proxy's own handler, which was connected first.
+    connect(source, &QAbstractItemModel::columnsInserted, this, [this] {
+        if (sort_column_ >= 0 && sortColumn() != sort_column_)
+            QSortFilterProxyModel::sort(sort_column_, sort_order_);
+    });
+}
+
+void DeviceFilterProxy::sort(int column, Qt::SortOrder order)
+{
+    sort_column_ = column;
+    sort_order_ = order;
+    QSortFilterProxyModel::sort(column, order);
+}
+
 void DeviceFilterProxy::setFilterText(const QString& text)
 {
     if (text == text_)

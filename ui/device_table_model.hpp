@@ -117,6 +117,8 @@ public:
 
     void setFilterText(const QString& text);
     void setStaleOnly(bool staleOnly);
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    void setSourceModel(QAbstractItemModel* source) override;
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
@@ -125,6 +127,8 @@ protected:
 private:
     QString text_;
     bool stale_only_ = false;
+    int sort_column_ = -1; // as asked, which the proxy forgets when columns arrive while it holds no rows
+    Qt::SortOrder sort_order_ = Qt::AscendingOrder;
 };
 
 } // namespace fleetscope::ui
