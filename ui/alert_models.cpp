@@ -5,6 +5,7 @@
 #include "ui/theme.hpp"
 
 #include <QDateTime>
+#include <QLocale>
 #include <QPainter>
 #include <QPixmap>
 
@@ -20,6 +21,17 @@ QString clockText(std::int64_t ms)
     const QDateTime when = QDateTime::fromMSecsSinceEpoch(ms);
     return when.date() == QDate::currentDate() ? when.toString(QStringLiteral("HH:mm:ss"))
                                                : when.toString(QStringLiteral("yyyy-MM-dd HH:mm:ss"));
+}
+
+QString durationText(std::int64_t ms)
+{
+    if (ms < 60'000)
+        return AlertHistoryModel::tr("%1 s").arg(
+            QLocale().toString(static_cast<double>(ms) / 1000.0, 'f', 1));
+    const std::int64_t s = ms / 1000;
+    if (s < 3600)
+        return AlertHistoryModel::tr("%1 min %2 s").arg(s / 60).arg(s % 60);
+    return AlertHistoryModel::tr("%1 h %2 min").arg(s / 3600).arg((s % 3600) / 60);
 }
 
 QString eventText(alerts::AlertEvent::Kind kind)
@@ -348,7 +360,7 @@ QVariant AlertHistoryModel::data(const QModelIndex& index, int role) const
     case Qt::DisplayRole:
         switch (index.column()) {
         case ColTime:
-            return clockText(timeOf(e));
+            return QDateTime::fromMSecsSinceEpoch(timeOf(e)).toString(QStringLiteral("HH:mm:ss.zzz"));
         case ColEvent:
             return eventText(e.kind);
         case ColSeverity:
@@ -358,7 +370,10 @@ QVariant AlertHistoryModel::data(const QModelIndex& index, int role) const
         case ColSubject:
             return str(a.subject);
         case ColMessage:
-            return str(a.message);
+            // A clear says how long the alert lasted; the message is what raised it.
+            return e.kind == alerts::AlertEvent::Kind::cleared && a.cleared_at
+                       ? tr("after %1 · %2").arg(durationText(*a.cleared_at - a.raised_at), str(a.message))
+                       : str(a.message);
         }
         return {};
     case SortRole:
@@ -385,7 +400,8 @@ QVariant AlertHistoryModel::data(const QModelIndex& index, int role) const
     case Qt::ToolTipRole:
         return index.column() == ColTime
                    ? QVariant(QDateTime::fromMSecsSinceEpoch(timeOf(e)).toString(Qt::ISODateWithMs))
-                   : QVariant();
+               : index.column() == ColMessage ? data(index, Qt::DisplayRole)
+                                              : QVariant();
     default:
         return {};
     }

@@ -26,7 +26,7 @@ QString severityText(alerts::Severity severity);
 class ActiveAlertsModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { ColSeverity, ColRule, ColSubject, ColSince, ColMessage, ColAcked, kColumns };
+    enum Column { ColSeverity, ColRule, ColSubject, ColSince, ColAcked, ColMessage, kColumns };
     enum Role { SortRole = Qt::UserRole, IdRole };
 
     explicit ActiveAlertsModel(QObject* parent = nullptr);

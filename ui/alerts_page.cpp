@@ -74,14 +74,14 @@ AlertsPage::AlertsPage(AlertCenter* center, QWidget* parent)
     active_view_->setColumnWidth(ActiveAlertsModel::ColRule, 160);
     active_view_->setColumnWidth(ActiveAlertsModel::ColSubject, 150);
     active_view_->setColumnWidth(ActiveAlertsModel::ColSince, 190);
-    active_view_->setColumnWidth(ActiveAlertsModel::ColMessage, 420);
+    active_view_->setColumnWidth(ActiveAlertsModel::ColAcked, 170);
     active_view_->setSelectionMode(QAbstractItemView::ExtendedSelection);
 
     history_proxy_->setSourceModel(center_->historyModel());
     history_view_->setModel(history_proxy_);
     history_view_->sortByColumn(AlertHistoryModel::ColTime, Qt::DescendingOrder);
     history_view_->setSelectionMode(QAbstractItemView::SingleSelection);
-    history_view_->setColumnWidth(AlertHistoryModel::ColTime, 150);
+    history_view_->setColumnWidth(AlertHistoryModel::ColTime, 110);
     history_view_->setColumnWidth(AlertHistoryModel::ColEvent, 110);
     history_view_->setColumnWidth(AlertHistoryModel::ColSeverity, 110);
     history_view_->setColumnWidth(AlertHistoryModel::ColRule, 160);

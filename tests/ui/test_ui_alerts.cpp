@@ -144,6 +144,7 @@ private Q_SLOTS:
     void historyIsBounded();
     void deviceMarks_data();
     void deviceMarks();
+    void marksKeepTheSortOrder();
     void liveAlertInTheMonitor();
 
 private:
@@ -361,6 +362,47 @@ void TestUiAlerts::deviceMarks()
     QCOMPARE(center.activeCount(), 0);
 }
 
+void TestUiAlerts::marksKeepTheSortOrder()
+{
+    DeviceTableModel devices;
+    DeviceFilterProxy proxy;
+    proxy.setSourceModel(&devices);
+    QTableView view;
+    view.setModel(&proxy);
+    view.setSortingEnabled(true);
+    view.sortByColumn(DeviceTableModel::ColDevice, Qt::AscendingOrder);
+    auto sorted = [&proxy] {
+        for (int r = 1; r < proxy.rowCount(); ++r)
+            if (proxy.index(r, 0).data().toString() < proxy.index(r - 1, 0).data().toString())
+                return false;
+        return true;
+    };
+    for (int frame = 0; frame < 3; ++frame) {
+        std::vector<DeviceDelta> deltas;
+        for (int i = 0; i < 40; ++i) {
+            DeviceDelta d;
+            d.device = "sim-" + std::to_string((i * 7 + frame * 13) % 60);
+            d.samples = 1;
+            d.latest = {{"temp_c", static_cast<double>(i)}};
+            deltas.push_back(d);
+        }
+        devices.applyFrame(deltas, 1000 * (frame + 1));
+        // The first frame adds metric columns to an empty model, which made the proxy forget its sort column.
+        QCOMPARE(proxy.sortColumn(), static_cast<int>(DeviceTableModel::ColDevice));
+        QVERIFY(sorted());
+    }
+    for (int i = 0; i < 60; i += 7)
+        devices.setDeviceAlerts(QStringLiteral("sim-%1").arg(i), 1 + i % 3, i % 3);
+    QVERIFY(sorted());
+    devices.setNow(10'000);
+    QVERIFY(sorted());
+    // Sorting by the alerts column: the critical ones lead.
+    view.sortByColumn(DeviceTableModel::ColAlerts, Qt::DescendingOrder);
+    QCOMPARE(proxy.index(0, DeviceTableModel::ColAlerts).data(DeviceTableModel::AlertCountRole).toInt(), 3);
+    devices.clearDeviceAlerts();
+    QCOMPARE(proxy.index(0, DeviceTableModel::ColAlerts).data(DeviceTableModel::AlertCountRole).toInt(), 0);
+}
+
 void TestUiAlerts::liveAlertInTheMonitor()
 {
     const QString rulesPath = dir_.filePath(QStringLiteral("alerts.json"));
@@ -466,6 +508,12 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QCOMPARE(history->index(1, AlertHistoryModel::ColEvent).data().toString(),
              QStringLiteral("acknowledged"));
     QCOMPARE(history->index(2, AlertHistoryModel::ColEvent).data().toString(), QStringLiteral("raised"));
+    // The clear says how long the alert lasted.
+    QVERIFY2(history->index(0, AlertHistoryModel::ColMessage)
+                 .data()
+                 .toString()
+                 .startsWith(QStringLiteral("after ")),
+             qPrintable(history->index(0, AlertHistoryModel::ColMessage).data().toString()));
     page->findChild<QComboBox*>(QStringLiteral("historyKind"))->setCurrentIndex(2); // cleared only
     QCOMPARE(history->rowCount(), 1);
     page->findChild<QComboBox*>(QStringLiteral("historyKind"))->setCurrentIndex(0);
