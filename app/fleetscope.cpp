@@ -38,7 +38,7 @@ int main(int argc, char* argv[])
     const QCommandLineOption theme(QStringLiteral("theme"), QStringLiteral("dark or light (remembered)."),
                                    QStringLiteral("NAME"));
     const QCommandLineOption page(QStringLiteral("page"),
-                                  QStringLiteral("Page to show: overview, devices or device."),
+                                  QStringLiteral("Page to show: overview, devices, device or alerts."),
                                   QStringLiteral("NAME"));
     const QCommandLineOption device(QStringLiteral("device"),
                                     QStringLiteral("Open this device's detail page."), QStringLiteral("ID"));
@@ -79,7 +79,7 @@ int main(int argc, char* argv[])
 
     fleetscope::ui::MainWindow window(settings);
     if (parser.isSet(page) && !window.showPage(parser.value(page))) {
-        std::fprintf(stderr, "fleetscope: --page %s: expected overview, devices or device\n",
+        std::fprintf(stderr, "fleetscope: --page %s: expected overview, devices, device or alerts\n",
                      qPrintable(parser.value(page)));
         return 2;
     }

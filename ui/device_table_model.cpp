@@ -17,6 +17,18 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+QString severityName(int severity)
+{
+    switch (severity) {
+    case 0:
+        return DeviceTableModel::tr("info");
+    case 1:
+        return DeviceTableModel::tr("warning");
+    default:
+        return DeviceTableModel::tr("critical");
+    }
+}
+
 } // namespace
 
 DeviceTableModel::DeviceTableModel(QObject* parent)
@@ -136,6 +148,7 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
         Row row;
         row.id = QString::fromStdString(d.device);
         update(row, d);
+        applyMark(row, d.device);
         index_.emplace(d.device, oldRows + static_cast<int>(added.size()));
         added.push_back(std::move(row));
     }
@@ -163,6 +176,7 @@ void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& know
         row.last_ts_ms = k.last_seen;
         row.samples = static_cast<std::uint64_t>(std::max<std::int64_t>(0, k.samples));
         row.status = statusOf(row);
+        applyMark(row, k.device);
         index_.emplace(k.device, oldRows + static_cast<int>(added.size()));
         added.push_back(std::move(row));
     }
@@ -172,6 +186,53 @@ void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& know
     std::move(added.begin(), added.end(), std::back_inserter(rows_));
     endInsertRows();
     recount();
+}
+
+void DeviceTableModel::applyMark(Row& row, const std::string& device) const
+{
+    if (const auto it = alert_marks_.find(device); it != alert_marks_.end()) {
+        row.alerts = it->second.count;
+        row.alert_severity = it->second.severity;
+    }
+}
+
+void DeviceTableModel::setDeviceAlerts(const QString& device, int count, int severity)
+{
+    const std::string id = device.toStdString();
+    if (count > 0)
+        alert_marks_[id] = AlertMark{count, severity};
+    else
+        alert_marks_.erase(id);
+    const auto it = index_.find(id);
+    if (it == index_.end())
+        return;
+    Row& row = rows_[static_cast<std::size_t>(it->second)];
+    const int newSeverity = count > 0 ? severity : -1;
+    if (row.alerts == count && row.alert_severity == newSeverity)
+        return;
+    row.alerts = count;
+    row.alert_severity = newSeverity;
+    emit dataChanged(index(it->second, ColDevice), index(it->second, ColAlerts));
+}
+
+void DeviceTableModel::clearDeviceAlerts()
+{
+    alert_marks_.clear();
+    changed_.clear();
+    for (std::size_t i = 0; i < rows_.size(); ++i) {
+        if (rows_[i].alerts == 0)
+            continue;
+        rows_[i].alerts = 0;
+        rows_[i].alert_severity = -1;
+        changed_.push_back(static_cast<int>(i));
+    }
+    if (!changed_.empty())
+        emitRuns(changed_, ColDevice, ColAlerts);
+}
+
+int DeviceTableModel::alertCountAt(int row) const
+{
+    return rows_.at(static_cast<std::size_t>(row)).alerts;
 }
 
 void DeviceTableModel::setNow(std::int64_t now_ms)
@@ -274,6 +335,9 @@ bool DeviceTableModel::lessThan(int leftRow, int rightRow, int column) const
         return l.id < r.id;
     case ColStatus:
         return static_cast<int>(l.status) < static_cast<int>(r.status);
+    case ColAlerts:
+        return l.alert_severity != r.alert_severity ? l.alert_severity < r.alert_severity
+                                                    : l.alerts < r.alerts;
     case ColLastSeen:
         return l.last_seen_ms < r.last_seen_ms;
     case ColRate:
@@ -309,6 +373,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
             return status == Status::Live    ? tr("live")
                    : status == Status::Stale ? tr("stale")
                                              : tr("offline");
+        case ColAlerts:
+            return row.alerts > 0 ? QStringLiteral("\u25B2 %1").arg(row.alerts) : QString();
         case ColLastSeen:
             return row.last_seen_ms > 0 ? relativeAge(std::max<std::int64_t>(0, now_ms_ - row.last_seen_ms))
                                         : QString();
@@ -327,6 +393,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
             return row.id;
         case ColStatus:
             return static_cast<int>(status);
+        case ColAlerts:
+            return row.alerts;
         case ColLastSeen:
             return static_cast<qlonglong>(row.last_seen_ms);
         case ColRate:
@@ -338,16 +406,23 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
         }
     case StaleRole:
         return status != Status::Live;
+    case AlertCountRole:
+        return row.alerts;
     case Qt::TextAlignmentRole:
-        return column == ColDevice || column == ColStatus ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                                                          : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return column <= ColAlerts ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                   : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::ForegroundRole: {
         const ThemeColors& c = Theme::instance().colors();
+        if (column == ColAlerts)
+            return row.alert_severity >= 2 ? c.bad : row.alert_severity == 1 ? c.warn : c.accent;
         if (column == ColStatus)
             return status == Status::Live ? c.ok : status == Status::Stale ? c.warn : c.muted;
         return status == Status::Live ? QVariant() : QVariant(c.muted);
     }
     case Qt::ToolTipRole:
+        if (column == ColAlerts && row.alerts > 0)
+            return tr("%n active alert(s), the highest %1", "", row.alerts)
+                .arg(severityName(row.alert_severity));
         if (column == ColLastSeen || column == ColStatus) {
             const QString when = QDateTime::fromMSecsSinceEpoch(row.last_ts_ms).toString(Qt::ISODateWithMs);
             return status == Status::Live ? tr("Last sample stamped %1").arg(when)
@@ -371,6 +446,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
             return tr("Device");
         case ColStatus:
             return tr("Status");
+        case ColAlerts:
+            return tr("Alerts");
         case ColLastSeen:
             return tr("Last seen");
         case ColRate:
@@ -386,6 +463,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
         case ColStatus:
             return tr("live: posted within the stale threshold; stale: posted this session, quiet since; "
                       "offline: known from the store only");
+        case ColAlerts:
+            return tr("Active alerts on the device, coloured by the highest severity");
         case ColRate:
             return tr("Samples per second, smoothed");
         case ColSamples:
@@ -398,8 +477,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
         }
     }
     if (role == Qt::TextAlignmentRole)
-        return section == ColDevice || section == ColStatus ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                                                            : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return section <= ColAlerts ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                    : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
 
@@ -408,6 +487,25 @@ DeviceFilterProxy::DeviceFilterProxy(QObject* parent)
 {
     setDynamicSortFilter(true);
     setSortRole(DeviceTableModel::SortRole);
+}
+
+void DeviceFilterProxy::setSourceModel(QAbstractItemModel* source)
+{
+    QSortFilterProxyModel::setSourceModel(source);
+    // QSortFilterProxyModel drops its sort column when the source inserts columns while the proxy holds no
+    // rows (the first frame brings the first metric columns), and the table would then stay in arrival order.
+    // This runs after the proxy's own handler, which was connected first.
+    connect(source, &QAbstractItemModel::columnsInserted, this, [this] {
+        if (sort_column_ >= 0 && sortColumn() != sort_column_)
+            QSortFilterProxyModel::sort(sort_column_, sort_order_);
+    });
+}
+
+void DeviceFilterProxy::sort(int column, Qt::SortOrder order)
+{
+    sort_column_ = column;
+    sort_order_ = order;
+    QSortFilterProxyModel::sort(column, order);
 }
 
 void DeviceFilterProxy::setFilterText(const QString& text)

@@ -21,8 +21,8 @@ namespace fleetscope::ui {
 class DeviceTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { ColDevice, ColStatus, ColLastSeen, ColRate, ColSamples, kFixedColumns };
-    enum Role { SortRole = Qt::UserRole, StaleRole };
+    enum Column { ColDevice, ColStatus, ColAlerts, ColLastSeen, ColRate, ColSamples, kFixedColumns };
+    enum Role { SortRole = Qt::UserRole, StaleRole, AlertCountRole };
     enum class Status { Live, Stale, Offline };
 
     explicit DeviceTableModel(QObject* parent = nullptr);
@@ -34,6 +34,12 @@ public:
     void applyFrame(const std::vector<DeviceDelta>& devices, std::int64_t now_ms);
     /// Adds devices recorded by earlier sessions (read from the store), shown "offline" until they post.
     void addKnownDevices(const std::vector<store::DeviceRow>& rows);
+    /// Marks a device's row with its active alerts: how many, and the highest severity among them
+    /// (0 info, 1 warning, 2 critical). A count of 0 clears the mark. A device without a row yet gets its
+    /// mark when the row appears. Signals only that row, so a sorted proxy moves just it.
+    void setDeviceAlerts(const QString& device, int count, int severity);
+    void clearDeviceAlerts();
+    int alertCountAt(int row) const;
     /// Moves the clock that "last seen", the rate and the stale flag are relative to.
     void setNow(std::int64_t now_ms);
     void clear();
@@ -74,16 +80,24 @@ private:
         bool seen_live = false;
         Status status = Status::Offline; // as last announced, to signal only the rows that change state
         std::vector<double> values;      // by metric column; NaN when the device never sent that metric
+        int alerts = 0;                  // active alerts on this device
+        int alert_severity = -1;         // highest severity among them; -1 when none
+    };
+    struct AlertMark {
+        int count = 0;
+        int severity = -1;
     };
 
     Status statusOf(const Row& row) const;
     double rateOf(const Row& row) const;
     int metricColumn(const std::string& name); // -1 beyond kMaxMetricColumns
     void recount();
+    void applyMark(Row& row, const std::string& device) const;
     void emitRuns(std::vector<int>& rows, int firstColumn, int lastColumn);
 
     std::vector<Row> rows_;
     std::unordered_map<std::string, int> index_;
+    std::unordered_map<std::string, AlertMark> alert_marks_; // by device, also for devices without a row
     std::vector<QString> metrics_;
     std::unordered_map<std::string, int> metric_index_;
     std::vector<std::string> pending_metrics_;
@@ -103,6 +117,8 @@ public:
 
     void setFilterText(const QString& text);
     void setStaleOnly(bool staleOnly);
+    void sort(int column, Qt::SortOrder order = Qt::AscendingOrder) override;
+    void setSourceModel(QAbstractItemModel* source) override;
 
 protected:
     bool filterAcceptsRow(int sourceRow, const QModelIndex& sourceParent) const override;
@@ -111,6 +127,8 @@ protected:
 private:
     QString text_;
     bool stale_only_ = false;
+    int sort_column_ = -1; // as asked, which the proxy forgets when columns arrive while it holds no rows
+    Qt::SortOrder sort_order_ = Qt::AscendingOrder;
 };
 
 } // namespace fleetscope::ui

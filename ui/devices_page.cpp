@@ -47,6 +47,7 @@ DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     view_->horizontalHeader()->setSectionResizeMode(DeviceTableModel::ColDevice, QHeaderView::Stretch);
     view_->horizontalHeader()->setDefaultSectionSize(110);
     view_->setColumnWidth(DeviceTableModel::ColStatus, 80);
+    view_->setColumnWidth(DeviceTableModel::ColAlerts, 70);
     view_->setColumnWidth(DeviceTableModel::ColLastSeen, 130);
 
     auto* bar = new QHBoxLayout;

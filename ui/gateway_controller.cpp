@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/gateway_controller.hpp"
 
+#include <QDateTime>
+
 #include <exception>
 
 namespace fleetscope::ui {
@@ -14,6 +16,7 @@ public:
         try {
             gateway_.reset();
             auto gateway = std::make_unique<Gateway>(settings);
+            auto alertFeed = gateway->alerts().subscribe(settings.subscriber_queue);
             gateway->start();
             GatewayInfo info;
             info.listening = QString::fromStdString(gateway->listening_address());
@@ -24,6 +27,9 @@ public:
             info.auth = gateway->auth_enabled();
             info.tls = gateway->tls_enabled();
             info.subscription = gateway->subscribe();
+            info.alert_feed = std::move(alertFeed);
+            info.active_alerts = gateway->alerts().active();
+            info.recent_alerts = gateway->alerts().recent(settings.alerts_recent);
             gateway_ = std::move(gateway);
             emit started(info);
         } catch (const std::exception& e) {
@@ -48,11 +54,28 @@ public:
         emit markRecorded(label, QString::fromStdString(error));
     }
 
+    void acknowledge(qint64 id)
+    {
+        const alerts::AckResult result =
+            gateway_ ? gateway_->alerts().acknowledge(id, QDateTime::currentMSecsSinceEpoch())
+                     : alerts::AckResult::not_found;
+        emit alertAcknowledged(id, static_cast<int>(result));
+    }
+
+    void setAlertRules(std::vector<alerts::Rule> rules)
+    {
+        // Stopped, there is nothing to apply to: the next start loads the rules file.
+        emit alertRulesApplied(gateway_ ? QString::fromStdString(gateway_->set_alert_rules(std::move(rules)))
+                                        : QString());
+    }
+
 signals:
     void started(const fleetscope::ui::GatewayInfo& info);
     void startFailed(const QString& error);
     void stopped();
     void markRecorded(const QString& label, const QString& error);
+    void alertAcknowledged(qint64 id, int result);
+    void alertRulesApplied(const QString& error);
 
 private:
     std::unique_ptr<Gateway> gateway_;
@@ -80,6 +103,8 @@ GatewayController::GatewayController(QObject* parent)
         emit stopped();
     });
     connect(worker_, &Worker::markRecorded, this, &GatewayController::markRecorded);
+    connect(worker_, &Worker::alertAcknowledged, this, &GatewayController::alertAcknowledged);
+    connect(worker_, &Worker::alertRulesApplied, this, &GatewayController::alertRulesApplied);
     thread_.start();
 }
 
@@ -105,6 +130,18 @@ void GatewayController::requestMark(const QString& label, qint64 from_ms, qint64
     QMetaObject::invokeMethod(
         worker_, [w = worker_, label, from_ms, to_ms] { w->mark(label, from_ms, to_ms); },
         Qt::QueuedConnection);
+}
+
+void GatewayController::requestAcknowledge(qint64 id)
+{
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, id] { w->acknowledge(id); }, Qt::QueuedConnection);
+}
+
+void GatewayController::requestSetAlertRules(const std::vector<alerts::Rule>& rules)
+{
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_, rules] { w->setAlertRules(rules); }, Qt::QueuedConnection);
 }
 
 void GatewayController::requestStop()

@@ -11,6 +11,7 @@
 #include <QThread>
 
 #include <memory>
+#include <vector>
 
 namespace fleetscope::ui {
 
@@ -24,6 +25,11 @@ struct GatewayInfo {
     bool auth = false; // device tokens required (token-file)
     bool tls = false;  // HTTPS (tls-cert and tls-key)
     std::shared_ptr<metrics::Subscription> subscription;
+    // Alerts: the feed is subscribed before start, so no event is missed; the lists are the engine's state
+    // right after start, which the feed's first events may repeat.
+    std::shared_ptr<alerts::EventFeed> alert_feed;
+    std::vector<alerts::Alert> active_alerts;
+    std::vector<alerts::Alert> recent_alerts;
 };
 
 /// Owns the embedded Gateway on a thread of its own ("gateway-control"), which is the Gateway's controlling
@@ -41,6 +47,10 @@ public:
     /// Queued to the control thread: records a marked span in the running gateway's session.
     void requestMark(const QString& label, qint64 from_ms, qint64 to_ms);
     bool busy() const { return busy_; }
+    /// Queued to the control thread, which asks the running gateway's alert engine; answered by
+    /// alertAcknowledged (an alerts::AckResult) and alertRulesApplied (empty, or what is wrong).
+    void requestAcknowledge(qint64 id);
+    void requestSetAlertRules(const std::vector<alerts::Rule>& rules);
 
 signals:
     void started(const fleetscope::ui::GatewayInfo& info);
@@ -48,6 +58,8 @@ signals:
     void stopped();
     /// The outcome of requestMark: `error` is empty once the mark is queued for commit.
     void markRecorded(const QString& label, const QString& error);
+    void alertAcknowledged(qint64 id, int result);
+    void alertRulesApplied(const QString& error);
 
 private:
     // The two halves below run on the control thread only.

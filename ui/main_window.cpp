@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/main_window.hpp"
 
+#include "ui/alert_center.hpp"
 #include "ui/dashboard.hpp"
 #include "ui/device_detail_page.hpp"
 #include "ui/device_table_model.hpp"
@@ -84,6 +85,7 @@ MainWindow::MainWindow(const Settings& settings, QWidget* parent)
     buildActions();
     buildFileMenu();
     buildStatusBar();
+    buildAlerts();
 
     connect(feed_, &LiveFeed::frameReady, this, &MainWindow::onFrame);
     connect(controller_, &GatewayController::started, this, &MainWindow::onStarted);
@@ -297,7 +299,7 @@ void MainWindow::updateActions()
 bool MainWindow::showPage(const QString& name)
 {
     static const QStringList kPages = {QStringLiteral("overview"), QStringLiteral("devices"),
-                                       QStringLiteral("device")};
+                                       QStringLiteral("device"), QStringLiteral("alerts")};
     const auto index = kPages.indexOf(name.toLower());
     if (index < 0)
         return false;
@@ -347,6 +349,7 @@ void MainWindow::onStarted(const GatewayInfo& info)
         return;
     }
     attachSubscription(info.subscription, info.db_path);
+    alerts_->attach(info.alert_feed, info.active_alerts, info.recent_alerts);
     state_label_->setText(tr("● Running"));
     state_label_->setProperty("state", QStringLiteral("running"));
     statusBar()->showMessage(
@@ -376,6 +379,7 @@ void MainWindow::onStopped()
     running_ = false;
     feed_->tick(); // what was queued before the stop still reaches the views
     feed_->setSubscription(nullptr);
+    alerts_->detach();
     dashboard_->resetDerivation();
     info_ = {};
     state_label_->setText(tr("● Stopped"));

@@ -19,6 +19,8 @@ class QToolBar;
 
 namespace fleetscope::ui {
 
+class AlertCenter;
+class AlertsPage;
 class CaptureReplay;
 class Dashboard;
 class ExportJob;
@@ -42,7 +44,7 @@ public:
     explicit MainWindow(const Settings& settings, QWidget* parent = nullptr);
     ~MainWindow() override;
 
-    /// "overview", "devices" or "device"; false for any other name.
+    /// "overview", "devices", "device" or "alerts"; false for any other name.
     bool showPage(const QString& name);
     void showDevice(const QString& device);
 
@@ -59,6 +61,10 @@ public:
     DeviceTableModel* deviceModel() const;
     DeviceDetailPage* detailPage() const;
     TimeWindow* timeWindow() const { return window_; }
+    AlertCenter* alertCenter() const { return alerts_; }
+    AlertsPage* alertsPage() const { return alerts_page_; }
+    /// Opens the alert rule editor (window-modal); saving writes the rules file and applies it live.
+    void openAlertRules();
 
     // Session captures (main_window_capture.cpp)
     /// Reviews the capture at `path` offline in this window, read-only: no gateway, the views fed by a replay
@@ -88,6 +94,8 @@ signals:
     void captureOpened(const QString& path);
     void captureFailed(const QString& path, const QString& error);
     void markRecorded(const QString& label, const QString& error);
+    /// The running gateway took the saved rules (empty), or refused them (what is wrong).
+    void alertRulesApplied(const QString& error);
 
 protected:
     void closeEvent(QCloseEvent* event) override;
@@ -95,6 +103,7 @@ protected:
 private:
     void buildActions();
     void buildStatusBar();
+    void buildAlerts(); // ui/main_window_alerts.cpp
     void onFrame(const Frame& frame);
     void onStarted(const GatewayInfo& info);
     void onStopped();
@@ -122,6 +131,8 @@ private:
     TimeWindow* window_;
     Dashboard* dashboard_;
     GatewayInfo info_;
+    AlertCenter* alerts_ = nullptr;
+    AlertsPage* alerts_page_ = nullptr;
 
     QList<QAction*> shortcut_actions_;
     QAction* start_stop_ = nullptr;

@@ -43,6 +43,8 @@ OverviewPage::OverviewPage(TimeWindow* window, QWidget* parent)
     idle_ = tile(tr("Workers idle"));
     store_ = tile(tr("Store queue"));
     memory_ = tile(tr("Memory"));
+    alerts_ = tile(tr("Alerts"));
+    alerts_->setValue(QStringLiteral("0"), tr("none active"));
 
     auto* grid = new QGridLayout;
     grid->setSpacing(8);
@@ -200,6 +202,16 @@ void OverviewPage::addPoint(const OverviewPoint& p)
     store_->setValue(formatNumber(p.store_queue, 0), tr("commit p99 %1").arg(ms(p.commit_p99_ms)));
     memory_->setValue(formatNumber(p.rss_mb, 1) + QStringLiteral(" MiB"),
                       tr("%1 / %2 files").arg(formatNumber(p.open_fds, 0), formatNumber(p.fd_limit, 0)));
+}
+
+void OverviewPage::setAlertSummary(int active, int unacknowledged, int severity)
+{
+    using Level = KpiTile::Level;
+    const Level level = unacknowledged == 0 ? Level::Normal
+                        : severity >= 2     ? Level::Critical
+                                            : Level::Warning;
+    alerts_->setValue(QString::number(active),
+                      active == 0 ? tr("none active") : tr("%1 not acknowledged").arg(unacknowledged), level);
 }
 
 void OverviewPage::refreshPlots(double now_s)

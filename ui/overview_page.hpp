@@ -21,6 +21,10 @@ public:
     explicit OverviewPage(TimeWindow* window, QWidget* parent = nullptr);
 
     void addPoint(const OverviewPoint& point);
+    /// The alerts tile: active alerts, of which unacknowledged, coloured by the highest unacknowledged
+    /// severity (0 info, 1 warning, 2 critical; -1 none).
+    void setAlertSummary(int active, int unacknowledged, int severity);
+    KpiTile* alertsTile() const { return alerts_; }
     /// Scrolls and replots the plots that are on screen.
     void refreshPlots(double now_s);
     void clear();
@@ -42,6 +46,7 @@ private:
     KpiTile* idle_;
     KpiTile* store_;
     KpiTile* memory_;
+    KpiTile* alerts_;
     LivePlot* connections_plot_;
     LivePlot* requests_plot_;
     LivePlot* samples_plot_;

@@ -125,6 +125,7 @@ void Theme::apply(ThemeKind kind)
         .replace(QLatin1String("@muted"), c.muted.name())
         .replace(QLatin1String("@grid"), c.grid.name())
         .replace(QLatin1String("@accent"), c.accent.name())
+        .replace(QLatin1String("@warn"), c.warn.name())
         .replace(QLatin1String("@bad"), c.bad.name());
     qApp->setStyleSheet(sheet);
     emit changed(kind);

@@ -13,5 +13,7 @@ fleetscope_add_test(NAME test_ui_capture SOURCES test_ui_capture.cpp LIBS fleets
 if(TARGET fleetscope)
   add_dependencies(test_ui_capture fleetscope)
 endif()
-set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway test_ui_capture
+fleetscope_add_test(NAME test_ui_alerts SOURCES test_ui_alerts.cpp LIBS fleetscope_ui Qt6::Network
+                    LABELS ui TIMEOUT 120)
+set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway test_ui_capture test_ui_alerts
                       PROPERTIES AUTOMOC ON)
