@@ -34,7 +34,8 @@ struct GatewayInfo {
 
 /// Owns the embedded Gateway on a thread of its own ("gateway-control"), which is the Gateway's controlling
 /// thread: start() binds and opens the store, stop() drains and joins, and neither ever blocks the GUI.
-/// The GUI reaches it only through queued calls (requestStart/requestStop) and its signals.
+/// The GUI reaches it only through queued calls (requestStart/requestStop, requestAcknowledge,
+/// requestSetAlertRules) and its signals.
 class GatewayController : public QObject {
     Q_OBJECT
 public:

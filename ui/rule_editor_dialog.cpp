@@ -2,6 +2,7 @@
 #include "ui/rule_editor_dialog.hpp"
 
 #include "ui/alert_models.hpp"
+#include "ui/theme.hpp"
 
 #include <QComboBox>
 #include <QDialogButtonBox>
@@ -287,6 +288,8 @@ void RuleEditorDialog::updateList(int index)
     item->setIcon(severityIcon(r.severity));
     const QString problem = QString::fromStdString(alerts::validate(r));
     item->setToolTip(problem.isEmpty() ? severityText(r.severity) : problem);
+    // A rule Save would refuse stands out in the list, also when another one is being edited.
+    item->setForeground(problem.isEmpty() ? QBrush() : QBrush(Theme::instance().colors().bad));
 }
 
 void RuleEditorDialog::showRule(int index)

@@ -8,8 +8,9 @@
 # The last one, capture-replay, exports the recorded session as a capture with fleetscope-gateway and shows
 # it offline (fleetscope --open): the views as the session ended, with the scrubber and replay controls.
 #
-#   tests/ui/make-screenshots.sh [BUILD_DIR]      (default: build/dev)
-#   FLEETSCOPE_SHOTS="capture-replay" tests/ui/make-screenshots.sh     (only those shots)
+#   tests/ui/make-screenshots.sh [BUILD_DIR [SHOT...]]   (default: build/dev, every shot)
+#
+# SHOT is one of overview-dark, devices, device-detail, overview-light, alerts, capture-replay.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -29,7 +30,7 @@ if [[ "${FLEETSCOPE_SCREENSHOTS_INSIDE:-}" != 1 ]]; then
         command -v "$tool" >/dev/null || { echo "make-screenshots: $tool is required" >&2; exit 2; }
     done
     export FLEETSCOPE_SCREENSHOTS_INSIDE=1
-    exec xvfb-run -a -s "-screen 0 ${width}x${height}x24" "$0" "$build"
+    exec xvfb-run -a -s "-screen 0 ${width}x${height}x24" "$0" "$build" "${@:2}"
 fi
 
 work=$(mktemp -d)
@@ -47,7 +48,23 @@ trap cleanup EXIT
 # the plots filled after a short run.
 export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
 mkdir -p "$XDG_CONFIG_HOME/FleetScope" "$out"
-printf '[ui]\nwindow=60\n' >"$XDG_CONFIG_HOME/FleetScope/fleetscope.conf"
+printf '[ui]\nwindow=60\n[gateway]\nalert-rules=%s\n' "$work/alerts.json" \
+    >"$XDG_CONFIG_HOME/FleetScope/fleetscope.conf"
+# Alert rules that fire on the simulator's values (uniform over 0..1000), a stale rule for a second, short-lived
+# fleet, and gateway rules that a healthy gateway never raises.
+cat >"$work/alerts.json" <<'EOF'
+{"rules": [
+  {"name": "overheat", "kind": "metric", "severity": "critical", "devices": "sim-*", "metric": "temp_c",
+   "condition": "above", "threshold": 985, "clear": 900, "hold_ms": 0},
+  {"name": "weak-signal", "kind": "metric", "severity": "warning", "devices": "sim-*", "metric": "rssi",
+   "condition": "below", "threshold": 15, "clear": 100, "hold_ms": 0},
+  {"name": "tag-silent", "kind": "stale", "severity": "warning", "devices": "tag-*", "silence_ms": 5000},
+  {"name": "store-backlog", "kind": "gateway", "severity": "critical", "signal": "store_queue",
+   "threshold": 50000, "hold_ms": 2000},
+  {"name": "client-errors", "kind": "gateway", "severity": "info", "signal": "http_4xx_rate",
+   "threshold": 5, "hold_ms": 5000}
+]}
+EOF
 port=$((20000 + RANDOM % 20000))
 
 wait_listening() {
@@ -93,7 +110,6 @@ shot() {
     app=""
 }
 
-wanted() { [[ -z "${FLEETSCOPE_SHOTS:-}" || " $FLEETSCOPE_SHOTS " == *" $1 "* ]]; }
 
 # capture_shot NAME MONITOR-ARGS...: exports the database as a capture, opens it offline, and captures the
 # screen once it is shown. A run records first when no earlier shot did.
@@ -118,13 +134,40 @@ capture_shot() {
     sleep 5
     import -window root "$out/$name.png"
     echo "make-screenshots: wrote $out/$name.png"
+}
+
+# alerts_shot: the Alerts page with live alerts. A second fleet ("tag-*") posts for 3 s and falls silent, so
+# its devices go stale after the rule's 5 s; the main fleet keeps raising and clearing metric alerts.
+alerts_shot() {
+    port=$((port + 1))
+    "$build/bin/fleetscope" --listen "127.0.0.1:$port" --db "$work/fleet.db" --theme dark --page alerts \
+        >"$work/alerts.log" 2>&1 &
+    app=$!
+    wait_listening "$port"
+    "$build/bin/fleetscope-sim" --target "127.0.0.1:$port" --connections 6 --mode open --interval 1000 \
+        --duration 3 --device-prefix tag --quiet >>"$work/sim.log" 2>&1 || true
+    simulate 20
+    sleep 14
+    import -window root "$out/alerts.png"
+    echo "make-screenshots: wrote $out/alerts.png"
+    wait "$sim" || true
+    sim=""
     kill "$app"
     wait "$app" || true
     app=""
 }
 
-if wanted overview-dark; then shot overview-dark 38 --theme dark --page overview; fi
-if wanted devices; then shot devices 12 --theme dark --page devices; fi
-if wanted device-detail; then shot device-detail 15 --theme dark --device sim-7; fi
-if wanted overview-light; then shot overview-light 38 --theme light --page overview; fi
-if wanted capture-replay; then capture_shot capture-replay --theme dark --page overview; fi
+shots=("${@:2}")
+want() { # no SHOT arguments: every shot
+    ((${#shots[@]} == 0)) && return 0
+    local s
+    for s in "${shots[@]}"; do [[ "$s" == "$1" ]] && return 0; done
+    return 1
+}
+
+if want overview-dark; then shot overview-dark 38 --theme dark --page overview; fi
+if want devices; then shot devices 12 --theme dark --page devices; fi
+if want device-detail; then shot device-detail 15 --theme dark --device sim-7; fi
+if want overview-light; then shot overview-light 38 --theme light --page overview; fi
+if want alerts; then alerts_shot; fi
+if want capture-replay; then capture_shot capture-replay --theme dark --page overview; fi

@@ -445,7 +445,7 @@ void TestUiAlerts::liveAlertInTheMonitor()
     clock.start();
     QVERIFY(postTemp(socket, "pump-17", 60.0));
     QTRY_VERIFY_WITH_TIMEOUT(center->activeCount() == 1, 1000);
-    qInfo("alert shown %lld ms after the crossing sample was acknowledged", clock.elapsed());
+    qInfo("alert shown %lld ms after the crossing sample was posted", clock.elapsed());
     QTableView* activeView = page->activeView();
     QCOMPARE(activeView->model()->rowCount(), 1);
     auto cell = [activeView](int column) { return activeView->model()->index(0, column).data().toString(); };
