@@ -119,6 +119,27 @@ store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&&
     return result.wait();
 }
 
+/// A message may quote what the client sent (a path, a header value, a query key), and those bytes may be
+/// anything, but a JSON body must be valid UTF-8. Bytes outside printable ASCII are written as \xNN, as the
+/// telemetry codec quotes body text.
+std::string printable(std::string_view s)
+{
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte < 0x7f) {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        }
+    }
+    return out;
+}
+
 std::optional<std::int64_t> parse_int(std::string_view s)
 {
     std::int64_t v = 0;
@@ -155,7 +176,7 @@ Response Api::reply(status st, std::string body, std::string_view content_type, 
 Response Api::error(status st, std::string_view message, const Request& request) const
 {
     json::object o;
-    o["error"] = message;
+    o["error"] = printable(message);
     Response res = reply(st, json::serialize(o), kJson, request);
     if (st == status::service_unavailable)
         res.set(bhttp::field::retry_after, std::to_string(services_.settings.retry_after_seconds));
