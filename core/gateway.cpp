@@ -246,11 +246,13 @@ void Gateway::stop()
         d.latest = d.build_snapshot(); // the run's final figures, for whoever asks after stop
     }
     d.store->stop(); // commits whatever is queued (nothing is: every request was answered)
+    // The blocking pool's threads post their completions to the workers' io_contexts, and Asio's post signals
+    // after it unlocks: join them before those io_contexts go, as the store's writer is joined above.
+    d.blocking.reset();
     d.server.reset();
     d.listener.reset();
     d.runtime.reset();
     d.api.reset();
-    d.blocking.reset();
     d.store.reset();
 }
 
