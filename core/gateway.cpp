@@ -103,7 +103,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.fd_limit = fd_limit;
     s.open_fds = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::open_fd_count()));
 
-    const auto q = metrics::sample_listen_queue(listener->native_handle());
+    const auto q = listener->with_handle([](int fd) { return metrics::sample_listen_queue(fd); });
     s.listen_queue = q.queue;
     s.listen_queue_limit = q.limit;
     const auto lc = metrics::read_listen_counters();
