@@ -123,7 +123,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.fd_limit = fd_limit;
     s.open_fds = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::open_fd_count()));
 
-    const auto q = metrics::sample_listen_queue(listener->native_handle());
+    const auto q = listener->with_handle([](int fd) { return metrics::sample_listen_queue(fd); });
     s.listen_queue = q.queue;
     s.listen_queue_limit = q.limit;
     const auto lc = metrics::read_listen_counters();
@@ -296,11 +296,13 @@ void Gateway::stop()
         d.latest = d.build_snapshot(); // the run's final figures, for whoever asks after stop
     }
     d.store->stop(); // commits whatever is queued (nothing is: every request was answered)
+    // The blocking pool's threads post their completions to the workers' io_contexts, and Asio's post signals
+    // after it unlocks: join them before those io_contexts go, as the store's writer is joined above.
+    d.blocking.reset();
     d.server.reset();
     d.listener.reset();
     d.runtime.reset();
     d.api.reset();
-    d.blocking.reset();
     d.alerts_store.store(nullptr, std::memory_order_release);
     d.store.reset();
     d.tls.reset();

@@ -154,6 +154,27 @@ std::optional<std::string_view> bearer_token(std::string_view field)
 constexpr std::string_view kBearerUsage = "send 'Authorization: Bearer <token>' with the token issued for "
                                           "the device (fleetscope-gateway token add)";
 
+/// A message may quote what the client sent (a path, a header value, a query key), and those bytes may be
+/// anything, but a JSON body must be valid UTF-8. Bytes outside printable ASCII are written as \xNN, as the
+/// telemetry codec quotes body text.
+std::string printable(std::string_view s)
+{
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string out;
+    out.reserve(s.size());
+    for (char c : s) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte < 0x7f) {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        }
+    }
+    return out;
+}
+
 std::optional<std::int64_t> parse_int(std::string_view s)
 {
     std::int64_t v = 0;
@@ -190,7 +211,7 @@ Response Api::reply(status st, std::string body, std::string_view content_type, 
 Response Api::error(status st, std::string_view message, const Request& request) const
 {
     json::object o;
-    o["error"] = message;
+    o["error"] = printable(message);
     Response res = reply(st, json::serialize(o), kJson, request);
     if (st == status::service_unavailable)
         res.set(bhttp::field::retry_after, std::to_string(services_.settings.retry_after_seconds));
@@ -222,8 +243,10 @@ std::optional<Response> Api::check_header(const Request& h) const
                      h);
     const std::string_view path = path_of(h.target());
     if (path != kTelemetryPath) {
-        // Other routes take no body; their method is checked in handle().
-        return std::nullopt;
+        // Other routes take no body; their method is checked in handle(). A body sent anyway is read and
+        // ignored, and Beast reserves an announced Content-Length when the body starts, so the bound on it
+        // holds for every route.
+        return check_length(h);
     }
     if (h.method() != bhttp::verb::post)
         return error(status::method_not_allowed, "method not allowed: /v1/telemetry accepts POST", h);
@@ -247,14 +270,19 @@ std::optional<Response> Api::check_header(const Request& h) const
     if (!chunked && !has_length)
         return error(status::length_required,
                      "length required: send Content-Length (or chunked Transfer-Encoding)", h);
-    if (has_length) {
-        const auto len = parse_int(h[bhttp::field::content_length]);
-        if (len && static_cast<std::uint64_t>(*len) > services_.settings.max_body_bytes)
-            return error(status::payload_too_large,
-                         "body of " + std::to_string(*len) + " bytes is too large: at most " +
-                             std::to_string(services_.settings.max_body_bytes) + " bytes (max-body-bytes)",
-                         h);
-    }
+    return check_length(h);
+}
+
+std::optional<Response> Api::check_length(const Request& h) const
+{
+    if (h.find(bhttp::field::content_length) == h.end())
+        return std::nullopt;
+    const auto len = parse_int(h[bhttp::field::content_length]);
+    if (len && static_cast<std::uint64_t>(*len) > services_.settings.max_body_bytes)
+        return error(status::payload_too_large,
+                     "body of " + std::to_string(*len) + " bytes is too large: at most " +
+                         std::to_string(services_.settings.max_body_bytes) + " bytes (max-body-bytes)",
+                     h);
     return std::nullopt;
 }
 

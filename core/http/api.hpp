@@ -107,6 +107,8 @@ public:
     const Settings& settings() const { return services_.settings; }
 
 private:
+    /// 413 when an announced Content-Length exceeds max-body-bytes.
+    std::optional<Response> check_length(const Request& header) const;
     Response post_telemetry(const Request& request, ConnectionState& connection);
     Response get_devices(const Request& request);
     Response get_samples(const Request& request);

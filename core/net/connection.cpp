@@ -2,6 +2,7 @@
 #include "core/net/connection.hpp"
 
 #include "core/metrics/registry.hpp"
+#include "core/net/request_parser.hpp"
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
@@ -12,7 +13,6 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
@@ -342,10 +342,8 @@ void WorkerNet::serve_on(Connection& c, Stream& stream)
         // Everything one request allocates comes from this arena, released when the request is answered.
         std::pmr::monotonic_buffer_resource arena(arena_buffer.data(), arena_buffer.size());
         const http::Allocator alloc(&arena);
-        bhttp::request_parser<http::Body, http::Allocator> parser(
-            std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
-        // No body limit yet: check_header answers an announced Content-Length above max-body-bytes with 413.
-        parser.body_limit(boost::none);
+        RequestParser parser(std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
+        limit_header(parser, settings_);
         read_header(c, stream, buffer, parser, settings_.max_header_bytes, ec);
         if (ec) {
             const Phase expired = c.expired;
@@ -402,7 +400,7 @@ void WorkerNet::serve_on(Connection& c, Stream& stream)
                 write(c, stream, res);
                 return close(c);
             }
-            parser.body_limit(settings_.max_body_bytes); // bounds chunked bodies as they arrive
+            limit_body(parser, settings_); // bounds chunked bodies as they arrive
             if (beast::iequals(parser.get()[bhttp::field::expect], "100-continue")) {
                 // curl and many HTTP libraries hold a larger body back until told to go on.
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";

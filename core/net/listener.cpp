@@ -67,7 +67,7 @@ Listener::Listener(asio::io_context& io, const std::string& address, int backlog
     const std::string host = bound.address().to_string();
     local_ = (bound.address().is_v6() ? "[" + host + "]" : host) + ":" + std::to_string(port_);
 
-    const auto q = metrics::sample_listen_queue(native_handle());
+    const auto q = metrics::sample_listen_queue(static_cast<int>(acceptor_.native_handle()));
     effective_backlog_ = q.limit >= 0 ? static_cast<int>(q.limit) : std::min(backlog, somaxconn());
 }
 

@@ -51,10 +51,7 @@ void Server::stop()
     if (stopping_.exchange(true))
         return;
     if (listener_) {
-        asio::post(runtime_.worker(0).io(), [this] {
-            boost::system::error_code ignored;
-            listener_->acceptor().close(ignored);
-        });
+        asio::post(runtime_.worker(0).io(), [this] { listener_->close(); });
     }
     for (auto& n : nets_)
         asio::post(n->worker().io(), [net = n.get()] { net->stop(); });

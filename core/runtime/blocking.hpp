@@ -48,8 +48,10 @@ public:
                 });
             },
             yield);
-        if (out.error)
+        if (out.error) {
+            prepare_throw_on_fiber();
             std::rethrow_exception(out.error);
+        }
         return std::move(*out.value);
     }
 

@@ -35,6 +35,14 @@ private:
     std::uint64_t mapped_ = 0; // stacks currently mapped (in use + cached)
 };
 
+/// Call right before throwing on a fiber. AddressSanitizer unpoisons the frames an exception unwinds only on
+/// the thread's own stack: it does not see Boost.Context's stack switches, so on a fiber it warns that it
+/// ignores
+/// __asan_handle_no_return and leaves their poison behind, where later frames of the same fiber trip over it.
+/// This does what ASan would: it unpoisons the calling fiber's stack from the caller's frame to its top. A
+/// no-op without ASan or outside a stack of this thread's StackCache.
+void prepare_throw_on_fiber() noexcept;
+
 /// The StackAllocator handed to boost::fibers::fiber: a pointer to its worker's cache.
 class CachedStack {
 public:

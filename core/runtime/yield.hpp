@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/runtime/stack_cache.hpp"
+
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/io_context.hpp>
@@ -113,8 +115,10 @@ struct YieldResult<boost::system::error_code> {
         auto& ec = std::get<0>(t);
         if (auto* out = y.error_out())
             *out = ec;
-        else if (ec)
+        else if (ec) {
+            prepare_throw_on_fiber();
             throw boost::system::system_error(ec);
+        }
     }
 };
 template <class T>
@@ -124,8 +128,10 @@ struct YieldResult<boost::system::error_code, T> {
         auto& ec = std::get<0>(t);
         if (auto* out = y.error_out())
             *out = ec;
-        else if (ec)
+        else if (ec) {
+            prepare_throw_on_fiber();
             throw boost::system::system_error(ec);
+        }
         return std::move(std::get<1>(t));
     }
 };

@@ -297,6 +297,10 @@ void TestHttp::errors_data()
         << QByteArray() << false << 0;
     QTest::addRow("404 unknown path") << get_("/v2/nothing") << 404 << "no such endpoint '/v2/nothing'"
                                       << QByteArray() << QByteArray() << false << 0;
+    // Quoted client bytes that are not UTF-8 would make the error body invalid JSON (found by fuzzing).
+    QTest::addRow("404 path with bytes that are not UTF-8")
+        << get_("/v2/\x80\xff") << 404 << "no such endpoint '/v2/\\x80\\xff'" << QByteArray() << QByteArray()
+        << false << 0;
     QTest::addRow("405 GET /v1/telemetry") << get_("/v1/telemetry") << 405 << "accepts POST"
                                            << QByteArray("Allow") << QByteArray("POST") << true << 0;
     QTest::addRow("405 POST /v1/devices")
@@ -311,6 +315,10 @@ void TestHttp::errors_data()
         << QByteArray("POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
                       "Content-Length: 5000\r\n\r\n")
         << 413 << "1024" << QByteArray() << QByteArray() << true << 0;
+    // Any route: Beast would reserve the announced length as the body starts (found by fuzzing: 100 GB).
+    QTest::addRow("413 Content-Length above max-body-bytes on a GET")
+        << QByteArray("GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999\r\n\r\n") << 413
+        << "max-body-bytes" << QByteArray() << QByteArray() << true << 0;
     {
         // Each chunk is under the limit; together they exceed it.
         QByteArray chunked("POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -326,6 +334,10 @@ void TestHttp::errors_data()
                "POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n"
                "\r\n{}")
         << 415 << "expected application/json" << QByteArray() << QByteArray() << true << 0;
+    QTest::addRow("415 Content-Type with bytes that are not UTF-8")
+        << QByteArray("POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: text/\xc3\r\n"
+                      "Content-Length: 2\r\n\r\n{}")
+        << 415 << "'text/\\xc3'" << QByteArray() << QByteArray() << true << 0;
     QTest::addRow("431 header above max-header-bytes")
         << QByteArray::fromStdString(get("/healthz", "X-Fill: " + std::string(1500, 'a') + "\r\n")) << 431
         << "max-header-bytes (1024 bytes)" << QByteArray() << QByteArray() << true << 0;

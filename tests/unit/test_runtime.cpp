@@ -61,23 +61,27 @@ void TestRuntime::foreignThreadCompletionResumesFiberOnItsWorker()
     runtime::Runtime rt(2, {});
     rt.start();
     std::promise<std::pair<std::thread::id, std::thread::id>> ids;
+    std::thread producer;
     rt.worker(1).post_spawn([&] {
         const auto before = std::this_thread::get_id();
         // A completion produced on another thread, as the store's writer does: post to the handler's
         // executor.
         int v = asio::async_initiate<const runtime::Yield&, void(int)>(
-            [](auto handler) {
-                std::thread([h = std::move(handler)]() mutable {
+            [&producer](auto handler) {
+                producer = std::thread([h = std::move(handler)]() mutable {
                     std::this_thread::sleep_for(5ms);
                     auto ex = asio::get_associated_executor(h);
                     asio::post(ex, [h = std::move(h)]() mutable { h(42); });
-                }).detach();
+                });
             },
             runtime::yield);
         QCOMPARE(v, 42);
         ids.set_value({before, std::this_thread::get_id()});
     });
     auto [before, after] = ids.get_future().get();
+    // Asio's post may still be signalling the io_context after the handler ran (it unlocks, then signals):
+    // the producer must be done before the runtime and its io_contexts go.
+    producer.join();
     QCOMPARE(before, after);
     rt.stop();
 }
