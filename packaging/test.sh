@@ -3,7 +3,7 @@
 # README's test command (and CI's): installs the dependencies, builds the dev preset and runs every test suite,
 # then the same code under the sanitizers and the fuzzers:
 #   1. dev:      every test (arguments to this script go to this ctest);
-#   2. dev-asan: every test but the benchmarks under AddressSanitizer and UBSan. Benchmarks gate speed, which
+#   2. dev-asan (on request): every test but the benchmarks under AddressSanitizer and UBSan. Benchmarks gate speed, which
 #                a Debug ASan build does not have: bench_ui_frame misses its 33 ms frame bar there (66 ms of
 #                GUI-thread CPU at p99, measured), while bench_store and bench_codec pass;
 #   3. tsan:     the runtime, store, metrics and HTTP tests under ThreadSanitizer;
@@ -13,7 +13,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps=${FLEETSCOPE_TEST_STEPS:-"dev dev-asan tsan fuzz"}
+# dev-asan is not a default step yet: its Debug build of the whole tree roughly doubles CI's time on 2 cores,
+# and it has not run on everything merged since. Run it with FLEETSCOPE_TEST_STEPS="dev-asan".
+steps=${FLEETSCOPE_TEST_STEPS:-"dev tsan fuzz"}
 jobs=$(nproc)
 started=$SECONDS
 
