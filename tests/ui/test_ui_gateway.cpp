@@ -108,6 +108,13 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     QVERIFY(access);
     QCOMPARE(access->text(), QStringLiteral("HTTP · no tokens"));
 
+    // The overview plots rates between snapshots: once it has drawn a point, a baseline snapshot exists, and
+    // the samples below show as a rise after it (on a loaded machine the first snapshot the UI drains could
+    // otherwise already hold them).
+    auto* samples = window.findChild<LivePlot*>(QStringLiteral("plot-samples"));
+    QVERIFY(samples);
+    QTRY_VERIFY_WITH_TIMEOUT(samples->graph(0)->data()->size() > 0, 10'000);
+
     QTcpSocket socket;
     socket.connectToHost(QStringLiteral("127.0.0.1"), port);
     QVERIFY(socket.waitForConnected(5000));
@@ -131,8 +138,6 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     QCOMPARE(model->data(model->index(row, tempColumn), DeviceTableModel::SortRole).toDouble(), 21.5);
 
     // The overview's committed-samples plot saw them.
-    auto* samples = window.findChild<LivePlot*>(QStringLiteral("plot-samples"));
-    QVERIFY(samples);
     auto committed = [samples] {
         double sum = 0;
         for (auto it = samples->graph(0)->data()->constBegin(); it != samples->graph(0)->data()->constEnd();
@@ -140,7 +145,7 @@ void TestUiGateway::liveTelemetryReachesTheViews()
             sum += it->value;
         return sum;
     };
-    QTRY_VERIFY_WITH_TIMEOUT(committed() > 0, 5000);
+    QTRY_VERIFY_WITH_TIMEOUT(committed() > 0, 10'000);
 
     // Device detail: the two committed samples come from SQLite, the next one from the live tail.
     DeviceDetailPage* detail = window.detailPage();
