@@ -410,9 +410,10 @@ void MainWindow::updateStatus()
     address_label_->setText(offline()  ? tr("read-only, no gateway")
                             : running_ ? tr("listening %1").arg(info_.listening)
                                        : tr("not listening"));
-    access_label_->setText(running_ && !offline() ? tr("%1 · %2").arg(info_.tls ? tr("HTTPS") : tr("HTTP"),
-                                                        info_.auth ? tr("device tokens") : tr("no tokens"))
-                                    : QString());
+    access_label_->setText(running_ && !offline()
+                               ? tr("%1 · %2").arg(info_.tls ? tr("HTTPS") : tr("HTTP"),
+                                                   info_.auth ? tr("device tokens") : tr("no tokens"))
+                               : QString());
     const auto& snapshot = dashboard_->lastSnapshot();
     uptime_label_->setText(snapshot ? tr("uptime %1").arg(uptimeText(snapshot->uptime_ms)) : QString());
     ceiling_label_->setText(
