@@ -1250,27 +1250,7 @@ void CaptureReader::Impl::read_info()
 
 std::vector<SessionRow> CaptureReader::Impl::sessions() const
 {
-    sql::Stmt q =
-        sql::prepare(db.get(),
-                     "SELECT id, started_at, ended_at, coalesce(end_reason, ''), app_version, settings"
-                     " FROM sessions ORDER BY id",
-                     path);
-    std::vector<SessionRow> out;
-    int rc;
-    while ((rc = q.step()) == SQLITE_ROW) {
-        SessionRow row{q.int64(0),
-                       q.int64(1),
-                       std::nullopt,
-                       std::string(q.text(3)),
-                       std::string(q.text(4)),
-                       std::string(q.text(5))};
-        if (sqlite3_column_type(q.get(), 2) != SQLITE_NULL)
-            row.ended_at = q.int64(2);
-        out.push_back(std::move(row));
-    }
-    if (rc != SQLITE_DONE)
-        throw StoreError(sql::describe(db.get(), "cannot read sessions", path));
-    return out;
+    return read_sessions(db.get(), path);
 }
 
 const CaptureInfo& CaptureReader::info() const

@@ -1060,16 +1060,13 @@ std::vector<DeviceRow> Store::devices() const
     return out;
 }
 
-std::vector<SessionRow> Store::sessions() const
+std::vector<SessionRow> read_sessions(sqlite3* db, const std::string& path)
 {
-    const Impl& s = *impl_;
-    ReadLease db(
-        s.lease_reader(), [&s](sql::Db d) { s.return_reader(std::move(d)); }, s.options.path);
     sql::Stmt q =
-        sql::prepare(db.get(),
+        sql::prepare(db,
                      "SELECT id, started_at, ended_at, coalesce(end_reason, ''), app_version, settings"
                      " FROM sessions ORDER BY id",
-                     s.options.path);
+                     path);
     std::vector<SessionRow> out;
     int rc;
     while ((rc = q.step()) == SQLITE_ROW) {
@@ -1084,8 +1081,16 @@ std::vector<SessionRow> Store::sessions() const
         out.push_back(std::move(row));
     }
     if (rc != SQLITE_DONE)
-        throw StoreError(sql::describe(db.get(), "cannot read sessions", s.options.path));
+        throw StoreError(sql::describe(db, "cannot read sessions", path));
     return out;
+}
+
+std::vector<SessionRow> Store::sessions() const
+{
+    const Impl& s = *impl_;
+    ReadLease db(
+        s.lease_reader(), [&s](sql::Db d) { s.return_reader(std::move(d)); }, s.options.path);
+    return read_sessions(db.get(), s.options.path);
 }
 
 std::vector<SampleRow> Store::samples(const SampleQuery& q) const
