@@ -3,6 +3,7 @@
 
 #include "core/store/schema.hpp"
 #include "core/store/sqlite.hpp"
+#include "core/telemetry/number.hpp"
 
 #include <boost/json.hpp>
 
@@ -226,13 +227,6 @@ void append_int(std::string& out, std::int64_t v)
 }
 
 /// Shortest text that reads back as the same double, '.' as the decimal point whatever the locale.
-void append_double(std::string& out, double v)
-{
-    char buf[32];
-    const auto r = std::to_chars(buf, buf + sizeof buf, v);
-    out.append(buf, r.ptr);
-}
-
 void append_2(std::string& out, unsigned v)
 {
     out += static_cast<char>('0' + v / 10);
@@ -390,7 +384,7 @@ public:
             it = names_.emplace(metric, csv_field(name)).first;
         out += it->second;
         out += ',';
-        append_double(out, value);
+        telemetry::append_number(out, value);
         out += "\r\n";
         file_.maybe_flush();
     }
@@ -424,10 +418,7 @@ public:
             it = names_.emplace(metric, json::serialize(json::string(name))).first;
         out += it->second;
         out += ",\"value\":";
-        if (std::isfinite(value))
-            append_double(out, value);
-        else
-            out += "null";
+        telemetry::append_number(out, value);
         out += "}\n";
         file_.maybe_flush();
     }
