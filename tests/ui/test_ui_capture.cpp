@@ -376,6 +376,10 @@ void TestUiCapture::exportFromTheUiCancelsWithoutAFile()
         QVERIFY(job);
         QVERIFY(job->running());
         QSignalSpy finished(job, &ExportJob::finished);
+        // The window deletes the job once it has finished (deleteLater, which the wait below runs): keep its
+        // result as it finishes.
+        store::ExportResult result;
+        connect(job, &ExportJob::finished, this, [&result, job] { result = job->result(); });
         // Cancel as the user does: the progress dialog's Cancel button.
         auto* progress = window.findChild<QProgressDialog*>(QStringLiteral("exportProgress"));
         QVERIFY(progress);
@@ -383,7 +387,7 @@ void TestUiCapture::exportFromTheUiCancelsWithoutAFile()
         QVERIFY(cancel);
         cancel->click();
         QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 20'000);
-        QCOMPARE(static_cast<int>(job->result().status), static_cast<int>(store::ExportStatus::cancelled));
+        QCOMPARE(static_cast<int>(result.status), static_cast<int>(store::ExportStatus::cancelled));
         QVERIFY(!QFile::exists(request.out_path));
         QCOMPARE(QDir(dir_.path()).entryList({QStringLiteral("cancelled*")}, QDir::Files | QDir::Hidden),
                  QStringList());
@@ -405,10 +409,13 @@ void TestUiCapture::exportFromTheUiWrites()
     QVERIFY(job);
     QSignalSpy progressed(job, &ExportJob::progressed);
     QSignalSpy finished(job, &ExportJob::finished);
+    // The window deletes the job once it has finished: keep its result as it finishes.
+    store::ExportResult result;
+    connect(job, &ExportJob::finished, this, [&result, job] { result = job->result(); });
     // The GUI thread is free while it runs: this wait spins the event loop.
     QTRY_COMPARE_WITH_TIMEOUT(finished.count(), 1, 60'000);
-    QVERIFY2(job->result().ok(), job->result().error.c_str());
-    QCOMPARE(job->result().samples, std::uint64_t{200'000});
+    QVERIFY2(result.ok(), result.error.c_str());
+    QCOMPARE(result.samples, std::uint64_t{200'000});
     QVERIFY(!progressed.isEmpty());
     QCOMPARE(progressed.last().at(0).toULongLong(), 200'000ull);
     QFile csv(request.out_path);

@@ -63,7 +63,8 @@ private slots:
         // Not measurable here (-1): no point rather than a made-up one.
         QVERIFY(!m.count("listen_queue") && !m.count("backlog_fill") && !m.count("listen_drops_rate"));
         // Every name is a documented series.
-        for (const auto& [name, value] : m) {
+        for (const auto& point : m) {
+            const std::string& name = point.first;
             const std::string base = name.substr(0, name.find('.'));
             QVERIFY2(
                 std::any_of(std::begin(store::kTimelineSeries), std::end(store::kTimelineSeries),
