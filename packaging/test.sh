@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
-# README's test command (and CI's): installs the dependencies, builds the dev preset and runs every test suite,
-# then the same code under the sanitizers and the fuzzers:
-#   1. dev:      every test (arguments to this script go to this ctest);
-#   2. dev-asan (on request): every test but the benchmarks under AddressSanitizer and UBSan. Benchmarks gate speed, which
-#                a Debug ASan build does not have: bench_ui_frame misses its 33 ms frame bar there (66 ms of
-#                GUI-thread CPU at p99, measured), while bench_store and bench_codec pass;
-#   3. tsan:     the runtime, store, metrics and HTTP tests under ThreadSanitizer;
-#   4. fuzz:     each libFuzzer target for FLEETSCOPE_FUZZ_SECONDS (20 s), with its executions run.
+# README's test command (and CI's): installs the dependencies, then builds and tests three ways:
+#   1. dev:      every test, GCC (arguments to this script go to this ctest);
+#   2. dev-asan: every test but the benchmarks, under AddressSanitizer and UBSan (clang, Debug), with each
+#                libFuzzer target for FLEETSCOPE_FUZZ_SECONDS (20 s) among them and the executions they ran.
+#                Benchmarks gate speed, which a Debug ASan build does not have: bench_ui_frame misses its
+#                33 ms frame bar there;
+#   3. tsan:     the runtime, store, metrics and HTTP tests under ThreadSanitizer (clang).
+# On request, fuzz: the fuzz targets alone in an optimised (-O1) build, for longer runs
+# (FLEETSCOPE_TEST_STEPS="fuzz" and -DFLEETSCOPE_FUZZ_SECONDS=N on its configure).
 # Each step prints what it does and its wall time. FLEETSCOPE_TEST_STEPS limits the steps, e.g.
-# FLEETSCOPE_TEST_STEPS="dev fuzz" ./packaging/test.sh.
+# FLEETSCOPE_TEST_STEPS="dev tsan" ./packaging/test.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# dev-asan is not a default step yet: its Debug build of the whole tree roughly doubles CI's time on 2 cores,
-# and it has not run on everything merged since. Run it with FLEETSCOPE_TEST_STEPS="dev-asan".
-steps=${FLEETSCOPE_TEST_STEPS:-"dev tsan fuzz"}
+steps=${FLEETSCOPE_TEST_STEPS:-"dev dev-asan tsan"}
 jobs=$(nproc)
 started=$SECONDS
 
@@ -29,6 +28,13 @@ timed() {
   echo "test.sh: ${name}: $((SECONDS - t0)) s"
 }
 
+# fuzz_executions BUILD_DIR: libFuzzer's final stat lines in that tree's last ctest log, the executions each
+# fuzz target ran.
+fuzz_executions() {
+  awk '/^[0-9]+\/[0-9]+ Test: /{name=$3} /^stat::number_of_executed_units:/{print "test.sh: fuzz: " name ": " $2 " executions"}' \
+    "$1/Testing/Temporary/LastTest.log"
+}
+
 timed "setup" ./packaging/setup-debian.sh
 
 if wants dev; then
@@ -39,21 +45,21 @@ fi
 if wants dev-asan; then
   timed "dev-asan: configure and build" \
     bash -c "cmake --preset dev-asan >/dev/null && cmake --build --preset dev-asan -j $jobs"
-  timed "dev-asan: every test but bench, under ASan and UBSan" ctest --preset dev-asan -j 2 -LE '^bench$'
+  timed "dev-asan: every test but bench, and the fuzzers, under ASan and UBSan" \
+    ctest --preset dev-asan -j 2 -LE '^bench$'
+  fuzz_executions build/dev-asan
 fi
 
 if wants tsan; then
   timed "tsan: configure and build" bash -c "cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $jobs"
-  timed "tsan: runtime, store, metrics and HTTP tests under ThreadSanitizer" ctest --preset tsan
+  timed "tsan: runtime, store, metrics and HTTP tests under ThreadSanitizer" ctest --preset tsan -j 2
 fi
 
 if wants fuzz; then
   timed "fuzz: configure and build (clang)" \
     bash -c "cmake --preset fuzz >/dev/null && cmake --build --preset fuzz -j $jobs"
   timed "fuzz: each target for a bounded time" ctest --preset fuzz
-  # libFuzzer's final stat lines: the executions each target ran.
-  awk '/^[0-9]+\/[0-9]+ Test: /{name=$3} /^stat::number_of_executed_units:/{print "test.sh: fuzz: " name ": " $2 " executions"}' \
-    build/fuzz/Testing/Temporary/LastTest.log
+  fuzz_executions build/fuzz
 fi
 
 echo "test.sh: all steps passed in $((SECONDS - started)) s"
