@@ -8,7 +8,6 @@
 
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/stream.hpp>
-#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
@@ -22,6 +21,7 @@
 #include <memory_resource>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
+#include <string_view>
 
 namespace fleetscope::net {
 
@@ -117,6 +117,40 @@ void read_body(Connection& c, Stream& stream, beast::flat_buffer& buffer, Parser
         bhttp::async_read_some(stream, buffer, parser, runtime::yield[ec]);
         if (ec)
             return;
+    }
+}
+
+/// Writes all of `res`. Like the readers, it loops over single writes and checks the connection's deadline
+/// before each one: a composed http::async_write would carry on without a deadline once one passed while a
+/// write's completion was queued, for as long as a slow reader keeps taking bytes.
+template <class Stream>
+void write_response(Connection& c, Stream& stream, http::Response& res, error_code& ec)
+{
+    bhttp::response_serializer<http::Body, http::Fields> serializer(res);
+    while (!serializer.is_done()) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
+        bhttp::async_write_some(stream, serializer, runtime::yield[ec]);
+        if (ec)
+            return;
+    }
+}
+
+/// Writes all of `bytes`, checking the connection's deadline before each write, as write_response does.
+template <class Stream>
+void write_bytes(Connection& c, Stream& stream, std::string_view bytes, error_code& ec)
+{
+    while (!bytes.empty()) {
+        if (c.expired != Phase::none) {
+            ec = asio::error::operation_aborted;
+            return;
+        }
+        const std::size_t n = stream.async_write_some(asio::buffer(bytes), runtime::yield[ec]);
+        if (ec)
+            return;
+        bytes.remove_prefix(n);
     }
 }
 
@@ -274,7 +308,7 @@ bool WorkerNet::write(Connection& c, Stream& stream, http::Response& res)
     metrics_.count_response(static_cast<unsigned>(res.result_int()));
     arm(c, Phase::write, settings_.write_timeout);
     error_code ec;
-    bhttp::async_write(stream, res, runtime::yield[ec]);
+    write_response(c, stream, res, ec);
     disarm(c);
     return !ec && res.keep_alive();
 }
@@ -405,7 +439,7 @@ void WorkerNet::serve_on(Connection& c, Stream& stream)
                 // curl and many HTTP libraries hold a larger body back until told to go on.
                 static constexpr std::string_view kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
                 arm(c, Phase::write, settings_.write_timeout);
-                asio::async_write(stream, asio::buffer(kContinue), runtime::yield[ec]);
+                write_bytes(c, stream, kContinue, ec);
                 disarm(c);
                 if (ec)
                     return close(c);

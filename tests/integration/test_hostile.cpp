@@ -30,6 +30,7 @@ namespace {
 
 constexpr milliseconds kHeaderTimeout{1000};
 constexpr milliseconds kBodyTimeout{1000};
+constexpr milliseconds kWriteTimeout{1000};
 
 /// A valid sample, used as the payload that a framing attack tries to sneak past the parser.
 constexpr std::string_view kSample = R"({"device":"smuggled","ts":7,"metrics":{"v":1}})";
@@ -132,11 +133,15 @@ double p99(std::vector<double>& ms)
 
 /// A nonblocking loopback connection to `port` on a raw descriptor, or -1 with errno set. One descriptor
 /// each, so hundreds cost nothing but their sockets (an HttpClient also holds an io_context's descriptors).
-int raw_connect(std::uint16_t port, bool nonblocking)
+/// A loopback connection to `port`; `receive_buffer` (bytes), when set, bounds what the kernel takes in for
+/// the client before the client reads, so that the gateway's writes block on a client that reads slowly.
+int raw_connect(std::uint16_t port, bool nonblocking, int receive_buffer = 0)
 {
     const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
         return -1;
+    if (receive_buffer > 0)
+        ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
     sockaddr_in addr{};
     addr.sin_family = AF_INET;
     addr.sin_port = htons(port);
@@ -357,6 +362,7 @@ private slots:
     void slowHeadersAndBodiesAreCut_data();
     void slowHeadersAndBodiesAreCut();
     void slowlorisLeavesNormalLatency();
+    void slowReadersAreCut();
     // Last: it lowers the process's file limit, and its own gateway must not disturb the shared one.
     void connectionFloodPastFileLimit();
 
@@ -383,6 +389,7 @@ void TestHostile::initTestCase()
     s.stack_cache_per_worker = 16;
     s.header_timeout = kHeaderTimeout;
     s.body_timeout = kBodyTimeout;
+    s.write_timeout = kWriteTimeout;
     gateway_ = std::make_unique<Gateway>(s);
     gateway_->start();
     port_ = gateway_->port();
@@ -906,6 +913,113 @@ void TestHostile::slowHeadersAndBodiesAreCut()
                  qPrintable(QStringLiteral("cut after %1 ms with a 1000 ms timeout").arg(cut.after_ms)));
     }
     QCOMPARE(count_stored(db_), before);
+}
+
+void TestHostile::slowReadersAreCut()
+{
+    // A device with 100,000 readings: its samples answer is about 4 MB, which a reader taking 512 bytes every
+    // 25 ms (20 KB/s) would need minutes for.
+    constexpr int kBatches = 4, kSamplesPerBatch = 250, kMetrics = 100;
+    HttpClient c;
+    QVERIFY(c.connect(port_));
+    for (int batch = 0; batch < kBatches; ++batch) {
+        std::string body = "[";
+        for (int i = 0; i < kSamplesPerBatch; ++i) {
+            body += i ? "," : "";
+            body += R"({"device":"bulky","ts":)" +
+                    std::to_string(1'700'000'000'000 + batch * kSamplesPerBatch + i) + R"(,"metrics":{)";
+            for (int m = 0; m < kMetrics; ++m)
+                body += (m ? ",\"m" : "\"m") + std::to_string(m) + "\":" + std::to_string(m);
+            body += "}}";
+        }
+        body += ']';
+        auto res = c.request(post_telemetry(body));
+        QVERIFY2(res, qPrintable(QString::fromStdString(c.error().message())));
+        QVERIFY2(res->result_int() == 204, res->body().c_str());
+    }
+    const std::string ask = get("/v1/devices/bulky/samples?limit=100000");
+    // A reader that keeps up gets it all.
+    auto whole = c.request(ask);
+    QVERIFY2(whole, qPrintable(QString::fromStdString(c.error().message())));
+    QCOMPARE(whole->result_int(), 200);
+    const std::size_t answer_bytes = whole->body().size();
+    QVERIFY2(answer_bytes > (3u << 20), qPrintable(QString::number(answer_bytes)));
+
+    // Slow readers: each connection asks, then takes 512 bytes every 25 ms until write-timeout has passed
+    // since its answer began, with a margin, then reads all there is. Cut at write-timeout, each gets the
+    // rest of what the kernels already held and then the end of the connection, well short of the answer.
+    // Several, so that a deadline passing while a write completes (a lost cancellation, which a composed
+    // write would not notice) shows up.
+    constexpr std::size_t kReaders = 8;
+    constexpr milliseconds kMargin{1500};
+    struct Reader {
+        int fd = -1;
+        std::size_t got = 0;
+        std::optional<steady_clock::time_point> first_byte; // the write deadline runs from about then
+        bool ended = false;
+        std::string error;
+    };
+    std::vector<Reader> readers(kReaders);
+    for (auto& r : readers) {
+        r.fd = raw_connect(port_, false, 4096);
+        QVERIFY2(r.fd >= 0, std::strerror(errno));
+        QVERIFY(::send(r.fd, ask.data(), ask.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ask.size()));
+        ::fcntl(r.fd, F_SETFL, ::fcntl(r.fd, F_GETFL) | O_NONBLOCK);
+    }
+    auto take = [](Reader& r, std::size_t at_most) {
+        char buf[65536];
+        while (!r.ended && at_most > 0) {
+            const ssize_t n = ::recv(r.fd, buf, std::min(at_most, sizeof buf), 0);
+            if (n > 0) {
+                if (!r.first_byte)
+                    r.first_byte = steady_clock::now();
+                r.got += std::size_t(n);
+                at_most -= std::size_t(n);
+            } else if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+                r.ended = true;
+                if (n < 0 && errno != ECONNRESET)
+                    r.error = std::strerror(errno);
+            } else {
+                return;
+            }
+        }
+    };
+    // Building a 4 MB answer takes a while on a loaded machine, so each reader's clock starts at its first
+    // byte.
+    const auto started = steady_clock::now();
+    auto trickled_long_enough = [&](const Reader& r) {
+        return r.ended || (r.first_byte && steady_clock::now() - *r.first_byte > kWriteTimeout + kMargin);
+    };
+    while (!std::all_of(readers.begin(), readers.end(), trickled_long_enough) &&
+           steady_clock::now() - started < milliseconds(30'000)) {
+        for (auto& r : readers)
+            take(r, 512);
+        std::this_thread::sleep_for(milliseconds(25));
+    }
+    const auto drain_until = steady_clock::now() + milliseconds(5000);
+    while (steady_clock::now() < drain_until &&
+           !std::all_of(readers.begin(), readers.end(), [](const Reader& r) { return r.ended; })) {
+        for (auto& r : readers)
+            take(r, SIZE_MAX);
+        std::this_thread::sleep_for(milliseconds(5));
+    }
+    for (auto& r : readers) {
+        ::close(r.fd);
+        QVERIFY2(r.error.empty(), r.error.c_str());
+        QVERIFY2(r.first_byte, "no answer began within 30 s");
+        QVERIFY2(r.ended,
+                 qPrintable(QStringLiteral("a reader taking 20 KB/s was still connected %1 ms after its "
+                                           "answer began, having read %2 of %3 bytes")
+                                .arg(elapsed_ms(*r.first_byte))
+                                .arg(r.got)
+                                .arg(answer_bytes)));
+        QVERIFY2(r.got < answer_bytes,
+                 qPrintable(QStringLiteral("got %1 of %2").arg(r.got).arg(answer_bytes)));
+    }
+    // The gateway serves on.
+    auto health = c.request(get("/healthz"));
+    QVERIFY2(health, qPrintable(QString::fromStdString(c.error().message())));
+    QCOMPARE(health->result_int(), 200);
 }
 
 void TestHostile::slowlorisLeavesNormalLatency()
