@@ -59,6 +59,16 @@ bool is_parse_error(const error_code& ec)
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
+/// Whether the connection's deadline has passed, with `ec` set as a cancelled operation's when it has. The
+/// read and write loops below check it before every single read or write.
+bool deadline_passed(const Connection& c, error_code& ec)
+{
+    if (c.expired == Phase::none)
+        return false;
+    ec = asio::error::operation_aborted;
+    return true;
+}
+
 /// Reads a request header of at most `limit` bytes into `parser`. Beast 1.81's parser applies header_limit
 /// only to the bytes not yet parsed in one put() while it consumes complete fields as they arrive, and
 /// http::async_read_some keeps putting until the header is done, so a header arriving in pieces could
@@ -75,10 +85,8 @@ void read_header(Connection& c, Stream& stream, beast::flat_buffer& buffer, Pars
 {
     std::size_t used = 0;
     for (;;) {
-        if (c.expired != Phase::none) {
-            ec = asio::error::operation_aborted;
+        if (deadline_passed(c, ec))
             return;
-        }
         if (buffer.size() != 0) {
             parser.header_limit(static_cast<std::uint32_t>(limit - used));
             const std::size_t n = parser.put(buffer.data(), ec);
@@ -110,10 +118,8 @@ void read_body(Connection& c, Stream& stream, beast::flat_buffer& buffer, Parser
 {
     parser.eager(true);
     while (!parser.is_done()) {
-        if (c.expired != Phase::none) {
-            ec = asio::error::operation_aborted;
+        if (deadline_passed(c, ec))
             return;
-        }
         bhttp::async_read_some(stream, buffer, parser, runtime::yield[ec]);
         if (ec)
             return;
@@ -128,10 +134,8 @@ void write_response(Connection& c, Stream& stream, http::Response& res, error_co
 {
     bhttp::response_serializer<http::Body, http::Fields> serializer(res);
     while (!serializer.is_done()) {
-        if (c.expired != Phase::none) {
-            ec = asio::error::operation_aborted;
+        if (deadline_passed(c, ec))
             return;
-        }
         bhttp::async_write_some(stream, serializer, runtime::yield[ec]);
         if (ec)
             return;
@@ -143,10 +147,8 @@ template <class Stream>
 void write_bytes(Connection& c, Stream& stream, std::string_view bytes, error_code& ec)
 {
     while (!bytes.empty()) {
-        if (c.expired != Phase::none) {
-            ec = asio::error::operation_aborted;
+        if (deadline_passed(c, ec))
             return;
-        }
         const std::size_t n = stream.async_write_some(asio::buffer(bytes), runtime::yield[ec]);
         if (ec)
             return;
