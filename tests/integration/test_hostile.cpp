@@ -961,10 +961,9 @@ void TestHostile::slowReadersAreCut()
     };
     std::vector<Reader> readers(kReaders);
     for (auto& r : readers) {
-        r.fd = raw_connect(port_, false, 4096);
+        r.fd = raw_connect(port_, true, 4096);
         QVERIFY2(r.fd >= 0, std::strerror(errno));
         QVERIFY(::send(r.fd, ask.data(), ask.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(ask.size()));
-        ::fcntl(r.fd, F_SETFL, ::fcntl(r.fd, F_GETFL) | O_NONBLOCK);
     }
     auto take = [](Reader& r, std::size_t at_most) {
         char buf[65536];
