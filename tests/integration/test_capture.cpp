@@ -34,6 +34,18 @@ Q_DECLARE_METATYPE(store::ExportFormat)
 
 namespace {
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr double kCommitMarginMs = 1000.0;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr double kCommitMarginMs = 1000.0;
+#else
+constexpr double kCommitMarginMs = 200.0;
+#endif
+#else
+constexpr double kCommitMarginMs = 200.0;
+#endif
+
 constexpr int kDevices = 10;
 constexpr int kRequests = 200;
 constexpr int kSamplesPerRequest = 5;
@@ -707,9 +719,12 @@ void TestCapture::exportUnderIngestLoad()
     QVERIFY(committed_before.load() > 100);
     QVERIFY2(exp_commits > 0, "no commit during the export");
     // Generous on a shared 2-core machine, where the export's CPU time alone delays the writer's time slices;
-    // an export that held a lock would instead hold commits for a whole chunk or the 5 s busy timeout.
-    QVERIFY2(exp_p99 < base_p99 + 200.0,
-             "commit p99 during the export exceeds the baseline by 200 ms or more");
+    // an export that held a lock would instead hold commits for a whole chunk or the 5 s busy timeout. Under
+    // AddressSanitizer (dev-asan, Debug) the export costs about three times the CPU, so the margin is 1 s
+    // there: still far below what a held lock would show.
+    QVERIFY2(exp_p99 < base_p99 + kCommitMarginMs,
+             qPrintable(QStringLiteral("commit p99 during the export exceeds the baseline by %1 ms or more")
+                            .arg(kCommitMarginMs)));
 
     // Exactly once: every preloaded reading, every live reading committed before the export, no duplicate.
     const store::CaptureReader reader(out);
