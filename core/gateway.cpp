@@ -392,4 +392,33 @@ std::string Gateway::set_alert_rules(std::vector<alerts::Rule> rules)
     return impl_->alerts.set_rules(std::move(rules), wall_ms());
 }
 
+std::vector<Gateway::Reloaded> Gateway::reload()
+{
+    auto& d = *impl_;
+    std::vector<Reloaded> out;
+    if (!d.running)
+        return out;
+    if (d.tokens) {
+        Reloaded r{"token-file " + d.settings.token_file, {}, {}};
+        try {
+            auto fresh = auth::TokenTable::load(d.settings.token_file);
+            d.tokens->replace(std::move(fresh));
+        } catch (const std::exception& e) {
+            r.error = e.what();
+        }
+        r.state = std::to_string(d.tokens->size()) + " device tokens";
+        out.push_back(std::move(r));
+    }
+    const std::string path = alerts::rules_path(d.settings);
+    Reloaded r{"alert rules " + path, {}, {}};
+    auto rules = alerts::load_rules(path);
+    if (!rules.ok())
+        r.error = rules.error;
+    else if (auto problem = d.alerts.set_rules(std::move(rules.rules), wall_ms()); !problem.empty())
+        r.error = problem;
+    r.state = std::to_string(d.alerts.rules().size()) + " alert rules";
+    out.push_back(std::move(r));
+    return out;
+}
+
 } // namespace fleetscope

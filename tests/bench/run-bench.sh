@@ -216,7 +216,7 @@ bench_peer() {
         >"$json" 2>>"$LOG_DIR/$name.hold.stderr.log" &
     local sim_pid=$!
     SIM_PID=$sim_pid
-    while kill -0 "$sim_pid" 2>/dev/null && ! grep -qs "^holding" "$LOG_DIR/$name.hold.stderr.log"; do
+    while kill -0 "$sim_pid" 2>/dev/null && ! grep -qs "^fleetscope-sim: info: holding" "$LOG_DIR/$name.hold.stderr.log"; do
         sleep 0.2
     done
     sleep "$(awk -v h="$HOLD_S" 'BEGIN { print h * 0.6 }')"
