@@ -6,9 +6,9 @@
 #include "core/log.hpp"
 #include "core/settings.hpp"
 #include "quit_signals.hpp"
-#include "ui/main_window.hpp"
-#include "ui/settings_io.hpp"
-#include "ui/theme.hpp"
+#include "ui/dialogs/settings_io.hpp"
+#include "ui/main_window/main_window.hpp"
+#include "ui/theme/theme.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
