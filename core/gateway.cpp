@@ -22,6 +22,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -53,6 +54,18 @@ std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, met
     return {metrics::percentile(interval, 0.50), metrics::percentile(interval, 0.99)};
 }
 
+/// The database file and its write-ahead log on disk, in bytes; -1 when the file cannot be read. The -shm
+/// index is left out: it is a memory map, not data.
+std::int64_t database_bytes(const std::string& path)
+{
+    std::error_code ec;
+    const auto main = std::filesystem::file_size(path, ec);
+    if (ec)
+        return -1;
+    const auto wal = std::filesystem::file_size(path + "-wal", ec);
+    return static_cast<std::int64_t>(main + (ec ? 0 : wal));
+}
+
 } // namespace
 
 struct Gateway::Impl {
@@ -70,6 +83,7 @@ struct Gateway::Impl {
     std::uint64_t fd_limit = 0;
     std::uint64_t ceiling = 0;
     std::chrono::steady_clock::time_point started;
+    double process_started = -1; // seconds since the epoch: it never changes, so it is read once
 
     metrics::Hub hub;
     // Evaluated on the writer thread (as samples commit) and the sampler thread; its events are recorded
@@ -133,6 +147,9 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.responses_by_class = totals.responses_by_class;
     s.samples_committed = totals.samples_committed;
     std::tie(s.ack_p50_ms, s.ack_p99_ms) = p50_p99_since(totals.ack_latency, prev_ack);
+    s.ack_latency = metrics::LatencyBuckets::from(totals.ack_latency);
+    s.samples_rejected = totals.samples_rejected;
+    s.devices_connected = connected.size();
 
     s.workers.reserve(runtime->size());
     for (std::size_t i = 0; i < runtime->size(); ++i) {
@@ -152,8 +169,14 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.store_batches = st.batches;
     s.store_last_batch = st.last_batch_samples;
     std::tie(s.commit_p50_ms, s.commit_p99_ms) = p50_p99_since(st.commit_latency, prev_commit);
+    s.commit_latency = metrics::LatencyBuckets::from(st.commit_latency);
+    s.database_bytes = database_bytes(db_path);
 
-    s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::process_rss_bytes()));
+    const auto memory = metrics::process_memory();
+    s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));
+    s.virtual_memory_bytes = memory.virtual_size;
+    s.cpu_seconds = metrics::process_cpu_seconds();
+    s.start_time_seconds = process_started;
     return s;
 }
 
@@ -264,6 +287,7 @@ void Gateway::start()
     d.server =
         std::make_unique<net::Server>(*d.runtime, *d.api, *d.registry, d.settings, d.ceiling, d.tls.get());
     d.started = std::chrono::steady_clock::now();
+    d.process_started = metrics::process_start_time_seconds();
     d.runtime->start();
     d.server->start(*d.listener);
 

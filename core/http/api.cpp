@@ -134,6 +134,25 @@ store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&&
     return result.wait();
 }
 
+/// How /metrics names a commit that did not happen (fleetscope_samples_rejected_total's reason).
+metrics::Rejection rejection_of(store::CommitStatus s)
+{
+    switch (s) {
+    case store::CommitStatus::overloaded:
+        return metrics::Rejection::overloaded;
+    case store::CommitStatus::full:
+        return metrics::Rejection::database_full;
+    case store::CommitStatus::locked:
+        return metrics::Rejection::database_locked;
+    case store::CommitStatus::stopped:
+        return metrics::Rejection::stopping;
+    case store::CommitStatus::committed:
+    case store::CommitStatus::failed:
+        break;
+    }
+    return metrics::Rejection::store_error;
+}
+
 /// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
 /// nothing when the field is absent, of another scheme or malformed.
 std::optional<std::string_view> bearer_token(std::string_view field)
@@ -356,6 +375,8 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     if (!decoded.ok())
         return error(status::bad_request, decoded.error, request);
 
+    const auto n = decoded.samples.size();
+    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     if (services_.tokens) {
         // check_header made sure a bearer token is present. Its digest is computed once per request; each
         // sample's device must be the one the token was issued for, or nothing from the request is stored.
@@ -365,12 +386,14 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
         for (const auto& sample : decoded.samples) {
             if (sample.device == verified)
                 continue;
-            if (!token || !services_.tokens->verify(sample.device, digest))
+            if (!token || !services_.tokens->verify(sample.device, digest)) {
+                slot.count_rejected(metrics::Rejection::unauthorized, n);
                 return error(status::unauthorized,
                              "the bearer token is not valid for device '" + sample.device +
                                  "': a token writes only the device it was issued for; nothing from this "
                                  "request was stored",
                              request);
+            }
             verified = sample.device;
         }
     }
@@ -381,10 +404,11 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
         services_.connected.add(connection.device);
     }
 
-    const auto n = decoded.samples.size();
-    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     slot.samples_accepted.add(n);
-    switch (commit(services_.store, std::move(decoded.samples))) {
+    const auto outcome = commit(services_.store, std::move(decoded.samples));
+    if (outcome != store::CommitStatus::committed)
+        slot.count_rejected(rejection_of(outcome), n);
+    switch (outcome) {
     case store::CommitStatus::committed:
         slot.samples_committed.add(n);
         return reply(status::no_content, {}, {}, request);

@@ -174,6 +174,12 @@ inline std::string post_telemetry(std::string_view body, std::string_view header
     return r;
 }
 
+/// An `Authorization: Bearer` header line for `token`.
+inline std::string bearer_header(std::string_view token)
+{
+    return "Authorization: Bearer " + std::string(token) + "\r\n";
+}
+
 inline std::string get(std::string_view target, std::string_view headers = {})
 {
     std::string r = "GET ";
