@@ -2,6 +2,7 @@
 #include "core/gateway.hpp"
 
 #include "core/alerts/alerts.hpp"
+#include "core/auth/operator_access.hpp"
 #include "core/auth/tokens.hpp"
 #include "core/http/api.hpp"
 #include "core/metrics/histogram.hpp"
@@ -96,6 +97,7 @@ struct Gateway::Impl {
     std::unique_ptr<runtime::BlockingPool> blocking;
     http::ConnectedDevices connected;
     std::unique_ptr<auth::TokenTable> tokens;
+    std::unique_ptr<auth::TokenTable> operator_tokens;
     std::unique_ptr<boost::asio::ssl::context> tls;
     std::unique_ptr<http::Api> api;
     std::unique_ptr<net::Listener> listener;
@@ -236,6 +238,10 @@ void Gateway::start()
     d.tokens = d.settings.token_file.empty()
                    ? nullptr
                    : std::make_unique<auth::TokenTable>(auth::TokenTable::load(d.settings.token_file));
+    d.operator_tokens = d.settings.operator_token_file.empty()
+                            ? nullptr
+                            : std::make_unique<auth::TokenTable>(auth::TokenTable::load(
+                                  d.settings.operator_token_file, auth::TokenFile::operators));
     d.tls = d.settings.tls_cert.empty() ? nullptr
                                         : net::make_tls_context(d.settings.tls_cert, d.settings.tls_key);
 
@@ -274,7 +280,8 @@ void Gateway::start()
         [this, &d] {
             return metrics::prometheus_text(snapshot()) + alerts::prometheus_text(d.alerts.active_counts());
         },
-        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts});
+        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts,
+        auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}});
 
     try {
         d.listener =
@@ -331,6 +338,7 @@ void Gateway::stop()
     d.store.reset();
     d.tls.reset();
     d.tokens.reset();
+    d.operator_tokens.reset();
 }
 
 bool Gateway::running() const

@@ -153,25 +153,12 @@ metrics::Rejection rejection_of(store::CommitStatus s)
     return metrics::Rejection::store_error;
 }
 
-/// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
-/// nothing when the field is absent, of another scheme or malformed.
-std::optional<std::string_view> bearer_token(std::string_view field)
-{
-    constexpr std::string_view kScheme = "Bearer ";
-    if (field.size() <= kScheme.size() || !boost::beast::iequals(field.substr(0, kScheme.size()), kScheme))
-        return std::nullopt;
-    field.remove_prefix(kScheme.size());
-    while (!field.empty() && field.front() == ' ')
-        field.remove_prefix(1);
-    while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
-        field.remove_suffix(1);
-    if (field.empty() || field.find_first_of(" \t") != std::string_view::npos)
-        return std::nullopt;
-    return field;
-}
-
 constexpr std::string_view kBearerUsage = "send 'Authorization: Bearer <token>' with the token issued for "
                                           "the device (fleetscope-gateway token add)";
+constexpr std::string_view kOperatorUsage =
+    "a client off the gateway's host sends 'Authorization: Bearer <token>' with an operator token "
+    "(fleetscope-gateway operator add, operator-token-file) to read devices, samples and alerts and to "
+    "acknowledge alerts";
 
 /// A message may quote what the client sent (a path, a header value, a query key), and those bytes may be
 /// anything, but a JSON body must be valid UTF-8. Bytes outside printable ASCII are written as \xNN, as the
@@ -279,7 +266,7 @@ std::optional<Response> Api::check_header(const Request& h) const
         const auto field = h.find(bhttp::field::authorization);
         if (field == h.end())
             return error(status::unauthorized, "device token required: " + std::string(kBearerUsage), h);
-        if (!bearer_token(field->value()))
+        if (!auth::bearer_token(field->value()))
             return error(
                 status::unauthorized,
                 "malformed Authorization field: expected the Bearer scheme; " + std::string(kBearerUsage), h);
@@ -324,11 +311,10 @@ Response Api::handle(const Request& request, ConnectionState& connection)
         return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8",
                      request);
     }
-    if (services_.tokens && !connection.loopback && path.starts_with(kDevicesPath))
-        return error(status::forbidden,
-                     "device reads are served to loopback clients only while device tokens are on "
-                     "(token-file is set): read them on the gateway's host",
-                     request);
+    if (path.starts_with(kDevicesPath) || path.starts_with(kAlertsPath)) {
+        if (auto denied = require_operator(request, connection))
+            return std::move(*denied);
+    }
     if (path == kDevicesPath) {
         if (!is_get)
             return error(status::method_not_allowed, "method not allowed: /v1/devices accepts GET", request);
@@ -360,6 +346,39 @@ Response Api::handle(const Request& request, ConnectionState& connection)
                  request);
 }
 
+std::optional<Response> Api::require_operator(const Request& request, const ConnectionState& connection) const
+{
+    const auto field = request.find(bhttp::field::authorization);
+    const auto authorization =
+        field == request.end() ? std::nullopt : std::optional<std::string_view>(field->value());
+    switch (services_.operators.check(connection.loopback, authorization)) {
+    case auth::OperatorVerdict::allowed:
+        return std::nullopt;
+    case auth::OperatorVerdict::token_required:
+        return error(status::unauthorized, "operator token required: " + std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_malformed:
+        return error(status::unauthorized,
+                     "malformed Authorization field: expected the Bearer scheme; " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_invalid:
+        return error(status::unauthorized,
+                     "the bearer token is not an operator token (a device token only writes its device's "
+                     "telemetry); " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::no_operators:
+        break;
+    }
+    return error(
+        status::forbidden,
+        "device and alert reads and alert acknowledgements are served to loopback clients only: access "
+        "control is on (token-file or operator-token-file is set) and operator-token-file is empty; use "
+        "them on the gateway's host, or issue operator tokens (fleetscope-gateway operator add)",
+        request);
+}
+
 void Api::on_close(const ConnectionState& connection)
 {
     if (!connection.device.empty())
@@ -380,7 +399,7 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     if (services_.tokens) {
         // check_header made sure a bearer token is present. Its digest is computed once per request; each
         // sample's device must be the one the token was issued for, or nothing from the request is stored.
-        const auto token = bearer_token(request[bhttp::field::authorization]);
+        const auto token = auth::bearer_token(request[bhttp::field::authorization]);
         const auth::Digest digest = auth::sha256(token.value_or(std::string_view{}));
         std::string_view verified;
         for (const auto& sample : decoded.samples) {

@@ -58,8 +58,23 @@ public:
 
     bool connect(std::uint16_t port, milliseconds timeout = kWait)
     {
+        return connect("127.0.0.1", port, {}, timeout);
+    }
+
+    /// Connects to `host`:`port` from the local address `source` (any when empty), so that a test chooses
+    /// the peer address the gateway sees.
+    bool connect(const std::string& host, std::uint16_t port, const std::string& source,
+                 milliseconds timeout = kWait)
+    {
         close();
-        const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+        const asio::ip::tcp::endpoint ep(asio::ip::make_address(host), port);
+        if (!source.empty()) {
+            socket_.open(ep.protocol(), error_);
+            if (!error_)
+                socket_.bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0), error_);
+            if (error_)
+                return false;
+        }
         error_ =
             run([&](auto done) { socket_.async_connect(ep, [done](error_code ec) mutable { done(ec); }); },
                 timeout);
