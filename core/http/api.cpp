@@ -3,6 +3,7 @@
 
 #include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
+#include "core/http/openapi.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/handoff.hpp"
@@ -78,6 +79,7 @@ constexpr std::string_view kTelemetryPath = "/v1/telemetry";
 constexpr std::string_view kDevicesPath = "/v1/devices";
 constexpr std::string_view kAlertsPath = "/v1/alerts";
 constexpr std::string_view kAckSuffix = "/ack";
+constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
 
 /// POST /v1/alerts/{id}/ack: the {id} segment, or empty when `path` is not that route.
 std::string_view ack_route_id(std::string_view path)
@@ -311,6 +313,12 @@ Response Api::handle(const Request& request, ConnectionState& connection)
         return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8",
                      request);
     }
+    if (path == kOpenApiPath) {
+        if (!is_get)
+            return error(status::method_not_allowed, "method not allowed: /v1/openapi.json accepts GET",
+                         request);
+        return reply(status::ok, std::string(openapi_document()), kJson, request);
+    }
     if (path.starts_with(kDevicesPath) || path.starts_with(kAlertsPath)) {
         if (auto denied = require_operator(request, connection))
             return std::move(*denied);
@@ -339,11 +347,12 @@ Response Api::handle(const Request& request, ConnectionState& connection)
                          request);
         return ack_alert(request, id);
     }
-    return error(status::not_found,
-                 "no such endpoint '" + std::string(path) +
-                     "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
-                     "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics or GET /healthz",
-                 request);
+    return error(
+        status::not_found,
+        "no such endpoint '" + std::string(path) +
+            "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
+            "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics, GET /healthz or GET /v1/openapi.json",
+        request);
 }
 
 std::optional<Response> Api::require_operator(const Request& request, const ConnectionState& connection) const

@@ -243,7 +243,7 @@ void TestOperator::openEndpointsStayOpen()
 {
     if (!have_remote())
         QSKIP(network_.c_str());
-    for (const char* target : {"/healthz", "/metrics"}) {
+    for (const char* target : {"/healthz", "/metrics", "/v1/openapi.json"}) {
         const auto res = ask(both_->port(), kRemoteAddress, get(target));
         QVERIFY2(res, target);
         QVERIFY2(res->result_int() == 200, target);
