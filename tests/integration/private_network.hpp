@@ -64,4 +64,12 @@ inline std::string enter_private_network()
 #endif
 }
 
+/// Where a test gateway listens, given what enter_private_network() returned: every address inside the
+/// private network (127.0.0.1 and kRemoteAddress), loopback only outside it, so that a test never listens on
+/// the host's own interfaces.
+inline std::string test_listen_address(const std::string& network_error)
+{
+    return network_error.empty() ? "0.0.0.0:0" : "127.0.0.1:0";
+}
+
 } // namespace fleetscope::testing

@@ -84,7 +84,7 @@ private:
 Settings TestOpenApi::settings(const char* db) const
 {
     Settings s;
-    s.listen = network_.empty() ? "0.0.0.0:0" : "127.0.0.1:0";
+    s.listen = test_listen_address(network_);
     s.db_path = dir_.filePath(QString::fromLatin1(db)).toStdString();
     s.workers = 1;
     s.stack_cache_per_worker = 8;

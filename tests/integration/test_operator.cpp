@@ -91,9 +91,7 @@ private:
 Settings TestOperator::settings(const char* db) const
 {
     Settings s;
-    // In the private network, every address: 127.0.0.1 and 192.0.2.1. Outside it, loopback only, so that a
-    // test never listens on the host's own interfaces.
-    s.listen = network_.empty() ? "0.0.0.0:0" : "127.0.0.1:0";
+    s.listen = test_listen_address(network_);
     s.db_path = dir_.filePath(QString::fromLatin1(db)).toStdString();
     s.workers = 1;
     s.stack_cache_per_worker = 8;
