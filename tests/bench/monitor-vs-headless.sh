@@ -72,7 +72,8 @@ with open(sys.argv[5], 'a') as f:
 EOF
 }
 
-echo "mode $MODE, $CONNS connections, interval $INTERVAL ms, $DUR s, $ROUNDS rounds; load $(uptime | sed 's/.*average: //')"
+echo "mode $MODE, $CONNS connections, interval $INTERVAL ms, $DUR s, $ROUNDS rounds"
+echo "load $(uptime | sed 's/.*average: //')"
 echo "scheduling: $BENCH_SCHEDULING"
 for ((round = 1; round <= ROUNDS; round++)); do
     run headless "$round" "$BIN/fleetscope-gateway" --db "$WORK/h$round.db"

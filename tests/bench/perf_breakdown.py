@@ -26,8 +26,9 @@ USER_RULES = [
                                         r"mallocgc|nextFreeFast|heapBits|runtime\.(gc|scan|mark|sweep|grey|"
                                         r"findObject|wbBuf|bgsweep|bgscavenge|mspan|mcache|mcentral|mheap|"
                                         r"memclr|newobject|makeslice|makemap|growslice|newarray|typedmemmove|"
-                                        r"bulkBarrier|scanobject|scanblock|markroot|step|pcvalue|findfunc|funcInfo|getStackMap|"
-                                        r"gentraceback|adjustframe|scanstack|scanframeworker|readvarint|"
+                                        r"bulkBarrier|scanobject|scanblock|markroot|step|pcvalue|findfunc|"
+                                        r"funcInfo|getStackMap|gentraceback|adjustframe|scanstack|"
+                                        r"scanframeworker|readvarint|"
                                         r"funcdata|pcdatavalue)|runtime\.\(\*(mheap|mspan|mcache|mcentral|"
                                         r"gcWork|gcControllerState|sweepLocked|spanSet|gcBits|pageAlloc|"
                                         r"stackScanState|unwinder)\)|ArenaAllocator"),
@@ -146,6 +147,9 @@ def categorize(frames):
     if not frames:
         return "unknown"
     sym, dso = frames[0]
+    if dso == "inlined":
+        # DWARF chains list inlined functions as frames of their own: the library is the next real frame's.
+        dso = next((d for _, d in frames if d != "inlined"), "")
     if "kernel.kallsyms" in dso or sym.startswith("entry_SYSCALL"):
         kchain = [s for s, d in frames if "kernel.kallsyms" in d]
         return kernel_category(kchain)
@@ -177,20 +181,29 @@ def main():
     ap.add_argument("--cpu-seconds", type=float, default=0, help="process CPU seconds over the same window")
     ap.add_argument("--min-thread-share", type=float, default=2.0, help="hide threads below this %% of samples")
     ap.add_argument("--top", type=int, default=12, help="also list the N hottest user-space leaf symbols")
+    ap.add_argument("--under", action="append", default=[], metavar="REGEX",
+                    help="also report the CPU of the samples with a frame matching REGEX anywhere in their chain "
+                         "(needs full user chains: perf record --call-graph dwarf); repeatable")
     args = ap.parse_args()
 
     per_tid = defaultdict(Counter)
     overall = Counter()
     symbols = Counter()
     uncategorized = Counter()
+    under = [(rx, re.compile(rx)) for rx in args.under]
+    under_counts = defaultdict(Counter)  # regex -> category -> period
     total = 0
     for tid, period, frames in parse(sys.stdin):
         cat = categorize(frames)
+        for text, rx in under:
+            if any(rx.search(sym) for sym, _ in frames):
+                under_counts[text][cat] += period
         per_tid[tid][cat] += period
         overall[cat] += period
         total += period
         if frames and "kernel.kallsyms" not in frames[0][1]:
-            leaf = f"{frames[0][0][:90]} ({frames[0][1].rsplit('/', 1)[-1]})"
+            leaf_dso = next((d for _, d in frames if d != "inlined"), "")
+            leaf = f"{frames[0][0][:90]} ({leaf_dso.rsplit('/', 1)[-1]})"
             symbols[leaf] += period
             if cat.startswith("other:"):
                 uncategorized[leaf] += period
@@ -211,6 +224,9 @@ def main():
         top = counts.most_common(1)[0][0]
         table(f"thread {tid} ({share:.0f} % of the process; mostly {top})", counts, total, scale_s,
               args.requests, out)
+    for text, _ in under:
+        table(f"samples under /{text}/ ({100.0 * sum(under_counts[text].values()) / total:.1f} % of the process)",
+              under_counts[text], total, scale_s, args.requests, out)
     if args.top:
         out.write(f"\nhottest user-space leaf symbols (% of the process)\n")
         for name, c in symbols.most_common(args.top):

@@ -6,15 +6,18 @@
 # window, and prints perf_breakdown.py's tables: the whole process and each busy thread, by category (HTTP
 # parsing, fiber or goroutine scheduling, JSON, SQLite, syscalls, allocation...), in % and in us per request.
 # Usage: tests/bench/profile-gateway.sh [--go] [--gateway PATH] [--connections N] [--seconds S] [--freq HZ]
-#                                       [--open-loop] [--bin-dir DIR] [--keep]
+#                                       [--open-loop] [--dwarf] [--under REGEX]... [--bin-dir DIR] [--keep]
 #   --go           profile the Go peer (build/release/go-gateway/go-gateway) instead of FleetScope's gateway
 #   --gateway      the FleetScope gateway to profile (default BIN_DIR/fleetscope-gateway)
 #   --connections  simulator connections (default 256, back to back)
 #   --seconds      profiled seconds (default 10); the simulator runs 2 s longer
 #   --freq         samples per second per CPU (default 1999)
 #   --open-loop    15,000 devices posting every 2 s (or --connections N) instead of back to back
+#   --dwarf        full user-space call chains (perf --call-graph dwarf; heavier, use --freq 499), so that
+#   --under REGEX  can report the CPU spent under a function, e.g. 'Store::Impl::write_batch'; repeatable
 #   --keep         keep perf.data (written to build/release/bench/profile-NAME.perf.data)
-# BENCH_NICE as in run-bench.sh. Needs perf (linux-perf), jq and python3. The profile text goes to stdout and build/release/bench/profile-NAME.txt.
+# BENCH_NICE as in run-bench.sh. Needs perf (linux-perf), jq and python3. The profile text goes to stdout and to
+# build/release/bench/profile-NAME.txt.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -28,6 +31,8 @@ SECONDS_=10
 FREQ=1999
 OPEN=0
 KEEP=0
+DWARF=0
+UNDER=()
 while (($#)); do
     case $1 in
     --go) GO=1 ;;
@@ -36,6 +41,8 @@ while (($#)); do
     --seconds) SECONDS_=$2; shift ;;
     --freq) FREQ=$2; shift ;;
     --open-loop) OPEN=1 ;;
+    --dwarf) DWARF=1 ;;
+    --under) UNDER+=(--under "$2"); shift ;;
     --bin-dir) BIN_DIR=$(cd "$2" && pwd); shift ;;
     --keep) KEEP=1 ;;
     -h | --help)
@@ -101,7 +108,10 @@ cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 PERF_DATA=$LOG_DIR/profile-$NAME.perf.data
 c0=$(cpu_ticks "$GW_PID")
 t0=$(date +%s.%N)
-perf record -e cpu-clock -F "$FREQ" -g -p "$GW_PID" -o "$PERF_DATA" -- sleep "$SECONDS_" >"$WORK/perf.log" 2>&1
+CALL_GRAPH=(-g)
+((DWARF)) && CALL_GRAPH=(--call-graph "dwarf,16384")
+perf record -e cpu-clock -F "$FREQ" "${CALL_GRAPH[@]}" -p "$GW_PID" -o "$PERF_DATA" -- sleep "$SECONDS_" \
+    >"$WORK/perf.log" 2>&1
 t1=$(date +%s.%N)
 c1=$(cpu_ticks "$GW_PID")
 wait "$SIM_PID" || true
@@ -114,13 +124,14 @@ cpu_s=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.3f",
 
 {
     echo "profile of $NAME: $GATEWAY"
-    echo "load: fleetscope-sim ${SIM_ARGS[*]}; $(jq -r '"\(.requests.ok_rps) req/s 2xx, p99 \(.latency_ms.p99) ms, client \(.client.run_cpu_s) s CPU"' "$WORK/sim.json")"
-    echo "window: $(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }') s, about $requests requests," \
-        "gateway CPU $cpu_s s by /proc," \
-        "$(awk -v c="$cpu_s" -v n="$requests" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "?" }') us per request"
+    summary='"\(.requests.ok_rps) req/s 2xx, p99 \(.latency_ms.p99) ms, client \(.client.run_cpu_s) s CPU"'
+    echo "load: fleetscope-sim ${SIM_ARGS[*]}; $(jq -r "$summary" "$WORK/sim.json")"
+    window_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.1f", b - a }')
+    per_request=$(awk -v c="$cpu_s" -v n="$requests" 'BEGIN { if (n > 0) printf "%.1f", c * 1e6 / n; else print "?" }')
+    echo "window: $window_s s, about $requests requests, gateway CPU $cpu_s s by /proc, $per_request us per request"
     echo "machine load: $(uptime | sed 's/.*load average: //'); scheduling: $BENCH_SCHEDULING"
-    echo "command: perf record -e cpu-clock -F $FREQ -g -p PID -- sleep $SECONDS_"
+    echo "command: perf record -e cpu-clock -F $FREQ ${CALL_GRAPH[*]} -p PID -- sleep $SECONDS_"
     perf script -i "$PERF_DATA" -F tid,period,ip,sym,dso 2>/dev/null |
-        python3 "$ROOT/tests/bench/perf_breakdown.py" --requests "$requests" --cpu-seconds "$cpu_s"
+        python3 "$ROOT/tests/bench/perf_breakdown.py" --requests "$requests" --cpu-seconds "$cpu_s" "${UNDER[@]}"
 } | tee "$LOG_DIR/profile-$NAME.txt"
 ((KEEP)) || rm -f "$PERF_DATA"

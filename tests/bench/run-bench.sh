@@ -318,7 +318,8 @@ scenario_hold() {
     local key=$name.$round.hold held
     held=$(jnum "$json" .hold.held)
     R[$key.held]=$held
-    R[$key.failed]=$(($(jnum "$json" .hold.failed) + $(jnum "$json" .connections.refused) + $(jnum "$json" .connections.failed)))
+    R[$key.failed]=$(($(jnum "$json" .hold.failed) + $(jnum "$json" .connections.refused) +
+        $(jnum "$json" .connections.failed)))
     R[$key.rss0]=$(calc "printf \"%.1f\", $rss0 / 1024")
     R[$key.rss1]=$(calc "printf \"%.1f\", $rss1 / 1024")
     R[$key.fds]=$fds
@@ -444,9 +445,11 @@ heading() {
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 {
     echo ""
-    echo "FleetScope benchmark ($( ((QUICK)) && echo quick || echo full), $ROUNDS round(s)), $(date -u +%Y-%m-%dT%H:%MZ), $(($(date +%s) - START)) s"
+    echo "FleetScope benchmark ($( ((QUICK)) && echo quick || echo full), $ROUNDS round(s))," \
+        "$(date -u +%Y-%m-%dT%H:%MZ), $(($(date +%s) - START)) s"
     echo "machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), client and gateway on the same host"
-    echo "load before: ${LOAD_BEFORE#*load average: }; after: ${LOAD_AFTER#*load average: }; scheduling: $BENCH_SCHEDULING"
+    echo "load before: ${LOAD_BEFORE#*load average: }; after: ${LOAD_AFTER#*load average: }"
+    echo "scheduling: $BENCH_SCHEDULING"
     echo "ranges are min-max over the rounds; FS/Go is the ratio within each round"
     echo ""
     heading ""
