@@ -79,10 +79,10 @@ public:
         std::string error; // empty: the file was applied; else why it was not, and that the old one stays
         std::string state; // what is in force now, e.g. "12 device tokens"
     };
-    /// Rereads the token file (when device tokens are on) and the alert rules file, and applies each one that
-    /// is valid; an invalid one leaves what was in force. Connections stay open and requests in flight are
-    /// unaffected: a request verifies against the old tokens or the new ones. SIGHUP in fleetscope-gateway.
-    /// Controlling thread, while running.
+    /// Rereads the token files (those that are set: device and operator tokens) and the alert rules file, and
+    /// applies each one that is valid; an invalid one leaves what was in force. Connections stay open and
+    /// requests in flight are unaffected: a request verifies against the old tokens or the new ones. SIGHUP
+    /// in fleetscope-gateway. Controlling thread, while running.
     std::vector<Reloaded> reload();
 
 private:
