@@ -106,7 +106,7 @@ int main(int argc, char** argv)
         "       fleetscope-gateway operator add --operator-token-file FILE --name NAME\n"
         "       fleetscope-gateway export --help | sessions --help\n\n"
         "Accepts device telemetry over HTTP/1.1 (POST /v1/telemetry) and stores it in SQLite.\n"
-        "SIGINT and SIGTERM stop it cleanly; SIGHUP rereads the token file and the alert rules.\nOptions");
+        "SIGINT and SIGTERM stop it cleanly; SIGHUP rereads the token files and the alert rules.\nOptions");
     general.add_options()("help,h", "show this help and exit")("version", "print the version and exit")(
         "settings-table", "print every setting as a Markdown table (the README's) and exit")(
         "config", po::value<std::string>()->value_name("FILE"),

@@ -38,13 +38,14 @@ unsigned post_as(HttpClient& c, const std::string& device, const std::string& to
     return r ? r->result_int() : 0;
 }
 
-/// `fleetscope-gateway token add`: the printed token, or empty.
-std::string add_token(const QString& token_file, const QString& device)
+/// `fleetscope-gateway token add` (or `operator add`): the printed token, or empty.
+std::string add_token(const QString& token_file, const QString& device, bool operator_token = false)
 {
     ProgramRun run;
-    if (!run.start(ProgramRun::program(QStringLiteral("fleetscope-gateway")),
-                   {"token", "add", "--token-file", token_file, "--device", device})
-             .isEmpty() ||
+    const QStringList args =
+        operator_token ? QStringList{"operator", "add", "--operator-token-file", token_file, "--name", device}
+                       : QStringList{"token", "add", "--token-file", token_file, "--device", device};
+    if (!run.start(ProgramRun::program(QStringLiteral("fleetscope-gateway")), args).isEmpty() ||
         !run.wait_finished() || run.process().exitCode() != 0)
         return {};
     return run.out().trimmed().toStdString();
@@ -166,9 +167,11 @@ void TestService::sighupReloadsTokensAndRulesKeepingConnections()
     const QString rules = path("alerts.json");
     const std::string token_a = add_token(tokens, QStringLiteral("dev-a"));
     QVERIFY2(!token_a.empty(), "fleetscope-gateway token add failed");
+    QVERIFY(!add_token(path("operators"), QStringLiteral("alice"), true).empty());
     write_text(path("service.conf"),
                "listen = 127.0.0.1:0\nworkers = 2\ndb = " + path("svc.db").toStdString() + "\ntoken-file = " +
-                   tokens.toStdString() + "\nalert-rules = " + rules.toStdString() + "\n");
+                   tokens.toStdString() + "\noperator-token-file = " + path("operators").toStdString() +
+                   "\nalert-rules = " + rules.toStdString() + "\n");
     ProgramRun run;
     QCOMPARE(run.start(gateway_, {"--config", path("service.conf")}), QString());
     const auto port = wait_listening(run);
@@ -199,6 +202,9 @@ void TestService::sighupReloadsTokensAndRulesKeepingConnections()
         QStringLiteral(R"(info: SIGHUP: reloaded alert rules \S+: 1 alert rules\n)"));
     QVERIFY2(run.wait_for(kTokensReloaded, ProgramRun::Stream::err).hasMatch(), qPrintable(run.err()));
     QVERIFY2(run.wait_for(kRulesReloaded, ProgramRun::Stream::err).hasMatch(), qPrintable(run.err()));
+    static const QRegularExpression kOperatorsReloaded(
+        QStringLiteral(R"(info: SIGHUP: reloaded operator-token-file \S+: 1 operator tokens\n)"));
+    QVERIFY2(run.wait_for(kOperatorsReloaded, ProgramRun::Stream::err).hasMatch(), qPrintable(run.err()));
 
     // On every held connection both tokens work; then dev-b posts 99 and the rule "hot" must raise (posts of
     // value 1 clear it again).
