@@ -23,6 +23,7 @@ class TestUiPlots : public QObject {
 private Q_SLOTS:
     void initTestCase();
     void followsWindowAndTrims();
+    void replotsOnlyForAVisibleChange();
     void pauseFreezesButIngests();
     void zoomLeavesFollowUntilReset();
     void crosshairShowsExactValues();
@@ -65,6 +66,39 @@ void TestUiPlots::followsWindowAndTrims()
     plot.refresh(now, true);
     QCOMPARE(plot.graph(s)->data()->size(), 50); // the points older than 50 s are gone
     QVERIFY(!plot.refresh(now)); // throttled: a second replot within kMinReplotIntervalMs waits
+}
+
+void TestUiPlots::replotsOnlyForAVisibleChange()
+{
+    TimeWindow window;
+    window.setSeconds(60);
+    LivePlot plot(QStringLiteral("t"), &window);
+    plot.resize(600, 300);
+    plot.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    const int s = plot.addSeries(QStringLiteral("v"));
+    const double now = nowSeconds();
+    plot.append(s, now - 1, 1);
+    QVERIFY(plot.refresh(now, true));
+    const double secondsPerPixel = window.seconds() / plot.axisRect()->width();
+
+    // Following the window with no new data: nothing to draw until the window has moved by a pixel.
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    QVERIFY(!plot.refresh(now + secondsPerPixel / 4));
+    QVERIFY(plot.refresh(now + secondsPerPixel * 1.5));
+    QCOMPARE(plot.xAxis->range().upper, now + secondsPerPixel * 1.5);
+
+    // A new point is drawn at the next refresh allowed, scrolled or not.
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    plot.append(s, now + secondsPerPixel * 1.5, 2);
+    QVERIFY(plot.refresh(now + secondsPerPixel * 1.6));
+
+    // Left alone after a zoom: only new data replots.
+    plot.xAxis->scaleRange(0.5);
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    plot.refresh(now + secondsPerPixel * 1.6, true);
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    QVERIFY(!plot.refresh(now + 30));
 }
 
 void TestUiPlots::pauseFreezesButIngests()

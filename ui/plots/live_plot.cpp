@@ -13,6 +13,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fleetscope::ui {
@@ -242,14 +243,24 @@ bool LivePlot::refresh(double now_s, bool force)
     if (!onScreen())
         return false;
     const qint64 ms = QDateTime::currentMSecsSinceEpoch();
-    if (!force && (ms - last_replot_ms_ < kMinReplotIntervalMs || (!following_ && !dirty_)))
-        return false;
+    const double right = window_->rightEdge(now_s);
+    if (!force) {
+        if (ms - last_replot_ms_ < kMinReplotIntervalMs)
+            return false;
+        // A replot that changes no pixel costs as much as one that does (clearing, drawing and compositing
+        // the whole plot): redraw for new data, or, following the window, once it has scrolled a pixel. A
+        // five-minute window moves a pixel every half second or so, far less often than the frame rate.
+        const double secondsPerPixel = window_->seconds() / std::max(1, axisRect()->width());
+        const bool scrolled = following_ && std::fabs(right - last_right_) >= secondsPerPixel;
+        if (!dirty_ && !scrolled)
+            return false;
+    }
     if (following_) {
-        const double right = window_->rightEdge(now_s);
         programmatic_range_ = true;
         xAxis->setRange(right - window_->seconds(), right);
         programmatic_range_ = false;
         rescaleValues();
+        last_right_ = right;
     }
     updateTicker();
     updateCrosshair();
