@@ -93,6 +93,10 @@ void TestUiPlots::replotsOnlyForAVisibleChange()
     plot.append(s, now + secondsPerPixel * 1.5, 2);
     QVERIFY(plot.refresh(now + secondsPerPixel * 1.6));
 
+    // Every layer is logical, so a replot clears and composites one paint buffer, not one per buffered layer.
+    for (int i = 0; i < plot.layerCount(); ++i)
+        QCOMPARE(plot.layer(i)->mode(), QCPLayer::lmLogical);
+
     // Left alone after a zoom: only new data replots.
     plot.xAxis->scaleRange(0.5);
     QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);

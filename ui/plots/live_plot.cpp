@@ -102,8 +102,12 @@ LivePlot::LivePlot(const QString& title, TimeWindow* window, QWidget* parent)
     legend->setMargins(QMargins(8, 2, 8, 0));
 
     addLayer(kOverlayLayer, layer(QStringLiteral("main")), QCustomPlot::limAbove);
-    // Buffered on its own so that moving the crosshair repaints only this layer, not the lines.
-    layer(kOverlayLayer)->setMode(QCPLayer::lmBuffered);
+    // Every layer logical, so that the plot draws into one paint buffer. A buffered crosshair layer would make
+    // moving the crosshair cheaper, but every live replot would then clear and composite a full-size buffer
+    // for each run of layers, four here with QCustomPlot's buffered "overlay" (which only its selection
+    // rectangle uses, and these plots have none), far more than the occasional hover replot costs.
+    for (int i = 0; i < layerCount(); ++i)
+        layer(i)->setMode(QCPLayer::lmLogical);
     cross_ = new QCPItemStraightLine(this);
     readout_ = new QCPItemText(this);
     overlay_ = new QCPItemText(this);
@@ -431,7 +435,7 @@ void LivePlot::mouseMoveEvent(QMouseEvent* event)
     const int x = static_cast<int>(event->position().x());
     mouse_x_ = axisRect()->rect().contains(event->position().toPoint()) ? x : -1;
     updateCrosshair();
-    layer(kOverlayLayer)->replot();
+    replot(QCustomPlot::rpQueuedReplot); // once per pass of the event loop, however many moves it brought
 }
 
 void LivePlot::mousePressEvent(QMouseEvent* event)
@@ -458,7 +462,7 @@ void LivePlot::leaveEvent(QEvent* event)
     QCustomPlot::leaveEvent(event);
     mouse_x_ = -1;
     updateCrosshair();
-    layer(kOverlayLayer)->replot();
+    replot(QCustomPlot::rpQueuedReplot); // once per pass of the event loop, however many moves it brought
 }
 
 void LivePlot::showEvent(QShowEvent* event)
