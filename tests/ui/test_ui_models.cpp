@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The device table model and its proxy under QAbstractItemModelTester, the live feed's coalescing and drop
-// accounting through a real metrics::Subscription, and the overview's rate derivation.
+// The device table model and its proxy under QAbstractItemModelTester, the devices page's repaints, the live
+// feed's coalescing and drop accounting through a real metrics::Subscription, and the overview's rate
+// derivation.
 #include "core/metrics/hub.hpp"
 #include "ui/feed/live_feed.hpp"
 #include "ui/feed/snapshot_deriver.hpp"
 #include "ui/models/device_table_model.hpp"
+#include "ui/pages/devices_page.hpp"
 #include "ui/plots/live_plot.hpp"
 
 #include <QAbstractItemModelTester>
+#include <QPaintEvent>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTest>
 
 #include <cmath>
@@ -43,6 +47,8 @@ private Q_SLOTS:
     void modelUnderTester();
     void proxyFilterAndSort();
     void staleFlag();
+    void countsFollowStatusChanges();
+    void clockRepaintsOnlyLastSeen();
     void feedCoalescesPerDevice();
     void feedDropsOldestWhenLagging();
     void feedCountsCoreDrops();
@@ -147,6 +153,75 @@ void TestUiModels::staleFlag()
     QCOMPARE(proxy.rowCount(), 0);
 }
 
+void TestUiModels::countsFollowStatusChanges()
+{
+    DeviceTableModel model;
+    model.setStaleAfter(Millis(60'000));
+    QSignalSpy counts(&model, &DeviceTableModel::countsChanged);
+    model.applyFrame({delta("a", 0, 1, {}), delta("b", 0, 1, {})}, 100'000);
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    QCOMPARE(counts.count(), 1);
+    // Updates that move no device between live, stale and offline announce nothing: the devices page then
+    // redraws its summary only when it changes.
+    model.applyFrame({delta("a", 0, 1, {})}, 101'000);
+    model.setNow(102'000);
+    QCOMPARE(counts.count(), 1);
+    model.applyFrame({delta("b", 0, 1, {})}, 150'000);
+    model.setNow(170'000); // a: 70 s quiet
+    QCOMPARE(counts.count(), 2);
+    QCOMPARE(model.liveCount(), std::size_t{1});
+    QCOMPARE(model.staleCount(), std::size_t{1});
+    model.applyFrame({delta("a", 0, 1, {})}, 171'000); // back
+    QCOMPARE(counts.count(), 3);
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    QCOMPARE(model.staleCount(), std::size_t{0});
+    store::DeviceRow old;
+    old.device = "c";
+    old.last_seen = 1000;
+    model.addKnownDevices({old});
+    QCOMPARE(model.offlineCount(), std::size_t{1});
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    model.clear();
+    QCOMPARE(model.liveCount(), std::size_t{0});
+    QCOMPARE(model.offlineCount(), std::size_t{0});
+    QCOMPARE(counts.count(), 4);
+}
+
+void TestUiModels::clockRepaintsOnlyLastSeen()
+{
+    DeviceTableModel model;
+    DevicesPage page(&model);
+    std::vector<DeviceDelta> all;
+    for (int i = 0; i < 200; ++i)
+        all.push_back(delta("dev-" + std::to_string(1000 + i), 0, 1, {{"t", 1.0}}));
+    model.applyFrame(all, 1000);
+    page.resize(900, 400);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QTableView* view = page.view();
+
+    struct PaintLog : QObject {
+        QRegion painted;
+        bool eventFilter(QObject*, QEvent* event) override
+        {
+            if (event->type() == QEvent::Paint)
+                painted += static_cast<QPaintEvent*>(event)->region();
+            return false;
+        }
+    } log;
+    view->viewport()->installEventFilter(&log);
+    QCoreApplication::processEvents();
+    log.painted = {};
+
+    // A second passes with no update: the relative ages move, nothing else does.
+    model.setNow(2000);
+    QTRY_VERIFY(!log.painted.isEmpty());
+    const QRect lastSeen(view->columnViewportPosition(DeviceTableModel::ColLastSeen), 0,
+                         view->columnWidth(DeviceTableModel::ColLastSeen), view->viewport()->height());
+    QCOMPARE(log.painted.boundingRect(), lastSeen);
+    QCOMPARE(model.data(model.index(0, DeviceTableModel::ColLastSeen)).toString(), QStringLiteral("1 s ago"));
+}
+
 void TestUiModels::feedCoalescesPerDevice()
 {
     auto sub = std::make_shared<metrics::Subscription>(1024);
@@ -178,6 +253,8 @@ void TestUiModels::feedCoalescesPerDevice()
     QCOMPARE(p2.latest[0].value, 4.0);
     QCOMPARE(p2.latest[1].value, -50.0);
     QCOMPARE(frame.watched.size(), std::size_t{2});
+    QCOMPARE(frame.watched[0].device, std::string("pump-2")); // the watched samples keep what the table got
+    QCOMPARE(frame.watched[0].metrics.size(), std::size_t{2});
     QCOMPARE(frame.watched[1].ts_ms, 4);
 
     QCOMPARE(feed.collect(2000).updates, std::size_t{0}); // the queues are empty now

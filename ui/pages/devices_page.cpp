@@ -63,7 +63,13 @@ DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     connect(filter_, &QLineEdit::textChanged, proxy_, &DeviceFilterProxy::setFilterText);
     connect(stale_only_, &QCheckBox::toggled, proxy_, &DeviceFilterProxy::setStaleOnly);
     connect(model_, &DeviceTableModel::countsChanged, this, &DevicesPage::updateSummary);
-    connect(model_, &DeviceTableModel::clockAdvanced, view_->viewport(), qOverload<>(&QWidget::update));
+    // Of what a row shows, only "last seen" moves with the clock alone (a status change is signalled with its
+    // row): repaint that column, not every cell on screen.
+    connect(model_, &DeviceTableModel::clockAdvanced, this, [this] {
+        QWidget* viewport = view_->viewport();
+        const int x = view_->columnViewportPosition(DeviceTableModel::ColLastSeen);
+        viewport->update(x, 0, view_->columnWidth(DeviceTableModel::ColLastSeen), viewport->height());
+    });
     connect(proxy_, &QAbstractItemModel::rowsInserted, this, &DevicesPage::updateSummary);
     connect(proxy_, &QAbstractItemModel::rowsRemoved, this, &DevicesPage::updateSummary);
     connect(proxy_, &QAbstractItemModel::modelReset, this, &DevicesPage::updateSummary);
