@@ -10,7 +10,6 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
 #include <string>
 #include <thread>
@@ -30,11 +29,10 @@ public:
         , interval_ms_(interval_ms)
         , metrics_(metrics)
     {
-        for (int i = 0; i < devices; ++i) {
-            char name[32];
-            std::snprintf(name, sizeof name, "dev-%05d", i);
-            names_.emplace_back(name);
-        }
+        // Named as fleetscope-sim names them: unpadded, so the table's order by name is not the order of
+        // the devices' phases, and each frame's updates land all over it, as with a real fleet.
+        for (int i = 0; i < devices; ++i)
+            names_.push_back("sim-" + std::to_string(i));
     }
     ~SyntheticFleet()
     {

@@ -154,7 +154,7 @@ int main(int argc, char* argv[])
     table->sortByColumn(DeviceTableModel::ColRate, Qt::DescendingOrder);
     results.push_back(measure("devices (sorted by rate)", feed, seconds, all, allCpu));
 
-    dashboard.detailPage()->showDevice(QStringLiteral("dev-00042"));
+    dashboard.detailPage()->showDevice(QStringLiteral("sim-42"));
     dashboard.setCurrentIndex(2);
     results.push_back(measure("device detail", feed, seconds, all, allCpu));
 
