@@ -49,6 +49,7 @@ private Q_SLOTS:
     void staleFlag();
     void countsFollowStatusChanges();
     void clockRepaintsOnlyLastSeen();
+    void onlyChangedRowsOnScreenRepaint();
     void feedCoalescesPerDevice();
     void feedDropsOldestWhenLagging();
     void feedCountsCoreDrops();
@@ -220,6 +221,62 @@ void TestUiModels::clockRepaintsOnlyLastSeen()
                          view->columnWidth(DeviceTableModel::ColLastSeen), view->viewport()->height());
     QCOMPARE(log.painted.boundingRect(), lastSeen);
     QCOMPARE(model.data(model.index(0, DeviceTableModel::ColLastSeen)).toString(), QStringLiteral("1 s ago"));
+}
+
+void TestUiModels::onlyChangedRowsOnScreenRepaint()
+{
+    // Named as a fleet names them: sorted by name, neighbouring devices are far apart in the table.
+    DeviceTableModel model;
+    DevicesPage page(&model);
+    std::vector<DeviceDelta> all;
+    for (int i = 0; i < 2000; ++i)
+        all.push_back(delta("sim-" + std::to_string(i), 0, 1, {{"t", 1.0}}));
+    model.applyFrame(all, 1000);
+    page.resize(900, 400);
+    page.show();
+    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QTableView* view = page.view();
+    view->scrollTo(page.proxy()->index(1000, 0), QAbstractItemView::PositionAtTop);
+    QCoreApplication::processEvents();
+    const int first = view->rowAt(0);
+    const int last = view->rowAt(view->viewport()->height() - 1);
+    QVERIFY(first >= 0 && last > first);
+
+    // Two devices updated together: next to each other in the model, one above the rows on screen and one
+    // below them in the table.
+    auto tableRow = [&](int source) { return page.proxy()->mapFromSource(model.index(source, 0)).row(); };
+    int pair = -1;
+    for (int i = 0; i + 1 < 2000 && pair < 0; ++i)
+        if (tableRow(i) < first && tableRow(i + 1) > last)
+            pair = i;
+    QVERIFY(pair >= 0);
+
+    struct PaintLog : QObject {
+        QRegion painted;
+        bool eventFilter(QObject*, QEvent* event) override
+        {
+            if (event->type() == QEvent::Paint)
+                painted += static_cast<QPaintEvent*>(event)->region();
+            return false;
+        }
+    } log;
+    view->viewport()->installEventFilter(&log);
+    QCoreApplication::processEvents();
+    log.painted = {};
+
+    model.applyFrame({delta("sim-" + std::to_string(pair), 0, 1, {{"t", 2.0}}),
+                      delta("sim-" + std::to_string(pair + 1), 0, 1, {{"t", 2.0}})},
+                     1100);
+    QCoreApplication::processEvents();
+    QVERIFY2(log.painted.isEmpty(), "no changed row is on screen");
+
+    // A device on screen changes: its row, and only its row, is repainted.
+    const int shown = first + 2;
+    const int source = page.proxy()->mapToSource(page.proxy()->index(shown, 0)).row();
+    model.applyFrame({delta(model.deviceAt(source).toStdString(), 0, 1, {{"t", 3.0}})}, 1200);
+    QTRY_VERIFY(!log.painted.isEmpty());
+    QCOMPARE(log.painted.boundingRect(),
+             QRect(0, view->rowViewportPosition(shown), view->viewport()->width(), view->rowHeight(shown)));
 }
 
 void TestUiModels::feedCoalescesPerDevice()
