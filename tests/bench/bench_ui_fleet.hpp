@@ -13,6 +13,10 @@
 #include <memory>
 #include <string>
 #include <thread>
+
+#ifdef __linux__
+#include <pthread.h>
+#endif
 #include <vector>
 
 namespace fleetscope::bench {
@@ -59,6 +63,9 @@ public:
     }
     std::uint64_t pushed() const { return pushed_; }
 
+    /// The producer thread's name, so that a benchmark can leave it out of the monitor's threads.
+    static constexpr const char* kThreadName = "synthetic-fleet";
+
 private:
     void push(std::size_t i, std::int64_t now)
     {
@@ -78,6 +85,9 @@ private:
 
     void run()
     {
+#ifdef __linux__
+        pthread_setname_np(pthread_self(), kThreadName);
+#endif
         const auto n = static_cast<std::int64_t>(names_.size());
         const std::int64_t start = QDateTime::currentMSecsSinceEpoch();
         std::int64_t posted = 0; // devices posted so far, over all rounds
