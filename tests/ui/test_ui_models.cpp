@@ -38,6 +38,29 @@ DeviceDelta delta(const std::string& device, std::int64_t ts, std::uint32_t n,
     return d;
 }
 
+/// What a widget painted, collected from its paint events.
+struct PaintLog : QObject {
+    QRegion painted;
+    bool eventFilter(QObject*, QEvent* event) override
+    {
+        if (event->type() == QEvent::Paint)
+            painted += static_cast<QPaintEvent*>(event)->region();
+        return false;
+    }
+};
+
+/// A devices page over `model` holding `devices` devices named as a fleet names them, shown.
+bool showPage(DevicesPage& page, DeviceTableModel& model, int devices)
+{
+    std::vector<DeviceDelta> all;
+    for (int i = 0; i < devices; ++i)
+        all.push_back(delta("sim-" + std::to_string(i), 0, 1, {{"t", 1.0}}));
+    model.applyFrame(all, 1000);
+    page.resize(900, 400);
+    page.show();
+    return QTest::qWaitForWindowExposed(&page);
+}
+
 } // namespace
 
 class TestUiModels : public QObject {
@@ -192,24 +215,10 @@ void TestUiModels::clockRepaintsOnlyLastSeen()
 {
     DeviceTableModel model;
     DevicesPage page(&model);
-    std::vector<DeviceDelta> all;
-    for (int i = 0; i < 200; ++i)
-        all.push_back(delta("dev-" + std::to_string(1000 + i), 0, 1, {{"t", 1.0}}));
-    model.applyFrame(all, 1000);
-    page.resize(900, 400);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(showPage(page, model, 200));
     QTableView* view = page.view();
 
-    struct PaintLog : QObject {
-        QRegion painted;
-        bool eventFilter(QObject*, QEvent* event) override
-        {
-            if (event->type() == QEvent::Paint)
-                painted += static_cast<QPaintEvent*>(event)->region();
-            return false;
-        }
-    } log;
+    PaintLog log;
     view->viewport()->installEventFilter(&log);
     QCoreApplication::processEvents();
     log.painted = {};
@@ -225,16 +234,10 @@ void TestUiModels::clockRepaintsOnlyLastSeen()
 
 void TestUiModels::onlyChangedRowsOnScreenRepaint()
 {
-    // Named as a fleet names them: sorted by name, neighbouring devices are far apart in the table.
+    // Sorted by name, neighbouring devices of a fleet are far apart in the table.
     DeviceTableModel model;
     DevicesPage page(&model);
-    std::vector<DeviceDelta> all;
-    for (int i = 0; i < 2000; ++i)
-        all.push_back(delta("sim-" + std::to_string(i), 0, 1, {{"t", 1.0}}));
-    model.applyFrame(all, 1000);
-    page.resize(900, 400);
-    page.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&page));
+    QVERIFY(showPage(page, model, 2000));
     QTableView* view = page.view();
     view->scrollTo(page.proxy()->index(1000, 0), QAbstractItemView::PositionAtTop);
     QCoreApplication::processEvents();
@@ -251,15 +254,7 @@ void TestUiModels::onlyChangedRowsOnScreenRepaint()
             pair = i;
     QVERIFY(pair >= 0);
 
-    struct PaintLog : QObject {
-        QRegion painted;
-        bool eventFilter(QObject*, QEvent* event) override
-        {
-            if (event->type() == QEvent::Paint)
-                painted += static_cast<QPaintEvent*>(event)->region();
-            return false;
-        }
-    } log;
+    PaintLog log;
     view->viewport()->installEventFilter(&log);
     QCoreApplication::processEvents();
     log.painted = {};

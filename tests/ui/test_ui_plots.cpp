@@ -18,6 +18,18 @@
 using namespace fleetscope;
 using namespace fleetscope::ui;
 
+namespace {
+
+/// Shows a plot at a fixed size and waits until it is on screen, where refresh() draws.
+bool showPlot(LivePlot& plot)
+{
+    plot.resize(600, 300);
+    plot.show();
+    return QTest::qWaitForWindowExposed(&plot);
+}
+
+} // namespace
+
 class TestUiPlots : public QObject {
     Q_OBJECT
 private Q_SLOTS:
@@ -51,9 +63,7 @@ void TestUiPlots::followsWindowAndTrims()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("v"));
     const double now = nowSeconds();
     for (int i = 0; i < 100; ++i)
@@ -73,9 +83,7 @@ void TestUiPlots::replotsOnlyForAVisibleChange()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("v"));
     const double now = nowSeconds();
     plot.append(s, now - 1, 1);
@@ -110,9 +118,7 @@ void TestUiPlots::pauseFreezesButIngests()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("v"));
     window.setPaused(true);
     const double frozen = window.pausedAt();
@@ -129,9 +135,7 @@ void TestUiPlots::zoomLeavesFollowUntilReset()
 {
     TimeWindow window;
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     plot.addSeries(QStringLiteral("v"));
     const double now = nowSeconds();
     plot.refresh(now, true);
@@ -151,9 +155,7 @@ void TestUiPlots::crosshairShowsExactValues()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("temp_c"));
     const double now = std::floor(nowSeconds());
     for (int i = 0; i <= 60; ++i)

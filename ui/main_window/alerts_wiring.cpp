@@ -2,11 +2,11 @@
 #include "ui/main_window/alerts_wiring.hpp"
 
 #include "ui/dialogs/rule_editor_dialog.hpp"
-#include "ui/feed/alert_center.hpp"
 #include "ui/feed/gateway_controller.hpp"
 #include "ui/feed/live_feed.hpp"
 #include "ui/main_window/main_window.hpp"
 #include "ui/main_window/window_actions.hpp"
+#include "ui/models/alert_center.hpp"
 #include "ui/models/alert_models.hpp"
 #include "ui/pages/alerts_page.hpp"
 #include "ui/pages/dashboard.hpp"

@@ -71,6 +71,7 @@ QString hhmmss(qint64 ms)
 FileMenu::FileMenu(MainWindow* window, GatewayController* controller, WindowActions* actions)
     : QObject(window)
     , window_(window)
+    , actions_(actions)
 {
     QMenu* file = window_->menuBar()->addMenu(tr("&File"));
     file->setObjectName(QStringLiteral("fileMenu"));
@@ -281,15 +282,8 @@ void FileMenu::exportDataInteractive()
 
 void FileMenu::exportWindowInteractive()
 {
-    const QString path =
-        QFileDialog::getSaveFileName(window_, tr("Export window"), QStringLiteral("fleetscope-window.png"),
-                                     tr("PNG image (*.png);;PDF document (*.pdf)"));
-    if (path.isEmpty())
-        return;
-    if (const QString error = window_->exportWindow(path); !error.isEmpty())
-        QMessageBox::warning(window_, tr("Export window"), error);
-    else
-        window_->statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+    actions_->exportInteractive(tr("Export window"), QStringLiteral("fleetscope-window.png"),
+                                [this](const QString& path) { return window_->exportWindow(path); });
 }
 
 void FileMenu::toggleMark(bool recording)

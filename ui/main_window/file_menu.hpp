@@ -42,6 +42,7 @@ private:
     void openCapture(const QString& path);
 
     MainWindow* window_;
+    WindowActions* actions_;
     QMenu* recent_ = nullptr;
     QAction* mark_ = nullptr;
     qint64 mark_from_ms_ = 0;

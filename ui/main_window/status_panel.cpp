@@ -2,6 +2,7 @@
 #include "ui/main_window/status_panel.hpp"
 
 #include "ui/feed/gateway_controller.hpp"
+#include "ui/plots/live_plot.hpp"
 
 #include <QLabel>
 #include <QLocale>
@@ -10,19 +11,6 @@
 #include <algorithm>
 
 namespace fleetscope::ui {
-
-namespace {
-
-QString uptimeText(std::int64_t ms)
-{
-    const std::int64_t s = ms / 1000;
-    return QStringLiteral("%1:%2:%3")
-        .arg(s / 3600, 2, 10, QLatin1Char('0'))
-        .arg((s % 3600) / 60, 2, 10, QLatin1Char('0'))
-        .arg(s % 60, 2, 10, QLatin1Char('0'));
-}
-
-} // namespace
 
 StatusPanel::StatusPanel(QStatusBar* bar, QObject* parent)
     : QObject(parent)
@@ -94,7 +82,7 @@ void StatusPanel::show(const Facts& f)
                          ? tr("%1 · %2").arg(f.info.tls ? tr("HTTPS") : tr("HTTP"),
                                              f.info.auth ? tr("device tokens") : tr("no tokens"))
                          : QString());
-    uptime_->setText(f.snapshot ? tr("uptime %1").arg(uptimeText(f.snapshot->uptime_ms)) : QString());
+    uptime_->setText(f.snapshot ? tr("uptime %1").arg(formatElapsed(f.snapshot->uptime_ms)) : QString());
     ceiling_->setText(f.running ? tr("connection ceiling %1").arg(locale.toString(f.info.connection_ceiling))
                                 : QString());
     ceiling_->setToolTip(

@@ -232,6 +232,19 @@ void WindowActions::showShortcuts()
     dialog.exec();
 }
 
+void WindowActions::exportInteractive(const QString& title, const QString& suggestedName,
+                                      const std::function<QString(const QString& path)>& write)
+{
+    const QString path = QFileDialog::getSaveFileName(window_, title, suggestedName,
+                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
+    if (path.isEmpty())
+        return;
+    if (const QString error = write(path); !error.isEmpty())
+        QMessageBox::warning(window_, title, error);
+    else
+        window_->statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+}
+
 void WindowActions::exportPlotInteractive()
 {
     LivePlot* plot = LivePlot::lastActive();
@@ -239,30 +252,16 @@ void WindowActions::exportPlotInteractive()
         window_->statusBar()->showMessage(tr("Hover or click a plot first, then export it"), 5000);
         return;
     }
-    const QString path =
-        QFileDialog::getSaveFileName(window_, tr("Export plot"), plot->title() + QStringLiteral(".png"),
-                                     tr("PNG image (*.png);;PDF document (*.pdf)"));
-    if (path.isEmpty())
-        return;
-    if (const QString error = plot->exportTo(path); !error.isEmpty())
-        QMessageBox::warning(window_, tr("Export plot"), error);
-    else
-        window_->statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+    exportInteractive(tr("Export plot"), plot->title() + QStringLiteral(".png"),
+                      [plot](const QString& path) { return plot->exportTo(path); });
 }
 
 void WindowActions::exportViewInteractive()
 {
     const QString name =
         dashboard_->tabText(dashboard_->currentIndex()).toLower().replace(QLatin1Char(' '), QLatin1Char('-'));
-    const QString path = QFileDialog::getSaveFileName(window_, tr("Export view"),
-                                                      QStringLiteral("fleetscope-%1.png").arg(name),
-                                                      tr("PNG image (*.png);;PDF document (*.pdf)"));
-    if (path.isEmpty())
-        return;
-    if (const QString error = dashboard_->exportView(path); !error.isEmpty())
-        QMessageBox::warning(window_, tr("Export view"), error);
-    else
-        window_->statusBar()->showMessage(tr("Wrote %1").arg(path), 5000);
+    exportInteractive(tr("Export view"), QStringLiteral("fleetscope-%1.png").arg(name),
+                      [this](const QString& path) { return dashboard_->exportView(path); });
 }
 
 } // namespace fleetscope::ui

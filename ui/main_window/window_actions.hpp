@@ -4,6 +4,8 @@
 #include <QList>
 #include <QObject>
 
+#include <functional>
+
 class QAction;
 class QComboBox;
 class QKeySequence;
@@ -33,6 +35,11 @@ public:
 
     /// Labels and enables what depends on the gateway: the start/stop action and the settings.
     void setGatewayState(bool running, bool busy, bool offline);
+
+    /// Asks where to save a PNG or PDF (suggesting `suggestedName`), then `write`s it: a returned error goes
+    /// to a message box, a success to the status bar.
+    void exportInteractive(const QString& title, const QString& suggestedName,
+                           const std::function<QString(const QString& path)>& write);
 
 signals:
     void startStopTriggered();

@@ -45,6 +45,15 @@ QString formatNumber(double value, int maxDecimals)
     return text;
 }
 
+QString formatElapsed(qint64 ms)
+{
+    const qint64 s = std::max<qint64>(0, ms) / 1000;
+    return QStringLiteral("%1:%2:%3")
+        .arg(s / 3600, 2, 10, QLatin1Char('0'))
+        .arg((s % 3600) / 60, 2, 10, QLatin1Char('0'))
+        .arg(s % 60, 2, 10, QLatin1Char('0'));
+}
+
 LivePlot* LivePlot::lastActive()
 {
     return g_last_active.data();
@@ -102,10 +111,10 @@ LivePlot::LivePlot(const QString& title, TimeWindow* window, QWidget* parent)
     legend->setMargins(QMargins(8, 2, 8, 0));
 
     addLayer(kOverlayLayer, layer(QStringLiteral("main")), QCustomPlot::limAbove);
-    // Every layer logical, so that the plot draws into one paint buffer. A buffered crosshair layer would make
-    // moving the crosshair cheaper, but every live replot would then clear and composite a full-size buffer
-    // for each run of layers, four here with QCustomPlot's buffered "overlay" (which only its selection
-    // rectangle uses, and these plots have none), far more than the occasional hover replot costs.
+    // Every layer logical, so that the plot draws into one paint buffer. A buffered crosshair layer would
+    // make moving the crosshair cheaper, but every live replot would then clear and composite a full-size
+    // buffer for each run of layers, four here with QCustomPlot's buffered "overlay" (which only its
+    // selection rectangle uses, and these plots have none), far more than the occasional hover replot costs.
     for (int i = 0; i < layerCount(); ++i)
         layer(i)->setMode(QCPLayer::lmLogical);
     cross_ = new QCPItemStraightLine(this);

@@ -108,5 +108,7 @@ private:
 
 /// Formats a value for tiles and readouts: grouped thousands, at most 3 decimals, no trailing zeros.
 QString formatNumber(double value, int maxDecimals = 2);
+/// Formats a duration as hh:mm:ss (hours unbounded; negative durations as zero).
+QString formatElapsed(qint64 ms);
 
 } // namespace fleetscope::ui
