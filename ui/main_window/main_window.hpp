@@ -36,8 +36,8 @@ struct Frame;
 /// gateway controlled from the toolbar, or the offline review of a capture. GUI thread only; the gateway
 /// runs on its own threads behind a GatewayController, and data arrives through the LiveFeed's lock-free
 /// queues. This class owns the gateway's lifecycle (start, stop, restart for new settings, close after the
-/// last commit) and routes frames to the views; its parts each own one concern (docs/architecture.md, "The
-/// monitor"): WindowActions the shortcuts and toolbar, StatusPanel the status bar, AlertsWiring the alerts,
+/// last commit) and routes frames to the views; its parts each own one concern (docs/architecture.md,
+/// "Layers"): WindowActions the shortcuts and toolbar, StatusPanel the status bar, AlertsWiring the alerts,
 /// CaptureReview the offline review, FileMenu the File menu and exports.
 class MainWindow : public QMainWindow {
     Q_OBJECT
