@@ -178,8 +178,8 @@ private slots:
     void pipelinedResponsesInOrder();
     void headerAppliedOnlyWhenComplete();
     void incompleteBodyIsNotProcessed();
-    void continueBeforeTheBody();
-    void noContinueForHttp10();
+    void expectContinue_data();
+    void expectContinue();
     void unauthorizedCarriesChallenge();
 
 private:
@@ -653,51 +653,48 @@ void TestConformance::incompleteBodyIsNotProcessed()
     QCOMPARE(stored(db_, QStringLiteral("incomplete")), std::int64_t(0));
 }
 
-void TestConformance::continueBeforeTheBody()
+void TestConformance::expectContinue_data()
 {
+    QTest::addColumn<QByteArray>("version");
+    QTest::addColumn<bool>("interim"); // a 100 (Continue) comes before the body is sent
     // RFC 9110 10.1.1: 100 (Continue) at once, without waiting for the body, then the final status.
-    HttpClient c;
-    QVERIFY(c.connect(port_));
-    const std::string body = sample_json("continue-11", 1, 1);
-    const std::string header = "POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                               "Expect: 100-continue\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n";
-    QVERIFY(c.send(header));
-    auto interim = c.read(milliseconds(2000));
-    QVERIFY2(interim, "no 100 (Continue) before the body");
-    QCOMPARE(interim->result_int(), 100);
-    VERIFY_CONFORMS(*interim, QByteArray::fromStdString(header));
-    QVERIFY(c.send(body));
-    auto res = c.read();
-    QVERIFY(res);
-    QCOMPARE(res->result_int(), 204);
-    VERIFY_CONFORMS(*res, QByteArray::fromStdString(header));
-    QCOMPARE(stored(db_, QStringLiteral("continue-11")), std::int64_t(1));
+    QTest::newRow("9110-10.1.1 HTTP/1.1: 100 before the body, then the final status")
+        << QByteArray("HTTP/1.1") << true;
+    // RFC 9110 10.1.1 and 15.2: the expectation in an HTTP/1.0 request is ignored; no 1xx goes to HTTP/1.0.
+    QTest::newRow("9110-10.1.1, 15.2 HTTP/1.0: the expectation is ignored")
+        << QByteArray("HTTP/1.0") << false;
 }
 
-void TestConformance::noContinueForHttp10()
+void TestConformance::expectContinue()
 {
-    // RFC 9110 10.1.1 and 15.2: the expectation in an HTTP/1.0 request is ignored, and no 1xx goes to
-    // HTTP/1.0.
+    QFETCH(QByteArray, version);
+    QFETCH(bool, interim);
+    const QString device = QStringLiteral("continue-") + QString::fromLatin1(version).replace(u'/', u'-');
     HttpClient c;
     QVERIFY(c.connect(port_));
-    const std::string body = sample_json("continue-10", 1, 1);
-    const std::string header = "POST /v1/telemetry HTTP/1.0\r\nContent-Type: application/json\r\n"
-                               "Expect: 100-continue\r\nContent-Length: " +
-                               std::to_string(body.size()) + "\r\n\r\n";
-    QVERIFY(c.send(header));
-    auto early = c.read(milliseconds(500));
-    QVERIFY2(
-        !early,
-        qPrintable(
-            QStringLiteral("answered %1 to HTTP/1.0 before the body").arg(early ? early->result_int() : 0)));
-    QCOMPARE(c.error(), boost::asio::error::timed_out);
+    const std::string body = sample_json(device.toStdString(), 1, 1);
+    const QByteArray header = "POST /v1/telemetry " + version +
+                              "\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n"
+                              "Content-Length: " +
+                              QByteArray::number(qsizetype(body.size())) + "\r\n\r\n";
+    QVERIFY(c.send(header.toStdString()));
+    auto early = c.read(milliseconds(interim ? 2000 : 500));
+    if (interim) {
+        QVERIFY2(early, "no 100 (Continue) before the body");
+        QCOMPARE(early->result_int(), 100);
+        VERIFY_CONFORMS(*early, header);
+    } else {
+        QVERIFY2(
+            !early,
+            qPrintable(QStringLiteral("answered %1 before the body").arg(early ? early->result_int() : 0)));
+        QCOMPARE(c.error(), boost::asio::error::timed_out);
+    }
     QVERIFY(c.send(body));
     auto res = c.read();
     QVERIFY(res);
     QCOMPARE(res->result_int(), 204);
-    VERIFY_CONFORMS(*res, QByteArray::fromStdString(header));
-    QCOMPARE(stored(db_, QStringLiteral("continue-10")), std::int64_t(1));
+    VERIFY_CONFORMS(*res, header);
+    QCOMPARE(stored(db_, device), std::int64_t(1));
 }
 
 void TestConformance::unauthorizedCarriesChallenge()
