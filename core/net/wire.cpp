@@ -30,17 +30,22 @@ bool is_parse_error(const boost::system::error_code& ec)
     return ec.category() == bhttp::make_error_code(bhttp::error::bad_method).category();
 }
 
-/// Whether the request line in `unparsed` ends in a well-formed HTTP-version ("HTTP/2.0"): Beast refuses
-/// every version but 1.0 and 1.1 alike, and only a well-formed one is an unsupported version rather than a
-/// malformed line.
+/// Whether the request line that Beast refused with bad_version names a well-formed version ("HTTP/2.0"):
+/// Beast refuses every version but 1.0 and 1.1 alike, and only a well-formed one is an unsupported version
+/// rather than a malformed line. Beast reads the method and the target, then waits for eight bytes of
+/// version before it judges them, so those eight bytes are in `unparsed` however the line arrived.
 bool names_a_version(std::string_view unparsed)
 {
-    const auto eol = unparsed.find("\r\n");
-    if (eol == std::string_view::npos || eol < 8)
+    const auto method_end = unparsed.find(' ');
+    const auto target_end =
+        method_end == std::string_view::npos ? method_end : unparsed.find(' ', method_end + 1);
+    if (target_end == std::string_view::npos || unparsed.size() < target_end + 9)
         return false;
-    const std::string_view v = unparsed.substr(eol - 8, 8);
+    const std::string_view v = unparsed.substr(target_end + 1, 8);
     const auto digit = [](char c) { return c >= '0' && c <= '9'; };
-    return v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]);
+    // HTTP/1.0 and HTTP/1.1 followed by a bad line ending are malformed lines, not other versions.
+    return v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]) && v != "HTTP/1.0" &&
+           v != "HTTP/1.1";
 }
 
 /// RFC 9112 3.2.2: an origin server accepts the absolute-form and reads the request as its origin-form.
@@ -201,6 +206,17 @@ std::optional<Refusal> check_length(const RequestParser& parser, const Settings&
     return Refusal{bhttp::status::payload_too_large,
                    "body of " + std::to_string(*length) + " bytes is too large: at most " +
                        std::to_string(settings.max_body_bytes) + " bytes (max-body-bytes)"};
+}
+
+bool header_ends(std::string_view bytes, std::size_t from)
+{
+    for (auto lf = bytes.find('\n', from > 2 ? from - 2 : 0); lf != std::string_view::npos;
+         lf = bytes.find('\n', lf + 1)) {
+        const std::string_view next = bytes.substr(lf + 1, 2);
+        if (next.starts_with('\n') || next == "\r\n")
+            return true;
+    }
+    return false;
 }
 
 bool expects_continue(const Request& header)

@@ -68,6 +68,9 @@ std::optional<Refusal> check_coding(const Request& header, Framing& framing);
 /// 413 when the announced Content-Length exceeds max-body-bytes: the one place a too large body is refused
 /// before any of it is read.
 std::optional<Refusal> check_length(const RequestParser& parser, const Settings& settings);
+/// Whether `bytes`, searched from `from` on (less the two bytes a blank line may straddle), hold the blank
+/// line that ends a header: CRLF CRLF, or one with a bare LF, which the parser will refuse.
+bool header_ends(std::string_view bytes, std::size_t from);
 /// Whether a 100 (Continue) is owed before the body: an HTTP/1.1 Expect: 100-continue (RFC 9110 10.1.1).
 bool expects_continue(const Request& header);
 /// RFC 9110 6.5.1: trailer fields stay out of the header section. Removes the fields after the first
@@ -263,39 +266,66 @@ Served Wire<Stream>::respond(const Request& request, Reply& reply)
     return Served{status, sent && keep};
 }
 
-/// Reads a request header of at most max-header-bytes into `parser`. Beast 1.81's parser applies header_limit
-/// only to the bytes not yet parsed in one put() while it consumes complete fields as they arrive, and
-/// http::async_read_some keeps putting until the header is done, so a header arriving in pieces could exceed
-/// the limit by what the first reads parsed: up to about twice the limit once the read buffer has grown
-/// (later Beast subtracts what it parsed). This drives the same put() loop and does that subtraction, so
-/// max-header-bytes bounds the whole request line and fields however the bytes arrive.
+/// Reads a request header of at most max-header-bytes into `parser`, which parses it in one put() once it is
+/// all there (its blank line arrived), once max-header-bytes are buffered, or once the peer closed. Beast
+/// 1.81's parser fed a header in pieces differs from one fed it whole: it applies header_limit only to the
+/// bytes not yet parsed in one put(), and against the bytes after the request line, so a header in pieces, or
+/// a long request line, could exceed the limit; and after a put that needed more it parses nothing until the
+/// blank line arrives, so a malformed header in pieces could end with another error than the same bytes at
+/// once. Put once, max-header-bytes bounds the whole request line and fields, and the answer does not depend
+/// on how the bytes arrived. Bytes that cannot begin a request (a TLS handshake on a plain port, garbage) are
+/// refused as soon as the first read brings them: a scratch parser judges that read, and only an error it
+/// finds counts, since the parser finds the first error in the same place however much follows.
 template <class Stream>
 void Wire<Stream>::read_header(RequestParser& parser, boost::system::error_code& ec)
 {
     namespace beast = boost::beast;
     const std::size_t limit = ctx_.settings.max_header_bytes;
-    std::size_t used = 0;
+    std::size_t searched = 0; // leading bytes of the buffer known to hold no blank line
+    std::size_t used = 0;     // bytes the parser consumed
+    bool judged = false;      // the first read's bytes were judged
+    const auto put = [&] {
+        parser.header_limit(static_cast<std::uint32_t>(limit - used));
+        const std::size_t n = parser.put(buffer_.data(), ec);
+        buffer_.consume(n);
+        used += n;
+        searched = 0;
+        if (ec == bhttp::error::need_more && used + buffer_.size() >= limit)
+            ec = bhttp::error::header_limit;
+    };
     for (;;) {
         if (deadline_passed(ec))
             return;
-        if (buffer_.size() != 0) {
-            parser.header_limit(static_cast<std::uint32_t>(limit - used));
-            const std::size_t n = parser.put(buffer_.data(), ec);
-            buffer_.consume(n);
-            used += n;
+        const std::string_view bytes(static_cast<const char*>(buffer_.data().data()), buffer_.size());
+        if (header_ends(bytes, searched) || used + bytes.size() >= limit) {
+            put();
             if (parser.is_header_done() || ec != bhttp::error::need_more)
                 return;
-            if (used >= limit) {
-                ec = bhttp::error::header_limit;
+        } else if (!judged && !bytes.empty()) {
+            judged = true;
+            const Allocator alloc = parser.get().get_allocator();
+            RequestParser scratch(std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc));
+            scratch.header_limit(static_cast<std::uint32_t>(limit));
+            scratch.put(buffer_.data(), ec);
+            if (ec && ec != bhttp::error::need_more)
                 return;
-            }
+            searched = bytes.size();
+        } else {
+            searched = bytes.size();
         }
         ec = {};
         const std::size_t got =
             stream_.async_read_some(buffer_.prepare(beast::read_size(buffer_, 65536)), runtime::yield[ec]);
         buffer_.commit(got);
         if (ec == boost::asio::error::eof) {
-            ec = parser.got_some() ? bhttp::error::partial_message : bhttp::error::end_of_stream;
+            if (!parser.got_some() && buffer_.size() == 0) {
+                ec = bhttp::error::end_of_stream;
+                return;
+            }
+            // What arrived is all there will be: the parser judges it.
+            put();
+            if (!ec || ec == bhttp::error::need_more)
+                ec = bhttp::error::partial_message;
             return;
         }
         if (ec)

@@ -279,6 +279,14 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto whole = path.serve(bytes, bytes.size() + 1);
     // Beast's parser keeps its place between reads; a few bytes per read walks every resumption point.
     const auto trickled = path.serve(bytes, 1 + size % 7);
-    require(whole == trickled, "the same statuses whether the bytes arrive at once or trickle in");
+    if (whole != trickled) {
+        std::string detail;
+        for (const auto* run : {&whole, &trickled}) {
+            detail += run == &whole ? "whole:" : "; trickled:";
+            for (unsigned status : *run)
+                detail += " " + std::to_string(status);
+        }
+        require(false, "the same statuses whether the bytes arrive at once or trickle in:", detail);
+    }
     return 0;
 }
