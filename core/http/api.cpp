@@ -3,6 +3,7 @@
 
 #include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
+#include "core/http/openapi.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/handoff.hpp"
@@ -121,25 +122,31 @@ store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&&
     return result.wait();
 }
 
-/// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
-/// nothing when the field is absent, of another scheme or malformed.
-std::optional<std::string_view> bearer_token(std::string_view field)
+/// How /metrics names a commit that did not happen (fleetscope_samples_rejected_total's reason).
+metrics::Rejection rejection_of(store::CommitStatus s)
 {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (field.size() <= kScheme.size() || !boost::beast::iequals(field.substr(0, kScheme.size()), kScheme))
-        return std::nullopt;
-    field.remove_prefix(kScheme.size());
-    while (!field.empty() && field.front() == ' ')
-        field.remove_prefix(1);
-    while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
-        field.remove_suffix(1);
-    if (field.empty() || field.find_first_of(" \t") != std::string_view::npos)
-        return std::nullopt;
-    return field;
+    switch (s) {
+    case store::CommitStatus::overloaded:
+        return metrics::Rejection::overloaded;
+    case store::CommitStatus::full:
+        return metrics::Rejection::database_full;
+    case store::CommitStatus::locked:
+        return metrics::Rejection::database_locked;
+    case store::CommitStatus::stopped:
+        return metrics::Rejection::stopping;
+    case store::CommitStatus::committed:
+    case store::CommitStatus::failed:
+        break;
+    }
+    return metrics::Rejection::store_error;
 }
 
 constexpr std::string_view kBearerUsage = "send 'Authorization: Bearer <token>' with the token issued for "
                                           "the device (fleetscope-gateway token add)";
+constexpr std::string_view kOperatorUsage =
+    "a client off the gateway's host sends 'Authorization: Bearer <token>' with an operator token "
+    "(fleetscope-gateway operator add, operator-token-file) to read devices, samples and alerts and to "
+    "acknowledge alerts";
 
 std::optional<std::int64_t> parse_int(std::string_view s)
 {
@@ -186,7 +193,7 @@ struct Match {
     const Api::Route* route = nullptr; // the route for the method (GET's for HEAD), if any
     bool path_known = false;           // some route has the path
     bool input_path = false;           // a route of the path takes its body as input
-    bool local_read = false;           // a route of the path serves device data
+    bool operator_only = false;        // a route of the path is for operators (require_operator)
     std::array<std::string_view, kMaxParams> params{};
     std::size_t n_params = 0;
 
@@ -203,7 +210,7 @@ Match find_route(bhttp::verb method, std::string_view path)
             continue;
         m.path_known = true;
         m.input_path = m.input_path || r.accepts != nullptr;
-        m.local_read = m.local_read || r.local_read;
+        m.operator_only = m.operator_only || r.operator_only;
         if (!m.route &&
             (r.method == method || (r.method == bhttp::verb::get && method == bhttp::verb::head))) {
             m.route = &r;
@@ -226,10 +233,11 @@ std::span<const Api::Route> Api::routes()
         {verb::post, "/v1/telemetry", &Api::post_telemetry, &is_json_content_type, kJson},
         {verb::get, "/v1/devices", &Api::get_devices, nullptr, {}, true},
         {verb::get, "/v1/devices/{device}/samples", &Api::get_samples, nullptr, {}, true},
-        {verb::get, "/v1/alerts", &Api::get_alerts},
-        {verb::post, "/v1/alerts/{id}/ack", &Api::ack_alert},
+        {verb::get, "/v1/alerts", &Api::get_alerts, nullptr, {}, true},
+        {verb::post, "/v1/alerts/{id}/ack", &Api::ack_alert, nullptr, {}, true},
         {verb::get, "/metrics", &Api::get_metrics},
         {verb::get, "/healthz", &Api::get_health},
+        {verb::get, "/v1/openapi.json", &Api::get_openapi},
     };
     return kRoutes;
 }
@@ -304,7 +312,7 @@ std::optional<Response> Api::check_input(const Route& route, const Request& h) c
         const auto field = h.find(bhttp::field::authorization);
         if (field == h.end())
             return error(status::unauthorized, "device token required: " + std::string(kBearerUsage), h);
-        if (!bearer_token(field->value()))
+        if (!auth::bearer_token(field->value()))
             return error(
                 status::unauthorized,
                 "malformed Authorization field: expected the Bearer scheme; " + std::string(kBearerUsage), h);
@@ -342,11 +350,9 @@ net::Reply Api::handle(Request& request, net::Session& session)
         return error(status::not_found, "no such endpoint '" + std::string(path) + "': expected " + kExpected,
                      request);
     }
-    if (m.local_read && services_.tokens && !session.loopback)
-        return error(status::forbidden,
-                     "device reads are served to loopback clients only while device tokens are on "
-                     "(token-file is set): read them on the gateway's host",
-                     request);
+    if (m.operator_only)
+        if (auto denied = require_operator(request, session))
+            return std::move(*denied);
     if (!m.route)
         return method_not_allowed(path, request);
     // RFC 9110 13.2.1: preconditions are evaluated after the checks above and before the method is performed.
@@ -362,6 +368,44 @@ net::Reply Api::handle(Request& request, net::Session& session)
     return (this->*(m.route->serve))(request, session, m.route_params());
 }
 
+std::optional<Response> Api::require_operator(const Request& request, const net::Session& session) const
+{
+    const auto field = request.find(bhttp::field::authorization);
+    const auto authorization =
+        field == request.end() ? std::nullopt : std::optional<std::string_view>(field->value());
+    switch (services_.operators.check(session.loopback, authorization)) {
+    case auth::OperatorVerdict::allowed:
+        return std::nullopt;
+    case auth::OperatorVerdict::token_required:
+        return error(status::unauthorized, "operator token required: " + std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_malformed:
+        return error(status::unauthorized,
+                     "malformed Authorization field: expected the Bearer scheme; " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_invalid:
+        return error(status::unauthorized,
+                     "the bearer token is not an operator token (a device token only writes its device's "
+                     "telemetry); " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::no_operators:
+        break;
+    }
+    return error(
+        status::forbidden,
+        "device and alert reads and alert acknowledgements are served to loopback clients only: access "
+        "control is on (token-file or operator-token-file is set) and operator-token-file is empty; use "
+        "them on the gateway's host, or issue operator tokens (fleetscope-gateway operator add)",
+        request);
+}
+
+void Api::on_open(net::Session& session, const boost::asio::ip::address& peer)
+{
+    session.loopback = auth::is_loopback_peer(peer);
+}
+
 void Api::on_close(net::Session& session) noexcept
 {
     if (!session.client.empty())
@@ -371,6 +415,11 @@ void Api::on_close(net::Session& session) noexcept
 Response Api::get_health(const Request& request, net::Session&, Params)
 {
     return reply(status::ok, services_.health_json(), kJson, request);
+}
+
+Response Api::get_openapi(const Request& request, net::Session&, Params)
+{
+    return reply(status::ok, openapi_document(), kJson, request);
 }
 
 Response Api::get_metrics(const Request& request, net::Session&, Params)
@@ -387,21 +436,25 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
     if (!decoded.ok())
         return error(status::bad_request, decoded.error, request);
 
+    const auto n = decoded.samples.size();
+    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     if (services_.tokens) {
         // check_header made sure a bearer token is present. Its digest is computed once per request; each
         // sample's device must be the one the token was issued for, or nothing from the request is stored.
-        const auto token = bearer_token(request[bhttp::field::authorization]);
+        const auto token = auth::bearer_token(request[bhttp::field::authorization]);
         const auth::Digest digest = auth::sha256(token.value_or(std::string_view{}));
         std::string_view verified;
         for (const auto& sample : decoded.samples) {
             if (sample.device == verified)
                 continue;
-            if (!token || !services_.tokens->verify(sample.device, digest))
+            if (!token || !services_.tokens->verify(sample.device, digest)) {
+                slot.count_rejected(metrics::Rejection::unauthorized, n);
                 return error(status::unauthorized,
                              "the bearer token is not valid for device '" + sample.device +
                                  "': a token writes only the device it was issued for; nothing from this "
                                  "request was stored",
                              request);
+            }
             verified = sample.device;
         }
     }
@@ -412,10 +465,11 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
         services_.connected.add(session.client);
     }
 
-    const auto n = decoded.samples.size();
-    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     slot.samples_accepted.add(n);
-    switch (commit(services_.store, std::move(decoded.samples))) {
+    const auto outcome = commit(services_.store, std::move(decoded.samples));
+    if (outcome != store::CommitStatus::committed)
+        slot.count_rejected(rejection_of(outcome), n);
+    switch (outcome) {
     case store::CommitStatus::committed:
         slot.samples_committed.add(n);
         return reply(status::no_content, {}, {}, request);

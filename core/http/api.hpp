@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/auth/operator_access.hpp"
 #include "core/net/handler.hpp"
 #include "core/settings.hpp"
 
@@ -13,9 +14,6 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace fleetscope::auth {
-class TokenTable;
-}
 namespace fleetscope::store {
 class Store;
 }
@@ -65,6 +63,7 @@ struct Services {
     std::function<std::string()> health_json;  // the body of GET /healthz
     const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
     alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
+    auth::OperatorPolicy operators;            // who may read the fleet and act on alerts from afar
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
@@ -73,6 +72,10 @@ struct Services {
 class Api final : public net::Handler {
 public:
     explicit Api(Services services);
+
+    /// A connection opened: whether its peer counts as local (auth::is_loopback_peer), which spares it the
+    /// operator token.
+    void on_open(net::Session& session, const boost::asio::ip::address& peer) override;
 
     /// Checks made once the header is read and before any body byte is buffered, for the routes whose body
     /// is their input: method, Content-Type, device token, Content-Length presence, preconditions.
@@ -102,16 +105,22 @@ public:
         /// body is not read as input, only discarded) and how to name them.
         bool (*accepts)(std::string_view content_type) = nullptr;
         std::string_view accepted = {};
-        bool local_read = false; // device data: served to loopback peers only while device tokens are on
+        bool operator_only = false; // fleet reads and alert actions: require_operator applies
     };
 
     /// The routes, in the order a 404 lists them.
     static std::span<const Route> routes();
 
+    /// The operator rule (auth::OperatorPolicy) applied to a request: nothing when it may proceed, else the
+    /// 401 or 403 to answer. Every operator endpoint (Route::operator_only) goes through it: device and
+    /// sample reads, alerts and their acknowledgement.
+    std::optional<Response> require_operator(const Request& request, const net::Session& session) const;
+
 private:
     Response post_telemetry(const Request& request, net::Session& session, Params params);
     Response get_health(const Request& request, net::Session& session, Params params);
     Response get_metrics(const Request& request, net::Session& session, Params params);
+    Response get_openapi(const Request& request, net::Session& session, Params params);
     Response get_devices(const Request& request, net::Session& session, Params params);
     Response get_samples(const Request& request, net::Session& session, Params params);
     Response get_alerts(const Request& request, net::Session& session, Params params);

@@ -83,7 +83,7 @@ void WorkerNet::start()
     deadlines_.start();
 }
 
-void WorkerNet::adopt(Socket socket, bool loopback)
+void WorkerNet::adopt(Socket socket, const asio::ip::address& peer)
 {
     auto* c = new Connection(std::move(socket));
     connections_.push_back(*c);
@@ -91,8 +91,8 @@ void WorkerNet::adopt(Socket socket, bool loopback)
         close(*c);
         return;
     }
-    c->session.loopback = loopback;
     c->session.secure = tls_ != nullptr;
+    handler_.on_open(c->session, peer);
     if (tls_)
         c->tls = std::make_unique<TlsSession>(c->socket, *tls_);
     worker_.spawn([this, c] { serve(*c); });

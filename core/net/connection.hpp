@@ -54,9 +54,8 @@ public:
 
     runtime::Worker& worker() { return worker_; }
 
-    /// Adopts a socket accepted for this worker and starts its fiber; `loopback`: the peer's address is on
-    /// loopback. Worker thread.
-    void adopt(Socket socket, bool loopback);
+    /// Adopts a socket accepted for this worker from `peer` and starts its fiber. Worker thread.
+    void adopt(Socket socket, const boost::asio::ip::address& peer);
 
     /// Starts the deadline timer. Worker thread.
     void start();

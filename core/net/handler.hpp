@@ -3,6 +3,8 @@
 
 #include "core/net/message.hpp"
 
+#include <boost/asio/ip/address.hpp>
+
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,7 +16,7 @@ namespace fleetscope::net {
 /// worker's thread, from the handler calls of that connection.
 struct Session {
     std::string client;   // the handler's name for the peer (the device a connection posts for)
-    bool loopback = true; // the peer's address is on loopback
+    bool loopback = true; // the handler counts the peer as local (Handler::on_open)
     bool secure = false;  // the connection speaks TLS
 };
 
@@ -64,6 +66,9 @@ struct Reply {
 /// of every worker; each call runs on the fiber of the connection it is for, which it may park.
 class Handler {
 public:
+    /// A connection from `peer` opened; its requests follow.
+    virtual void on_open(Session& session, const boost::asio::ip::address& peer) = 0;
+
     /// The header is read and its framing is valid; no body byte is buffered yet. A response refuses the
     /// request here (route, method, media type, credentials, preconditions); a refused body is never read.
     virtual std::optional<Response> check_header(const Request& header, Session& session) = 0;

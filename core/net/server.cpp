@@ -92,9 +92,7 @@ void Server::accept_loop(Listener& listener)
         socket.set_option(tcp::no_delay(true), ec);
         target.counters().connections.fetch_add(1, std::memory_order_relaxed);
         asio::post(target.io(), [net = nets_[target.index()].get(), s = std::move(socket),
-                                 loopback = peer.address().is_loopback()]() mutable {
-            net->adopt(std::move(s), loopback);
-        });
+                                 from = peer.address()]() mutable { net->adopt(std::move(s), from); });
     }
 }
 

@@ -138,6 +138,11 @@ public:
         , store_(store)
     {}
 
+    void on_open(net::Session& session, const boost::asio::ip::address& peer) override
+    {
+        api_.on_open(session, peer);
+    }
+
     std::optional<net::Response> check_header(const net::Request& header, net::Session& session) override
     {
         auto refusal = api_.check_header(header, session);
@@ -241,6 +246,7 @@ private:
         net::WireState state;
         net::Session session;
         net::Wire<ClientBytes> wire(stream, state, context_, false);
+        checked_.on_open(session, asio::ip::address_v4::loopback());
         std::vector<unsigned> statuses;
         for (int i = 0; i < kMaxRequestsPerInput; ++i) {
             const net::Served served = net::serve_request(wire, checked_, session);

@@ -109,6 +109,8 @@ public:
         : counts_(counts)
     {}
 
+    void on_open(net::Session&, const boost::asio::ip::address&) override {}
+
     std::optional<net::Response> check_header(const net::Request&, net::Session&) override
     {
         return std::nullopt;
