@@ -56,7 +56,10 @@ Response make_response(bhttp::status status, std::string_view body, std::string_
     if (!content_type.empty())
         res.set(bhttp::field::content_type, content_type);
     res.body().assign(body.data(), body.size());
-    res.prepare_payload();
+    // 1xx, 204 and 304 end with their header and say nothing of a length (RFC 9110 8.6).
+    const auto code = static_cast<unsigned>(status);
+    if (code >= 200 && code != 204 && code != 304)
+        res.prepare_payload();
     return res;
 }
 

@@ -5,6 +5,7 @@
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 
@@ -46,6 +47,27 @@ bool names_a_version(std::string_view unparsed)
     // HTTP/1.0 and HTTP/1.1 followed by a bad line ending are malformed lines, not other versions.
     return v.starts_with("HTTP/") && digit(v[5]) && v[6] == '.' && digit(v[7]) && v != "HTTP/1.0" &&
            v != "HTTP/1.1";
+}
+
+/// Whether `host` is a valid Host field value: RFC 3986's authority without userinfo (RFC 9112 3.2). Nearly
+/// every value is a name or an IPv4 address of [A-Za-z0-9.-] with perhaps ":port", which a glance at its
+/// characters proves valid (a subset of reg-name and port); any other goes to Boost.URL's authority grammar,
+/// which costs a measurable share of a request.
+bool valid_host(std::string_view host)
+{
+    const auto colon = host.find(':');
+    const std::string_view name = host.substr(0, colon);
+    const std::string_view port =
+        colon == std::string_view::npos ? std::string_view{} : host.substr(colon + 1);
+    const auto plain = [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+               c == '-';
+    };
+    const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+    if (std::all_of(name.begin(), name.end(), plain) && std::all_of(port.begin(), port.end(), digit))
+        return true;
+    const auto authority = boost::urls::parse_authority(host);
+    return authority && !authority->has_userinfo();
 }
 
 /// RFC 9112 3.2.2: an origin server accepts the absolute-form and reads the request as its origin-form.
@@ -129,8 +151,7 @@ std::optional<Refusal> check_framing(Request& header, bool secure, Framing& fram
                        "more than one Host field: send exactly one (RFC 9112 3.2)"};
     if (hosts == 1) {
         const std::string_view host = header[bhttp::field::host];
-        const auto authority = boost::urls::parse_authority(host);
-        if (!authority || authority->has_userinfo())
+        if (!valid_host(host))
             return Refusal{bhttp::status::bad_request,
                            "invalid Host field " + quoted(host) + ": expected host[:port] (RFC 9112 3.2)"};
     }

@@ -240,6 +240,15 @@ void TestConformance::exchange_data()
         << int(kCloses) << QString() << 0;
     *row("9112-3.2 Host with a path: 400") << bytes("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1/x\r\n\r\n")
                                            << 400 << none << none << int(kCloses) << QString() << 0;
+    *row("9112-3.2 Host with a port that is not a number: 400")
+        << bytes("GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:8a\r\n\r\n") << 400 << none << none << int(kCloses)
+        << QString() << 0;
+    *row("9112-3.2 Host as an IPv6 literal is valid")
+        << bytes("GET /healthz HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n") << 200 << none << none << int(kKeeps)
+        << QString() << 0;
+    *row("9112-3.2 Host with a percent-encoded name is valid")
+        << bytes("GET /healthz HTTP/1.1\r\nHost: gate%2Dway.example\r\n\r\n") << 200 << none << none
+        << int(kKeeps) << QString() << 0;
     *row("9112-3.2 empty Host is valid") << bytes("GET /healthz HTTP/1.1\r\nHost:\r\n\r\n") << 200 << none
                                          << none << int(kKeeps) << QString() << 0;
     *row("9112-3.2 HTTP/1.0 without Host is served")
