@@ -293,10 +293,10 @@ std::optional<Response> Api::check_header(const Request& header, net::Session&)
     // Other routes take no body; a body sent anyway is read and ignored, within max-body-bytes.
     if (!m.input_path)
         return std::nullopt;
-    if (!m.route || !m.route->accepts) {
-        Response res = method_not_allowed(path_of(header.target()), header);
-        return res;
-    }
+    if (!m.route)
+        return method_not_allowed(path_of(header.target()), header);
+    if (!m.route->accepts)
+        return std::nullopt;
     return check_input(*m.route, header);
 }
 
@@ -355,8 +355,11 @@ net::Reply Api::handle(Request& request, net::Session& session)
             return std::move(*denied);
     if (!m.route)
         return method_not_allowed(path, request);
-    // RFC 9110 13.2.1: preconditions are evaluated after the checks above and before the method is performed.
-    if (const auto failed = net::failed_precondition(request, m.route->method == bhttp::verb::get)) {
+    // RFC 9110 13.2.1: preconditions are evaluated after the checks above and before the method is performed;
+    // check_input did it for the routes whose body is their input, before the body was read.
+    if (const auto failed = m.route->accepts
+                                ? std::nullopt
+                                : net::failed_precondition(request, m.route->method == bhttp::verb::get)) {
         if (*failed == status::not_modified)
             return reply(status::not_modified, {}, {}, request);
         return error(
