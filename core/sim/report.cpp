@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Rendering of a simulator Report: aligned text for people, JSON with stable keys for scripts.
-#include "core/sim/simulator.hpp"
+#include "core/sim/report.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -9,6 +9,33 @@
 #include <sstream>
 
 namespace fleetscope::sim {
+
+std::uint64_t ErrorCounts::total() const
+{
+    return connect_refused + connect_timeout + connect_other + reset + closed + timeout + other;
+}
+
+void ErrorCounts::add(const ErrorCounts& o)
+{
+    connect_refused += o.connect_refused;
+    connect_timeout += o.connect_timeout;
+    connect_other += o.connect_other;
+    reset += o.reset;
+    closed += o.closed;
+    timeout += o.timeout;
+    other += o.other;
+}
+
+int Report::exit_code() const
+{
+    if (!fatal.empty())
+        return 2;
+    if (refused > 0 || errors.connect_refused > 0)
+        return 1;
+    if (options.mode == Mode::hold && (hold_failed > 0 || failed > 0 || errors.total() > 0))
+        return 1;
+    return 0;
+}
 
 std::string grouped(std::uint64_t n)
 {

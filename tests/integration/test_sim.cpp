@@ -178,31 +178,6 @@ class TestSim : public QObject {
     Q_OBJECT
 
 private slots:
-    void histogramQuantiles()
-    {
-        sim::Histogram h;
-        for (std::uint64_t us = 1; us <= 100'000; ++us)
-            h.record(us);
-        QCOMPARE(h.count(), std::uint64_t{100'000});
-        QCOMPARE(h.max(), std::uint64_t{100'000});
-        const auto near = [](std::uint64_t got, double want) {
-            return std::abs(double(got) - want) <= want * 0.02;
-        };
-        QVERIFY2(near(h.quantile(0.5), 50'000), qPrintable(QString::number(h.quantile(0.5))));
-        QVERIFY2(near(h.quantile(0.99), 99'000), qPrintable(QString::number(h.quantile(0.99))));
-        QVERIFY(h.quantile(1.0) <= 100'000);
-        // Exact below 128 µs.
-        sim::Histogram small;
-        small.record(5);
-        small.record(7);
-        QCOMPARE(small.quantile(0.5), std::uint64_t{5});
-        QCOMPARE(small.quantile(1.0), std::uint64_t{7});
-        // Bucket midpoints round-trip into their own bucket across the range.
-        for (std::uint64_t v : {128ull, 255ull, 1'000ull, 65'537ull, 10'000'000ull, 1ull << 40})
-            QCOMPARE(sim::Histogram::bucket_of(sim::Histogram::midpoint_of(sim::Histogram::bucket_of(v))),
-                     sim::Histogram::bucket_of(v));
-    }
-
     void invalidOptions_data()
     {
         QTest::addColumn<QString>("field");

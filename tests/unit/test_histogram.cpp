@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The log-linear histogram at the gateway's precision (metrics::Histogram, 6.25 %) and at a finer one
-// (64 sub-buckets, 1.6 %): one implementation, its precision a parameter; these tests hold each layout to its
-// promise.
+// The log-linear histogram at both precisions in use: the gateway's (metrics::Histogram, 6.25 %) and the
+// simulator's (sim::LatencyHistogram, 1.6 %). One implementation serves both; these tests hold each layout to
+// its promise.
 #include "core/metrics/histogram.hpp"
+#include "core/sim/latency.hpp"
 
 #include <QTest>
 
@@ -54,8 +55,6 @@ void check_percentiles()
     }
 }
 
-using Fine = metrics::LogLinearBuckets<6, 10, 47>;
-
 } // namespace
 
 class TestHistogram : public QObject {
@@ -73,23 +72,25 @@ private slots:
         QVERIFY(sizeof(metrics::Histogram) <= 4096);
     }
 
-    void fineLayout()
+    void simulatorLayout()
     {
-        check_layout<Fine>();
-        QCOMPARE(Fine::kBuckets, std::size_t{2 + 37 * 64});
+        check_layout<sim::LatencyBuckets>();
+        // The simulator's precision: 64 sub-buckets per power of two, and a range past any run (a day).
+        QCOMPARE(sim::LatencyBuckets::kSubBits, 6u);
+        QVERIFY(sim::LatencyBuckets::lower(sim::LatencyBuckets::kBuckets - 1) > 86'400ull * 1'000'000'000);
     }
 
     void percentilesWithinPrecision()
     {
         check_percentiles<metrics::LatencyBuckets>();
-        check_percentiles<Fine>();
+        check_percentiles<sim::LatencyBuckets>();
     }
 
     void mergeAndDiff()
     {
-        metrics::BasicHistogram<Fine> a;
-        metrics::BasicHistogram<Fine> b;
-        metrics::BasicHistogram<Fine> both;
+        sim::LatencyHistogram a;
+        sim::LatencyHistogram b;
+        sim::LatencyHistogram both;
         for (std::uint64_t ns : {5'000ull, 70'000ull, 3'000'000ull}) {
             a.record_ns(ns);
             both.record_ns(ns);
@@ -106,6 +107,31 @@ private slots:
         const auto d = metrics::diff(merged, a.counts());
         QCOMPARE(d.buckets, b.counts().buckets);
         QCOMPARE(d.sum_ns, b.counts().sum_ns);
+    }
+
+    void simulatorSummary()
+    {
+        QCOMPARE(sim::summarize(sim::LatencyCounts{}, 0).count, std::uint64_t{0});
+        QCOMPARE(sim::summarize(sim::LatencyCounts{}, 0).p99_ms, 0.0);
+
+        sim::LatencyHistogram h;
+        for (std::uint64_t us = 1; us <= 10'000; ++us)
+            h.record_ns(us * 1000);
+        const auto s = sim::summarize(h.counts(), 10'000'000);
+        QCOMPARE(s.count, std::uint64_t{10'000});
+        QVERIFY(std::abs(s.mean_ms - 5.0005) < 1e-9);
+        QVERIFY(std::abs(s.p50_ms - 5.0) <= 5.0 / 64);
+        QVERIFY(std::abs(s.p99_ms - 9.9) <= 9.9 / 64);
+        QVERIFY(s.p50_ms <= s.p90_ms && s.p90_ms <= s.p99_ms && s.p99_ms <= s.p999_ms);
+        QVERIFY(s.p999_ms <= s.max_ms);
+        QCOMPARE(s.max_ms, 10.0);
+
+        // One value: every percentile is that value, not the middle of its bucket above it.
+        sim::LatencyHistogram one;
+        one.record_ns(1'000'000);
+        const auto s1 = sim::summarize(one.counts(), 1'000'000);
+        QVERIFY(s1.p50_ms <= 1.0 && s1.p50_ms >= 1.0 - 1.0 / 64);
+        QCOMPARE(s1.max_ms, 1.0);
     }
 };
 
