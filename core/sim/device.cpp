@@ -4,6 +4,7 @@
 #include "core/sim/device.hpp"
 
 #include "core/sim/connection.hpp"
+#include "core/sim/device_model.hpp"
 #include "core/sim/payload.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -20,6 +21,11 @@ namespace {
 
 constexpr auto kTok = asio::as_tuple(asio::use_awaitable);
 
+double seconds_of(Millis d)
+{
+    return std::chrono::duration<double>(d).count();
+}
+
 // One simulated device: its connection, its readings and its request, all living in the coroutine frame.
 class Device {
 public:
@@ -28,6 +34,8 @@ public:
         , w_(w)
         , index_(index)
         , conn_(s, w, index)
+        , model_(s.opt.seed, index, fault_of(s.opt.seed, s.opt.faulty, index), s.opt.metrics,
+                 seconds_of(s.opt.interval))
         , payload_(s.opt, index)
         , timer_(w.io.get_executor())
     {}
@@ -66,11 +74,11 @@ private:
             co_await w_.gate.async_wait(kTok); // cancelled when the controller opens the gate
     }
 
-    // A fresh sample, stamped and serialised. The exchange is awaited by the schedules
+    // The model's current sample, stamped and serialised. The exchange is awaited by the schedules
     // themselves: one coroutine frame less per request than a helper coroutine would cost.
     Connection::Request& request()
     {
-        payload_.fill();
+        payload_.fill(model_);
         return payload_.request();
     }
 
@@ -97,11 +105,13 @@ private:
         co_await timer_.async_wait(kTok);
     }
 
+    // Back to back: silence is ignored, every connection stays busy. The readings still step by the interval.
     asio::awaitable<void> closed_loop()
     {
         const auto end = w_.start + s_.opt.duration;
         while (Clock::now() < end) {
             const auto t0 = Clock::now();
+            model_.advance();
             const Connection::Outcome out = co_await conn_.exchange(request());
             record(out, t0);
         }
@@ -110,7 +120,8 @@ private:
     // Each post is due at start + offset + k * interval, the offsets spreading the fleet evenly over one
     // interval. Latency counts from the due time, not the send time: when the gateway stalls, the posts that
     // should have gone out meanwhile carry the stall in their latency instead of silently not happening
-    // (coordinated omission). Late posts go out back to back until the schedule is caught up.
+    // (coordinated omission). Late posts go out back to back until the schedule is caught up. A silent
+    // device lets its slots pass, counted apart.
     asio::awaitable<void> open_loop()
     {
         const auto interval = std::chrono::duration_cast<Clock::duration>(s_.opt.interval);
@@ -125,6 +136,10 @@ private:
                     static_cast<std::uint64_t>((end - due + interval - Clock::duration(1)) / interval);
                 break;
             }
+            if (!model_.advance()) {
+                ++w_.silent;
+                continue;
+            }
             if (due > Clock::now()) {
                 timer_.expires_at(due);
                 co_await timer_.async_wait(kTok);
@@ -136,6 +151,7 @@ private:
 
     asio::awaitable<void> hold_first_post()
     {
+        model_.advance();
         const Connection::Outcome out = co_await conn_.exchange(request());
         held_ = out.ok();
         if (held_)
@@ -157,6 +173,7 @@ private:
             co_return;
         }
         const auto t0 = Clock::now();
+        model_.advance();
         const Connection::Outcome out = co_await conn_.exchange(request());
         record(out, t0);
         if (out.ok())
@@ -169,6 +186,7 @@ private:
     Worker& w_;
     std::size_t index_;
     Connection conn_;
+    DeviceModel model_;
     Payload payload_;
     Timer timer_;
     bool held_ = false; // hold mode: the first post succeeded

@@ -65,7 +65,10 @@ std::string validate(const Options& o)
         o.device_prefix.size() + 1 + std::to_string(o.connections).size() > 128)
         return "--device-prefix '" + o.device_prefix +
                "' is invalid: device names are 1 to 128 characters of [A-Za-z0-9._:-]";
-    if (o.mode == Mode::open && o.interval.count() < 1)
+    if (!(o.faulty >= 0 && o.faulty <= 1))
+        return "--faulty " + std::to_string(o.faulty) +
+               " is out of range: expected a share of devices from 0 to 1";
+    if (o.interval.count() < 1)
         return "--interval must be at least 1 ms";
     if (o.mode != Mode::hold && o.duration.count() < 1)
         return "--duration must be positive";

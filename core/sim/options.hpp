@@ -24,11 +24,13 @@ struct Options {
     std::string target = "127.0.0.1:8080"; // HOST:PORT of the gateway
     std::size_t connections = 100;         // one device per connection
     Mode mode = Mode::closed;
-    Millis interval{1'000};  // open loop: each device posts this often
+    Millis interval{1'000};  // open loop: each device posts this often; every mode: the readings' time step
     Millis duration{10'000}; // closed and open loop: measured run time
     Millis hold{30'000};     // hold: idle time between the first post and the check
     std::size_t metrics = 4; // metrics per sample
     std::string device_prefix = "sim";
+    std::uint64_t seed = 1; // the fleet: which devices misbehave, and every reading they send
+    double faulty = 0.05;   // share of devices that misbehave (see sim::Fault), 0 to 1
     // Loopback source addresses 127.0.0.2, .3, ...; 0: enough that none needs over kPortsPerSource ports.
     std::size_t sources = 0;
     double ramp_rate = 0;             // connections opened per second; 0: as fast as max_connecting allows

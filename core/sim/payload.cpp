@@ -9,7 +9,6 @@ namespace fleetscope::sim {
 namespace http = boost::beast::http;
 
 Payload::Payload(const Options& o, std::size_t index)
-    : rng_(0x9E3779B97F4A7C15ull ^ (index + 1) * 0xBF58476D1CE4E5B9ull)
 {
     req_.method(http::verb::post);
     req_.target("/v1/telemetry");
@@ -22,26 +21,27 @@ Payload::Payload(const Options& o, std::size_t index)
     sample_["device"] = o.device_prefix + "-" + std::to_string(index);
     sample_["ts"] = std::int64_t{0};
     boost::json::object metrics;
-    static constexpr std::string_view kNames[] = {"temp_c", "rssi", "battery_v", "cpu_pct", "uptime_s"};
     for (std::size_t i = 0; i < o.metrics; ++i)
-        metrics[i < std::size(kNames) ? std::string(kNames[i]) : "m" + std::to_string(i)] = 0.0;
+        metrics[metric_name(i)] = 0.0;
     sample_["metrics"] = std::move(metrics);
     // The object is complete: no insertion follows, so these pointers stay valid for the payload's life.
     ts_ = &sample_.at("ts");
     metrics_ = &sample_.at("metrics").as_object();
 }
 
-void Payload::fill()
+void Payload::fill(const DeviceModel& model)
 {
     *ts_ = std::chrono::duration_cast<std::chrono::milliseconds>(
                std::chrono::system_clock::now().time_since_epoch())
                .count();
+    std::size_t i = 0;
     for (auto& m : *metrics_) {
-        // xorshift64: cheap, deterministic per device, different values each post.
-        rng_ ^= rng_ << 13;
-        rng_ ^= rng_ >> 7;
-        rng_ ^= rng_ << 17;
-        m.value() = static_cast<double>(rng_ % 100'000) / 100.0;
+        // Integral readings go out as JSON integers ("-67", not "-6.7E1"), as a device would send them.
+        if (model.integral(i))
+            m.value() = static_cast<std::int64_t>(model.value(i));
+        else
+            m.value() = model.value(i);
+        ++i;
     }
     std::string& body = req_.body();
     body.clear();

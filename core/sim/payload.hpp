@@ -2,6 +2,7 @@
 #pragma once
 
 // Internal to core/sim.
+#include "core/sim/device_model.hpp"
 #include "core/sim/options.hpp"
 
 #include <boost/beast/http/message.hpp>
@@ -11,7 +12,6 @@
 #include <boost/json/value.hpp>
 
 #include <cstddef>
-#include <cstdint>
 
 namespace fleetscope::sim {
 
@@ -26,8 +26,8 @@ public:
     Payload(const Payload&) = delete; // ts_ and metrics_ point into sample_
     Payload& operator=(const Payload&) = delete;
 
-    /// Stamps the sample with the wall clock and fresh readings, and serialises it.
-    void fill();
+    /// Stamps the sample with the wall clock and `model`'s current readings, and serialises it.
+    void fill(const DeviceModel& model);
     Request& request() { return req_; }
 
 private:
@@ -36,7 +36,6 @@ private:
     boost::json::value* ts_ = nullptr;
     boost::json::object* metrics_ = nullptr;
     boost::json::serializer serializer_;
-    std::uint64_t rng_;
 };
 
 } // namespace fleetscope::sim

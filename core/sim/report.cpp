@@ -113,6 +113,15 @@ std::string format_text(const Report& r)
         out << "\n";
     }
 
+    out << "  fleet        seed " << o.seed << ", ";
+    std::uint64_t faulty = 0;
+    for (const auto& [fault, n] : r.faults)
+        faulty += n;
+    out << grouped(faulty) << " of " << grouped(o.connections) << " devices misbehave";
+    for (auto it = r.faults.begin(); it != r.faults.end(); ++it)
+        out << (it == r.faults.begin() ? ": " : ", ") << grouped(it->second) << " " << to_string(it->first);
+    out << "\n";
+
     out << "  connections  opened " << grouped(r.opened) << ", refused " << grouped(r.refused) << ", failed "
         << grouped(r.failed) << ", reconnects " << grouped(r.reconnects) << "  (ramp "
         << fixed(r.ramp_seconds, 2) << " s";
@@ -138,6 +147,8 @@ std::string format_text(const Report& r)
     if (r.unsent > 0)
         out << "               " << grouped(r.unsent)
             << " scheduled posts never sent: the gateway fell too far behind\n";
+    if (r.silent > 0)
+        out << "               " << grouped(r.silent) << " scheduled posts held back by silent devices\n";
 
     const LatencySummary& l = r.latency;
     if (l.count == 0)
@@ -218,7 +229,14 @@ boost::json::object to_json(const Report& r)
     cfg["metrics"] = o.metrics;
     cfg["device_prefix"] = o.device_prefix;
     cfg["ramp_rate"] = o.ramp_rate;
+    cfg["seed"] = o.seed;
+    cfg["faulty"] = o.faulty;
     j["config"] = std::move(cfg);
+
+    json::object faults;
+    for (const auto& [fault, n] : r.faults)
+        faults[to_string(fault)] = n;
+    j["faults"] = std::move(faults);
 
     json::array sources;
     for (std::size_t i = 0; i < r.sources.size(); ++i)
@@ -233,6 +251,7 @@ boost::json::object to_json(const Report& r)
                                  {"responses", r.responses},
                                  {"ok", r.ok},
                                  {"unsent", r.unsent},
+                                 {"silent", r.silent},
                                  {"run_s", round_to(r.run_seconds, 3)},
                                  {"achieved_rps", round_to(r.achieved_rps, 1)},
                                  {"ok_rps", round_to(r.ok_rps, 1)},

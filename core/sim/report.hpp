@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/sim/device_model.hpp"
 #include "core/sim/latency.hpp"
 #include "core/sim/options.hpp"
 
@@ -36,6 +37,7 @@ struct Report {
     std::uint64_t fd_limit = 0;                 // RLIMIT_NOFILE soft limit after raising it
     std::vector<std::string> sources;           // empty: the kernel chose the source address
     std::vector<std::uint64_t> source_connects; // successful connects per source address
+    std::map<Fault, std::uint64_t> faults;      // misbehaving devices by fault; healthy ones are not listed
 
     std::uint64_t opened = 0;     // devices whose first connect succeeded
     std::uint64_t refused = 0;    // devices whose first connect was refused
@@ -51,9 +53,10 @@ struct Report {
     std::uint64_t responses = 0; // responses in the measured window
     std::uint64_t ok = 0;        // 2xx responses in the measured window
     std::uint64_t unsent = 0;    // open loop: scheduled sends skipped because the drain deadline passed
+    std::uint64_t silent = 0;    // open loop: scheduled sends a silent device (Fault::silent) held back
     double achieved_rps = 0;     // responses / run_seconds
     double ok_rps = 0;           // 2xx / run_seconds: committed requests per second
-    double target_rps = 0;       // open loop: connections / interval
+    double target_rps = 0;       // open loop: connections / interval, less the silent slots per second
 
     LatencySummary latency;              // measured window; open loop from each request's scheduled time
     std::map<int, std::uint64_t> status; // by HTTP status, whole session

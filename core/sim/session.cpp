@@ -103,6 +103,7 @@ void Worker::add_to(Report& r) const
     r.reconnects += reconnects;
     r.sent += sent;
     r.unsent += unsent;
+    r.silent += silent;
     r.responses += responses;
     r.ok += ok;
     r.held += held;

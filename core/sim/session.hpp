@@ -49,6 +49,7 @@ struct alignas(64) Worker {
     std::vector<std::uint64_t> source_connects;
     std::uint64_t sent = 0;
     std::uint64_t unsent = 0;
+    std::uint64_t silent = 0;
     std::uint64_t reconnects = 0;
     std::uint64_t held = 0;
     std::uint64_t hold_answered = 0;

@@ -56,6 +56,9 @@ Report run(const Options& options, const ProgressCallback& progress)
         report.fatal = err;
         return report;
     }
+    for (std::size_t i = 0; i < options.connections; ++i)
+        if (const Fault f = fault_of(options.seed, options.faulty, i); f != Fault::none)
+            ++report.faults[f];
 
     const unsigned threads =
         options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
@@ -154,9 +157,13 @@ Report run(const Options& options, const ProgressCallback& progress)
         report.achieved_rps = static_cast<double>(report.responses) / report.run_seconds;
         report.ok_rps = static_cast<double>(report.ok) / report.run_seconds;
     }
-    if (options.mode == Mode::open)
-        report.target_rps =
-            static_cast<double>(options.connections) * 1000.0 / static_cast<double>(options.interval.count());
+    if (options.mode == Mode::open) {
+        // What the fleet asked of the gateway: silent devices' slots were never meant to be sent.
+        const double duration_s = std::chrono::duration<double>(options.duration).count();
+        report.target_rps = static_cast<double>(options.connections) * 1000.0 /
+                                static_cast<double>(options.interval.count()) -
+                            static_cast<double>(report.silent) / duration_s;
+    }
 
     if (progress) {
         Progress p = tally(s, Phase::done, Clock::now(), ramp_start);

@@ -4,8 +4,8 @@
 // The fleet simulator's entry point. The folder, one job per file (docs/architecture.md, "The simulator"):
 // options (what to run), simulator (the controller: set-up, ramp, phases), session (the state the
 // controller and the io_context threads share), device (one device's coroutine and its schedule),
-// connection (its socket, TLS and one exchange at a time), payload (the POST it sends), latency, progress
-// and report.
+// connection (its socket, TLS and one exchange at a time), payload (the POST it sends), device_model (the
+// readings and the faults), latency, progress and report.
 #include "core/sim/options.hpp"
 #include "core/sim/progress.hpp"
 #include "core/sim/report.hpp"
