@@ -2,9 +2,9 @@
 // The monitor with the gateway embedded: settings from QSettings, overridden by --listen/--db for this run;
 // or, with --open FILE (or FILE alone), the offline review of a session capture.
 #include "core/settings.hpp"
-#include "ui/main_window.hpp"
-#include "ui/settings_io.hpp"
-#include "ui/theme.hpp"
+#include "ui/dialogs/settings_io.hpp"
+#include "ui/main_window/main_window.hpp"
+#include "ui/theme/theme.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
