@@ -2,9 +2,8 @@
 #pragma once
 
 // Internal to core/sim: the state one run shares between its controller thread (`run`) and its io_context
-// threads, and the ways the controller waits on them.
+// threads.
 #include "core/sim/latency.hpp"
-#include "core/sim/progress.hpp"
 #include "core/sim/report.hpp"
 
 #include <boost/asio/io_context.hpp>
@@ -15,7 +14,6 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
-#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -101,17 +99,5 @@ struct Session {
         wake.notify_one();
     }
 };
-
-/// Controller thread: the tally of every worker as of now.
-Progress tally(Session& s, Phase phase, Clock::time_point phase_start, Clock::time_point ramp_start);
-
-/// Controller thread: reports progress every `progress_period` and waits on the session until `done()`
-/// holds. `step` runs before each check; `poll` bounds each wait, for work due by the clock rather than
-/// signalled (the ramp rate).
-void wait_reporting(Session& s, Phase phase, Clock::time_point ramp_start, const ProgressCallback& progress,
-                    const std::function<bool()>& done, const std::function<void()>& step = {},
-                    Clock::duration poll = std::chrono::milliseconds(100));
-
-double seconds_between(Clock::time_point a, Clock::time_point b);
 
 } // namespace fleetscope::sim

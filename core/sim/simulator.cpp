@@ -6,6 +6,7 @@
 
 #include "core/metrics/system.hpp"
 #include "core/sim/device.hpp"
+#include "core/sim/phases.hpp"
 #include "core/sim/session.hpp"
 
 #include <boost/asio/co_spawn.hpp>

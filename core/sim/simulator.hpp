@@ -2,10 +2,10 @@
 #pragma once
 
 // The fleet simulator's entry point. The folder, one job per file (docs/architecture.md, "The simulator"):
-// options (what to run), simulator (the controller: set-up, ramp, phases), session (the state the
-// controller and the io_context threads share), device (one device's coroutine and its schedule),
-// connection (its socket, TLS and one exchange at a time), payload (the POST it sends), device_model (the
-// readings and the faults), latency, progress and report.
+// options (what to run), simulator (the controller: set-up, ramp, start gate, merge), phases (its waits and
+// tallies), session (the state the controller and the io_context threads share), device (one device's
+// coroutine and its schedule), connection (its socket, TLS and one exchange at a time), payload (the POST
+// it sends), device_model (the readings and the faults), latency, progress and report.
 #include "core/sim/options.hpp"
 #include "core/sim/progress.hpp"
 #include "core/sim/report.hpp"
