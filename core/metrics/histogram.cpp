@@ -11,8 +11,8 @@ static_assert(Histogram::kBuckets == 434 && Histogram::bucket_lower_ns(1) == 102
                   Histogram::bucket_upper_ns(1) == 1088,
               "the gateway's latency buckets are a published contract");
 
-template struct BasicHistogramCounts<LatencyBuckets>;
-template class BasicHistogram<LatencyBuckets>;
+template struct BasicHistogramCounts<LatencyLayout>;
+template class BasicHistogram<LatencyLayout>;
 template HistogramCounts diff(const HistogramCounts&, const HistogramCounts&);
 template double percentile_ns(const HistogramCounts&, double);
 template double percentile(const HistogramCounts&, double);

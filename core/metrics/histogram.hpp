@@ -17,7 +17,7 @@ namespace fleetscope::metrics {
 /// its lower bound. Bucket 0 holds every value under 2^MinExp and the last bucket (the overflow) every value
 /// from 2^MaxExp on. Finding a bucket is one count-leading-zeros and one shift.
 template <unsigned SubBits, unsigned MinExp, unsigned MaxExp>
-struct LogLinearBuckets {
+struct LogLinearLayout {
     static_assert(SubBits <= MinExp, "a power of two below 2^SubBits cannot hold 2^SubBits sub-buckets");
     static_assert(MinExp < MaxExp && MaxExp < 64, "the range must lie inside 64-bit values");
 
@@ -56,14 +56,13 @@ struct LogLinearBuckets {
 };
 
 /// A plain copy of a BasicHistogram's buckets, for its reader to keep, subtract, merge and query.
-template <class Buckets>
+template <class Layout>
 struct BasicHistogramCounts {
-    using Layout = Buckets;
-    static constexpr std::size_t kBuckets = Buckets::kBuckets;
+    static constexpr std::size_t kBuckets = Layout::kBuckets;
 
     std::array<std::uint64_t, kBuckets> buckets{};
     std::uint64_t count = 0;  // sum of buckets
-    std::uint64_t sum_ns = 0; // sum of recorded values, for a Prometheus summary's _sum and a mean
+    std::uint64_t sum_ns = 0; // sum of recorded values, for a Prometheus _sum and a mean
 
     BasicHistogramCounts& operator+=(const BasicHistogramCounts& other)
     {
@@ -75,19 +74,18 @@ struct BasicHistogramCounts {
     }
 };
 
-/// A fixed log-linear latency histogram in nanoseconds with the layout `Buckets`. Recording is one bucket
-/// lookup and two uncontended relaxed load-and-store pairs, with no allocation. Thread ownership: written by
-/// ONE owner thread only (record); any other thread may read it through counts(), which never blocks the
-/// owner and sees every completed record eventually.
-template <class Buckets>
+/// A fixed log-linear latency histogram in nanoseconds, its buckets laid out by `Layout`. Recording is one
+/// bucket lookup and two uncontended relaxed load-and-store pairs, with no allocation. Thread ownership:
+/// written by ONE owner thread only (record); any other thread may read it through counts(), which never
+/// blocks the owner and sees every completed record eventually.
+template <class Layout>
 class BasicHistogram {
 public:
-    using Layout = Buckets;
-    using Counts = BasicHistogramCounts<Buckets>;
-    static constexpr std::size_t kBuckets = Buckets::kBuckets;
-    static constexpr unsigned kSubBits = Buckets::kSubBits;
-    static constexpr unsigned kMinExp = Buckets::kMinExp;
-    static constexpr unsigned kMaxExp = Buckets::kMaxExp;
+    using Counts = BasicHistogramCounts<Layout>;
+    static constexpr std::size_t kBuckets = Layout::kBuckets;
+    static constexpr unsigned kSubBits = Layout::kSubBits;
+    static constexpr unsigned kMinExp = Layout::kMinExp;
+    static constexpr unsigned kMaxExp = Layout::kMaxExp;
 
     /// Owner thread only. A single writer may load-add-store: no locked read-modify-write is needed.
     void record_ns(std::uint64_t ns)
@@ -114,9 +112,9 @@ public:
         return c;
     }
 
-    static constexpr std::size_t bucket_index(std::uint64_t ns) { return Buckets::index(ns); }
-    static constexpr std::uint64_t bucket_lower_ns(std::size_t i) { return Buckets::lower(i); }
-    static constexpr std::uint64_t bucket_upper_ns(std::size_t i) { return Buckets::upper(i); }
+    static constexpr std::size_t bucket_index(std::uint64_t ns) { return Layout::index(ns); }
+    static constexpr std::uint64_t bucket_lower_ns(std::size_t i) { return Layout::lower(i); }
+    static constexpr std::uint64_t bucket_upper_ns(std::size_t i) { return Layout::upper(i); }
 
 private:
     std::array<std::atomic<std::uint64_t>, kBuckets> buckets_{};
@@ -125,12 +123,12 @@ private:
 
 /// What was recorded between two copies of the same histogram (`later` taken after `earlier`). Buckets are
 /// monotonic; a bucket that went backwards (copies of different histograms) counts as 0.
-template <class Buckets>
-BasicHistogramCounts<Buckets> diff(const BasicHistogramCounts<Buckets>& later,
-                                   const BasicHistogramCounts<Buckets>& earlier)
+template <class Layout>
+BasicHistogramCounts<Layout> diff(const BasicHistogramCounts<Layout>& later,
+                                  const BasicHistogramCounts<Layout>& earlier)
 {
-    BasicHistogramCounts<Buckets> d;
-    for (std::size_t i = 0; i < Buckets::kBuckets; ++i) {
+    BasicHistogramCounts<Layout> d;
+    for (std::size_t i = 0; i < Layout::kBuckets; ++i) {
         d.buckets[i] = later.buckets[i] > earlier.buckets[i] ? later.buckets[i] - earlier.buckets[i] : 0;
         d.count += d.buckets[i];
     }
@@ -141,45 +139,45 @@ BasicHistogramCounts<Buckets> diff(const BasicHistogramCounts<Buckets>& later,
 /// The value at quantile `q` (0..1, e.g. 0.99) in nanoseconds, interpolated linearly inside the bucket that
 /// holds rank ceil(q * count); so the error is at most one bucket width. 0 when `c` is empty. Values in the
 /// overflow bucket are reported as its lower bound.
-template <class Buckets>
-double percentile_ns(const BasicHistogramCounts<Buckets>& c, double q)
+template <class Layout>
+double percentile_ns(const BasicHistogramCounts<Layout>& c, double q)
 {
     if (c.count == 0)
         return 0;
     q = std::clamp(std::isnan(q) ? 0.0 : q, 0.0, 1.0);
     const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * double(c.count))));
     std::uint64_t below = 0;
-    for (std::size_t i = 0; i < Buckets::kBuckets; ++i) {
+    for (std::size_t i = 0; i < Layout::kBuckets; ++i) {
         const std::uint64_t n = c.buckets[i];
         if (n == 0 || below + n < rank) {
             below += n;
             continue;
         }
-        const auto lo = double(Buckets::lower(i));
-        const auto hi = double(Buckets::upper(i));
+        const auto lo = double(Layout::lower(i));
+        const auto hi = double(Layout::upper(i));
         // The rank's position inside the bucket, taking each value as the centre of its equal share.
         const double frac = (double(rank - below) - 0.5) / double(n);
         return lo + frac * (hi - lo);
     }
-    return double(Buckets::lower(Buckets::kBuckets - 1));
+    return double(Layout::lower(Layout::kBuckets - 1));
 }
 
 /// The same in MILLISECONDS.
-template <class Buckets>
-double percentile(const BasicHistogramCounts<Buckets>& c, double q)
+template <class Layout>
+double percentile(const BasicHistogramCounts<Layout>& c, double q)
 {
     return percentile_ns(c, q) / 1e6;
 }
 
 /// The gateway's latency histogram: 16 sub-buckets per power of two (6.25 %) from 2^10 ns (~1 µs) to 2^37 ns
 /// (~137 s); 434 buckets, about 3.5 KB, small enough for one per worker per series.
-using LatencyBuckets = LogLinearBuckets<4, 10, 37>;
-using HistogramCounts = BasicHistogramCounts<LatencyBuckets>;
-using Histogram = BasicHistogram<LatencyBuckets>;
+using LatencyLayout = LogLinearLayout<4, 10, 37>;
+using HistogramCounts = BasicHistogramCounts<LatencyLayout>;
+using Histogram = BasicHistogram<LatencyLayout>;
 
 // Instantiated once, in histogram.cpp.
-extern template struct BasicHistogramCounts<LatencyBuckets>;
-extern template class BasicHistogram<LatencyBuckets>;
+extern template struct BasicHistogramCounts<LatencyLayout>;
+extern template class BasicHistogram<LatencyLayout>;
 extern template HistogramCounts diff(const HistogramCounts&, const HistogramCounts&);
 extern template double percentile_ns(const HistogramCounts&, double);
 extern template double percentile(const HistogramCounts&, double);

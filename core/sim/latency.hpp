@@ -11,8 +11,8 @@ namespace fleetscope::sim {
 /// per power of two (every value known within 1.6 %) from 2^10 ns (~1 µs) to 2^47 ns (~39 hours, past any
 /// run); about 19 KB. Each io_context thread records into its own and the report merges their counts once, at
 /// the end.
-using LatencyBuckets = metrics::LogLinearBuckets<6, 10, 47>;
-using LatencyHistogram = metrics::BasicHistogram<LatencyBuckets>;
+using LatencyLayout = metrics::LogLinearLayout<6, 10, 47>;
+using LatencyHistogram = metrics::BasicHistogram<LatencyLayout>;
 using LatencyCounts = LatencyHistogram::Counts;
 
 /// A latency summary in milliseconds, as the reports print it.

@@ -63,7 +63,7 @@ class TestHistogram : public QObject {
 private slots:
     void gatewayLayout()
     {
-        check_layout<metrics::LatencyBuckets>();
+        check_layout<metrics::LatencyLayout>();
         // The gateway's buckets are read and exported by others: their bounds stay where they were.
         QCOMPARE(metrics::Histogram::kBuckets, std::size_t{434});
         QCOMPARE(metrics::Histogram::bucket_lower_ns(1), std::uint64_t{1024});
@@ -74,16 +74,16 @@ private slots:
 
     void simulatorLayout()
     {
-        check_layout<sim::LatencyBuckets>();
+        check_layout<sim::LatencyLayout>();
         // The simulator's precision: 64 sub-buckets per power of two, and a range past any run (a day).
-        QCOMPARE(sim::LatencyBuckets::kSubBits, 6u);
-        QVERIFY(sim::LatencyBuckets::lower(sim::LatencyBuckets::kBuckets - 1) > 86'400ull * 1'000'000'000);
+        QCOMPARE(sim::LatencyLayout::kSubBits, 6u);
+        QVERIFY(sim::LatencyLayout::lower(sim::LatencyLayout::kBuckets - 1) > 86'400ull * 1'000'000'000);
     }
 
     void percentilesWithinPrecision()
     {
-        check_percentiles<metrics::LatencyBuckets>();
-        check_percentiles<sim::LatencyBuckets>();
+        check_percentiles<metrics::LatencyLayout>();
+        check_percentiles<sim::LatencyLayout>();
     }
 
     void mergeAndDiff()
