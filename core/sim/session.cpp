@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/sim/session.hpp"
 
+#include "core/sim/loopback.hpp"
+
 #include <algorithm>
 #include <cstdio>
 
@@ -71,19 +73,24 @@ std::string Session::prepare(const Options& o, Report& r)
             return "--sources needs a target in 127.0.0.0/8; " + r.target_address + " is not loopback";
         return {};
     }
-    const std::size_t n = o.sources ? o.sources : auto_sources(o);
+    // 127.0.0.2 and up, as many as the host has; only 127.0.0.1 where no other is configured (macOS).
+    const std::size_t wanted = o.sources ? o.sources : auto_sources(o);
+    sources = usable_loopback_sources(wanted);
+    const std::size_t n = sources.size();
     const std::size_t per_source = (o.connections + n - 1) / n;
-    if (const std::size_t ports = ephemeral_ports(); ports > 0 && per_source > ports)
-        return "--connections " + std::to_string(o.connections) + " over " + std::to_string(n) +
-               " source address(es) needs " + std::to_string(per_source) +
-               " ephemeral ports per address, but net.ipv4.ip_local_port_range holds " +
-               std::to_string(ports) + ": use --sources " +
-               std::to_string((o.connections + ports - 1) / ports) + " or more";
-    for (std::size_t i = 0; i < n; ++i) {
-        const auto a = asio::ip::address_v4((127u << 24) | static_cast<unsigned>(2 + i));
-        sources.emplace_back(a);
-        r.sources.push_back(a.to_string());
+    if (const std::size_t ports = ephemeral_ports(); ports > 0 && per_source > ports) {
+        std::string err = "--connections " + std::to_string(o.connections) + " over " + std::to_string(n) +
+                          " source address(es) needs " + std::to_string(per_source) +
+                          " ephemeral ports per address, but net.ipv4.ip_local_port_range holds " +
+                          std::to_string(ports) + ": use --sources " +
+                          std::to_string((o.connections + ports - 1) / ports) + " or more";
+        if (n < wanted)
+            err += " (this host lets only " + std::to_string(n) + " of the " + std::to_string(wanted) +
+                   " loopback addresses from 127.0.0.2 be bound: add the others to the loopback interface)";
+        return err;
     }
+    for (const auto& a : sources)
+        r.sources.push_back(a.to_string());
     return {};
 }
 
