@@ -172,7 +172,7 @@ int main(int argc, char** argv)
          "closed: post back to back; open: each device posts every --interval, latency from the scheduled "
          "time; hold: post once, idle --hold seconds, then check every connection still answers")
         ("interval,i", po::value(&interval_ms)->default_value(interval_ms)->value_name("MS"),
-         "open loop: ms between a device's posts")
+         "open loop: ms between a device's posts; every mode: the readings' time step")
         ("duration,d", po::value(&duration_s)->default_value(duration_s)->value_name("S"),
          "closed/open loop: seconds to run")
         ("hold", po::value(&hold_s)->default_value(hold_s)->value_name("S"),
@@ -181,6 +181,11 @@ int main(int argc, char** argv)
          "metrics per sample (1 to 256)")
         ("device-prefix", po::value(&o.device_prefix)->default_value(o.device_prefix)->value_name("PREFIX"),
          "devices are named PREFIX-0, PREFIX-1, ...")
+        ("seed", po::value(&o.seed)->default_value(o.seed)->value_name("N"),
+         "the fleet: which devices misbehave and every reading they send; a seed replays its fleet")
+        ("faulty", po::value(&o.faulty)->default_value(o.faulty)->value_name("SHARE"),
+         "share of devices that misbehave, 0 to 1: overheating, battery drop-outs, noisy RSSI, and falling "
+         "silent (open loop only)")
         ("sources", po::value(&o.sources)->default_value(o.sources)->value_name("N"),
          "loopback source addresses 127.0.0.2, .3, ...; 0 = one per 5,000 connections (connect() finds "
          "free ports faster)")

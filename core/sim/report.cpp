@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Rendering of a simulator Report: aligned text for people, JSON with stable keys for scripts.
-#include "core/sim/simulator.hpp"
+#include "core/sim/report.hpp"
 
 #include <boost/json/array.hpp>
 
@@ -9,6 +9,33 @@
 #include <sstream>
 
 namespace fleetscope::sim {
+
+std::uint64_t ErrorCounts::total() const
+{
+    return connect_refused + connect_timeout + connect_other + reset + closed + timeout + other;
+}
+
+void ErrorCounts::add(const ErrorCounts& o)
+{
+    connect_refused += o.connect_refused;
+    connect_timeout += o.connect_timeout;
+    connect_other += o.connect_other;
+    reset += o.reset;
+    closed += o.closed;
+    timeout += o.timeout;
+    other += o.other;
+}
+
+int Report::exit_code() const
+{
+    if (!fatal.empty())
+        return 2;
+    if (refused > 0 || errors.connect_refused > 0)
+        return 1;
+    if (options.mode == Mode::hold && (hold_failed > 0 || failed > 0 || errors.total() > 0))
+        return 1;
+    return 0;
+}
 
 std::string grouped(std::uint64_t n)
 {
@@ -86,6 +113,15 @@ std::string format_text(const Report& r)
         out << "\n";
     }
 
+    out << "  fleet        seed " << o.seed << ", ";
+    std::uint64_t faulty = 0;
+    for (const auto& [fault, n] : r.faults)
+        faulty += n;
+    out << grouped(faulty) << " of " << grouped(o.connections) << " devices misbehave";
+    for (auto it = r.faults.begin(); it != r.faults.end(); ++it)
+        out << (it == r.faults.begin() ? ": " : ", ") << grouped(it->second) << " " << to_string(it->first);
+    out << "\n";
+
     out << "  connections  opened " << grouped(r.opened) << ", refused " << grouped(r.refused) << ", failed "
         << grouped(r.failed) << ", reconnects " << grouped(r.reconnects) << "  (ramp "
         << fixed(r.ramp_seconds, 2) << " s";
@@ -111,6 +147,8 @@ std::string format_text(const Report& r)
     if (r.unsent > 0)
         out << "               " << grouped(r.unsent)
             << " scheduled posts never sent: the gateway fell too far behind\n";
+    if (r.silent > 0)
+        out << "               " << grouped(r.silent) << " scheduled posts held back by silent devices\n";
 
     const LatencySummary& l = r.latency;
     if (l.count == 0)
@@ -191,7 +229,14 @@ boost::json::object to_json(const Report& r)
     cfg["metrics"] = o.metrics;
     cfg["device_prefix"] = o.device_prefix;
     cfg["ramp_rate"] = o.ramp_rate;
+    cfg["seed"] = o.seed;
+    cfg["faulty"] = o.faulty;
     j["config"] = std::move(cfg);
+
+    json::object faults;
+    for (const auto& [fault, n] : r.faults)
+        faults[to_string(fault)] = n;
+    j["faults"] = std::move(faults);
 
     json::array sources;
     for (std::size_t i = 0; i < r.sources.size(); ++i)
@@ -206,6 +251,7 @@ boost::json::object to_json(const Report& r)
                                  {"responses", r.responses},
                                  {"ok", r.ok},
                                  {"unsent", r.unsent},
+                                 {"silent", r.silent},
                                  {"run_s", round_to(r.run_seconds, 3)},
                                  {"achieved_rps", round_to(r.achieved_rps, 1)},
                                  {"ok_rps", round_to(r.ok_rps, 1)},

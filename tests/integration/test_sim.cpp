@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The fleet simulator against a small Beast HTTP server on loopback: counts, statuses, latencies, source
-// addresses, hold checks, refusals and the report formats.
+// addresses, hold checks, refusals, the readings and silent devices, and the report formats.
+#include "core/sim/device_model.hpp"
 #include "core/sim/simulator.hpp"
 
 #include <QtTest>
@@ -70,8 +71,16 @@ public:
         std::lock_guard lock(mutex_);
         return devices_;
     }
+    std::map<std::string, std::uint64_t> posts_by_device() const
+    {
+        std::lock_guard lock(mutex_);
+        return posts_;
+    }
     std::uint64_t requests() const { return requests_; }
     std::uint64_t malformed() const { return malformed_; }
+    std::uint64_t readings() const { return readings_; }
+    // Readings outside the range sim::kMetricSpecs gives a healthy device for that metric.
+    std::uint64_t out_of_range() const { return out_of_range_; }
 
 private:
     asio::awaitable<void> accept_loop()
@@ -84,7 +93,7 @@ private:
         }
     }
 
-    bool well_formed(const http::request<http::string_body>& req, std::string& device) const
+    bool well_formed(const http::request<http::string_body>& req, std::string& device)
     {
         if (req.method() != http::verb::post || req.target() != "/v1/telemetry" ||
             req[http::field::content_type] != "application/json")
@@ -98,6 +107,18 @@ private:
             !o.at("ts").is_int64() || !o.contains("metrics") || !o.at("metrics").is_object() ||
             o.at("metrics").as_object().empty())
             return false;
+        for (const auto& [name, value] : o.at("metrics").as_object()) {
+            if (!value.is_number())
+                return false;
+            const double v = value.to_number<double>();
+            const auto* spec = &fleetscope::sim::kGenericSpec;
+            for (const auto& named : fleetscope::sim::kMetricSpecs)
+                if (named.name == std::string_view(name))
+                    spec = &named;
+            ++readings_;
+            if (v < spec->low || v > spec->high)
+                ++out_of_range_;
+        }
         device = std::string(o.at("device").as_string());
         return true;
     }
@@ -131,6 +152,7 @@ private:
                 res.result(http::status::no_content);
                 std::lock_guard lock(mutex_);
                 devices_.insert(device);
+                ++posts_[device];
             }
             res.prepare_payload();
             auto [wec, wbytes] = co_await http::async_write(socket, res, kTok);
@@ -146,8 +168,11 @@ private:
     mutable std::mutex mutex_;
     std::set<std::string> peers_;
     std::set<std::string> devices_;
+    std::map<std::string, std::uint64_t> posts_; // 204s by device
     std::atomic<std::uint64_t> requests_{0};
     std::atomic<std::uint64_t> malformed_{0};
+    std::atomic<std::uint64_t> readings_{0};
+    std::atomic<std::uint64_t> out_of_range_{0};
 };
 
 sim::Options base_options(const TestServer& server)
@@ -178,31 +203,6 @@ class TestSim : public QObject {
     Q_OBJECT
 
 private slots:
-    void histogramQuantiles()
-    {
-        sim::Histogram h;
-        for (std::uint64_t us = 1; us <= 100'000; ++us)
-            h.record(us);
-        QCOMPARE(h.count(), std::uint64_t{100'000});
-        QCOMPARE(h.max(), std::uint64_t{100'000});
-        const auto near = [](std::uint64_t got, double want) {
-            return std::abs(double(got) - want) <= want * 0.02;
-        };
-        QVERIFY2(near(h.quantile(0.5), 50'000), qPrintable(QString::number(h.quantile(0.5))));
-        QVERIFY2(near(h.quantile(0.99), 99'000), qPrintable(QString::number(h.quantile(0.99))));
-        QVERIFY(h.quantile(1.0) <= 100'000);
-        // Exact below 128 µs.
-        sim::Histogram small;
-        small.record(5);
-        small.record(7);
-        QCOMPARE(small.quantile(0.5), std::uint64_t{5});
-        QCOMPARE(small.quantile(1.0), std::uint64_t{7});
-        // Bucket midpoints round-trip into their own bucket across the range.
-        for (std::uint64_t v : {128ull, 255ull, 1'000ull, 65'537ull, 10'000'000ull, 1ull << 40})
-            QCOMPARE(sim::Histogram::bucket_of(sim::Histogram::midpoint_of(sim::Histogram::bucket_of(v))),
-                     sim::Histogram::bucket_of(v));
-    }
-
     void invalidOptions_data()
     {
         QTest::addColumn<QString>("field");
@@ -219,6 +219,8 @@ private slots:
                                           << "--sources";
         QTest::addRow("negative ramp rate") << "ramp"
                                             << "--ramp-rate";
+        QTest::addRow("faulty share above 1") << "faulty"
+                                              << "--faulty";
     }
 
     void invalidOptions()
@@ -238,6 +240,8 @@ private slots:
             o.sources = 300;
         else if (field == "ramp")
             o.ramp_rate = -1;
+        else if (field == "faulty")
+            o.faulty = 1.5;
         const std::string err = sim::validate(o);
         QVERIFY2(QString::fromStdString(err).contains(expected), err.c_str());
         const sim::Report r = sim::run(o);
@@ -307,6 +311,7 @@ private slots:
         o.mode = sim::Mode::open;
         o.connections = 20;
         o.interval = std::chrono::milliseconds(100);
+        o.faulty = 0; // no silent devices: every slot is posted
         const sim::Report r = sim::run(o);
         QVERIFY2(r.fatal.empty(), r.fatal.c_str());
         QCOMPARE(r.target_rps, 200.0);
@@ -316,6 +321,67 @@ private slots:
         QCOMPARE(r.unsent, std::uint64_t{0});
         QVERIFY2(r.achieved_rps > 150 && r.achieved_rps <= 210, qPrintable(QString::number(r.achieved_rps)));
         QVERIFY(r.latency.max_ms < 500);
+        QCOMPARE(r.exit_code(), 0);
+    }
+
+    // Healthy devices send every metric within its realistic range (the simulator used to send uniform noise
+    // over 0..1000: a battery at 900 V, a positive RSSI).
+    void readingsArePlausible()
+    {
+        TestServer server;
+        sim::Options o = base_options(server);
+        o.metrics = 10; // the named metrics and three generic gauges
+        o.faulty = 0;
+        o.duration = std::chrono::milliseconds(500);
+        const sim::Report r = sim::run(o);
+        QVERIFY2(r.fatal.empty(), r.fatal.c_str());
+        QVERIFY(r.ok > 50);
+        QCOMPARE(server.malformed(), std::uint64_t{0});
+        QCOMPARE(server.readings(), r.ok * 10);
+        QCOMPARE(server.out_of_range(), std::uint64_t{0});
+        QVERIFY(r.faults.empty());
+    }
+
+    // In open loop a silent device lets its slots pass: the server sees exactly the posts the fleet's model
+    // says each device made, and the report counts the rest as silent, apart from errors.
+    void silentDevicesHoldBack()
+    {
+        TestServer server;
+        sim::Options o = base_options(server);
+        o.mode = sim::Mode::open;
+        o.connections = 40;
+        o.interval = std::chrono::milliseconds(100);
+        o.faulty = 1; // every device misbehaves, a quarter of them by falling silent
+        o.seed = 5;
+        const sim::Report r = sim::run(o);
+        QVERIFY2(r.fatal.empty(), r.fatal.c_str());
+
+        std::map<std::string, std::uint64_t> expected;
+        std::uint64_t silent = 0;
+        std::uint64_t faulty = 0;
+        for (std::size_t i = 0; i < o.connections; ++i) {
+            const sim::Fault f = sim::fault_of(o.seed, o.faulty, i);
+            sim::DeviceModel model(o.seed, i, f, o.metrics, 0.1);
+            std::uint64_t posts = 0;
+            for (int slot = 0; slot < 10; ++slot) // 1 s of 100 ms slots
+                model.advance() ? ++posts : ++silent;
+            if (posts > 0)
+                expected["t-" + std::to_string(i)] = posts;
+        }
+        for (const auto& [fault, n] : r.faults)
+            faulty += n;
+        QCOMPARE(faulty, std::uint64_t{40});
+        QVERIFY2(silent > 0, "seed 5 must start some silent device inside its silence");
+        QCOMPARE(r.silent, silent);
+        QCOMPARE(r.responses + r.silent, std::uint64_t{400});
+        QCOMPARE(r.target_rps, 400.0 - double(silent)); // over 1 s
+        QCOMPARE(server.posts_by_device(), expected);
+        QCOMPARE(r.errors.total(), std::uint64_t{0});
+        QCOMPARE(r.unsent, std::uint64_t{0});
+        const auto j = sim::to_json(r);
+        QCOMPARE(j.at("requests").at("silent").as_uint64(), silent);
+        QCOMPARE(j.at("faults").at("silent").as_uint64(), r.faults.at(sim::Fault::silent));
+        QVERIFY(sim::format_text(r).find("held back by silent devices") != std::string::npos);
         QCOMPARE(r.exit_code(), 0);
     }
 

@@ -50,14 +50,18 @@ export XDG_CONFIG_HOME=$work/config XDG_DATA_HOME=$work/data
 mkdir -p "$XDG_CONFIG_HOME/FleetScope" "$out"
 printf '[ui]\nwindow=60\n[gateway]\nalert-rules=%s\n' "$work/alerts.json" \
     >"$XDG_CONFIG_HOME/FleetScope/fleetscope.conf"
-# Alert rules that fire on the simulator's values (uniform over 0..1000), a stale rule for a second, short-lived
-# fleet, and gateway rules that a healthy gateway never raises.
+# Alert rules that fire on the simulator's misbehaving devices (fleetscope-sim --faulty, 5 % by default:
+# overheating, battery drop-outs, noisy RSSI, silences) and never on its healthy ones, a stale rule for a
+# second, short-lived fleet, and gateway rules that a healthy gateway never raises.
 cat >"$work/alerts.json" <<'EOF'
 {"rules": [
   {"name": "overheat", "kind": "metric", "severity": "critical", "devices": "sim-*", "metric": "temp_c",
-   "condition": "above", "threshold": 985, "clear": 900, "hold_ms": 0},
+   "condition": "above", "threshold": 80, "clear": 75, "hold_ms": 0},
   {"name": "weak-signal", "kind": "metric", "severity": "warning", "devices": "sim-*", "metric": "rssi",
-   "condition": "below", "threshold": 15, "clear": 100, "hold_ms": 0},
+   "condition": "below", "threshold": -95, "clear": -90, "hold_ms": 0},
+  {"name": "battery-low", "kind": "metric", "severity": "warning", "devices": "sim-*", "metric": "battery_v",
+   "condition": "below", "threshold": 3.0, "clear": 3.2, "hold_ms": 0},
+  {"name": "sim-silent", "kind": "stale", "severity": "info", "devices": "sim-*", "silence_ms": 10000},
   {"name": "tag-silent", "kind": "stale", "severity": "warning", "devices": "tag-*", "silence_ms": 5000},
   {"name": "store-backlog", "kind": "gateway", "severity": "critical", "signal": "store_queue",
    "threshold": 50000, "hold_ms": 2000},
