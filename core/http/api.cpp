@@ -126,10 +126,10 @@ std::string_view path_of(std::string_view target)
 
 /// Parks the calling fiber until the store committed (or failed) the samples; answers `overloaded` at once
 /// when the store's queue is full.
-store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&& samples)
+store::CommitStatus commit(store::Writer& writer, std::vector<telemetry::Sample>&& samples)
 {
     runtime::Handoff<store::CommitStatus> result;
-    if (!store.submit(std::move(samples), [&result](store::CommitStatus s) { result.deliver(s); }))
+    if (!writer.submit(std::move(samples), [&result](store::CommitStatus s) { result.deliver(s); }))
         return store::CommitStatus::overloaded;
     return result.wait();
 }
@@ -384,7 +384,7 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     const auto n = decoded.samples.size();
     auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     slot.samples_accepted.add(n);
-    switch (commit(services_.store, std::move(decoded.samples))) {
+    switch (commit(services_.store.writer(), std::move(decoded.samples))) {
     case store::CommitStatus::committed:
         slot.samples_committed.add(n);
         return reply(status::no_content, {}, {}, request);
@@ -437,7 +437,7 @@ Response Api::get_devices(const Request& request)
 {
     std::vector<store::DeviceRow> rows;
     try {
-        rows = services_.blocking.run([this] { return services_.store.devices(); });
+        rows = services_.blocking.run([this] { return services_.store.reader().devices(); });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }
@@ -500,7 +500,7 @@ Response Api::get_samples(const Request& request)
     }
     std::vector<store::SampleRow> rows;
     try {
-        rows = services_.blocking.run([this, &q] { return services_.store.samples(q); });
+        rows = services_.blocking.run([this, &q] { return services_.store.reader().samples(q); });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }

@@ -138,7 +138,8 @@ Result run_case(const fs::path& dir, int inflight, const Config& cfg)
     for (int m = 0; m < cfg.metrics; ++m)
         metric_names.push_back(m == 0 ? "temp_c" : m == 1 ? "rssi" : "m" + std::to_string(m));
     {
-        store::Store s(opt);
+        const auto opened = store::open_store(opt);
+        store::Writer& s = opened->writer();
         Window window(inflight);
         std::atomic<bool> running{true};
         std::atomic<std::uint64_t> next{0};
