@@ -26,8 +26,9 @@
 namespace fleetscope::store {
 
 /// Version of the capture layout written in meta `capture_format`. A reader accepts every version up to its
-/// own; a later build that changes what a capture holds bumps it (and keeps reading the older ones).
-inline constexpr int kCaptureFormatVersion = 1;
+/// own; a later build that changes what a capture holds bumps it (and keeps reading the older ones). 2: the
+/// readings in chunks (schema version 3); 1: a row per reading (schema version 2).
+inline constexpr int kCaptureFormatVersion = 2;
 
 /// The schema version (PRAGMA user_version) of the SQLite files this build writes: stores and captures.
 inline constexpr int kSchemaVersion = sqlite::kSchemaVersion;

@@ -3,12 +3,15 @@
 
 #include "core/store/sqlite/schema.hpp"
 
+#include <algorithm>
+
 namespace fleetscope::store {
 
 using sqlite::step_done;
 
-CaptureWriter::CaptureWriter(const std::string& path)
+CaptureWriter::CaptureWriter(const std::string& path, bool recount)
     : path_(path)
+    , recount_(recount)
     , db_(sqlite::open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, Millis{5'000}))
 {
     sqlite3* h = db_.get();
@@ -19,9 +22,13 @@ CaptureWriter::CaptureWriter(const std::string& path)
                           " PRAGMA synchronous = OFF; PRAGMA cache_size = -32768",
                           "cannot set up the capture", path_);
     sqlite::migrate(h, path_);
-    insert_sample_ = sqlite::prepare(
-        h, "INSERT INTO samples(device_id, metric_id, ts, seq, value) VALUES (?1, ?2, ?3, ?4, ?5)", path_,
-        true);
+    insert_chunk_ =
+        sqlite::prepare(h,
+                        "INSERT INTO chunks(device_id, metric_id, bucket, readings, first_ts, last_ts, data)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                        path_, true);
+    update_device_ = sqlite::prepare(
+        h, "UPDATE devices SET first_seen = ?2, last_seen = ?3, samples = ?4 WHERE id = ?1", path_, true);
     insert_device_ = sqlite::prepare(
         h, "INSERT INTO devices(id, name, first_seen, last_seen, samples) VALUES (?1, ?2, ?3, ?4, ?5)", path_,
         true);
@@ -44,9 +51,40 @@ void CaptureWriter::commit()
     }
 }
 
+void CaptureWriter::flush_chunk()
+{
+    if (chunk_.readings() == 0)
+        return;
+    insert_chunk_.bind(1, device_);
+    insert_chunk_.bind(2, metric_);
+    insert_chunk_.bind(3, sqlite::bucket_of(chunk_.first_ts()));
+    insert_chunk_.bind(4, static_cast<std::int64_t>(chunk_.readings()));
+    insert_chunk_.bind(5, chunk_.first_ts());
+    insert_chunk_.bind(6, chunk_.last_ts());
+    insert_chunk_.bind_blob(7, chunk_.bytes());
+    step_done(insert_chunk_, db_.get(), "cannot write the capture's readings", path_);
+    chunk_.clear();
+}
+
+void CaptureWriter::end_device()
+{
+    flush_chunk();
+    if (!recount_ || device_ == 0 || times_.empty())
+        return;
+    std::sort(times_.begin(), times_.end());
+    update_device_.bind(1, device_);
+    update_device_.bind(2, times_.front());
+    update_device_.bind(3, times_.back());
+    update_device_.bind(
+        4, static_cast<std::int64_t>(std::unique(times_.begin(), times_.end()) - times_.begin()));
+    step_done(update_device_, db_.get(), "cannot write the capture's devices", path_);
+    times_.clear();
+}
+
 void CaptureWriter::device(const DeviceRow& row)
 {
     begin();
+    end_device();
     ++device_;
     insert_device_.bind(1, device_);
     insert_device_.bind(2, row.device);
@@ -54,7 +92,6 @@ void CaptureWriter::device(const DeviceRow& row)
     insert_device_.bind(4, row.last_seen);
     insert_device_.bind(5, row.samples);
     step_done(insert_device_, db_.get(), "cannot write the capture's devices", path_);
-    metric_ = -1;
 }
 
 void CaptureWriter::reading(const std::string& metric, std::int64_t ts, double value)
@@ -66,20 +103,20 @@ void CaptureWriter::reading(const std::string& metric, std::int64_t ts, double v
         insert_metric_.bind(2, metric);
         step_done(insert_metric_, db_.get(), "cannot write the capture's metrics", path_);
     }
-    // Readings arrive in (metric, ts) order per device, so a repeated (metric, ts) is adjacent.
-    seq_ = (it->second == metric_ && ts == last_ts_) ? seq_ + 1 : 0;
+    // Readings arrive in (metric, ts) order per device: a chunk ends with its series, its bucket or its size.
+    if (chunk_.readings() != 0 &&
+        (it->second != metric_ || sqlite::bucket_of(ts) != sqlite::bucket_of(chunk_.first_ts()) ||
+         chunk_.readings() == sqlite::kMaxChunkReadings))
+        flush_chunk();
     metric_ = it->second;
-    last_ts_ = ts;
-    insert_sample_.bind(1, device_);
-    insert_sample_.bind(2, metric_);
-    insert_sample_.bind(3, ts);
-    insert_sample_.bind(4, seq_);
-    insert_sample_.bind(5, value);
-    step_done(insert_sample_, db_.get(), "cannot write the capture's samples", path_);
+    chunk_.add(ts, value);
+    if (recount_)
+        times_.push_back(ts);
 }
 
 void CaptureWriter::group_end()
 {
+    end_device();
     commit();
 }
 
@@ -165,16 +202,6 @@ void CaptureWriter::add_timeline_end()
     commit();
 }
 
-void CaptureWriter::recount_devices()
-{
-    sqlite::exec_or_throw(db_.get(),
-                          "UPDATE devices SET"
-                          " first_seen = (SELECT min(ts) FROM samples WHERE device_id = devices.id),"
-                          " last_seen = (SELECT max(ts) FROM samples WHERE device_id = devices.id),"
-                          " samples = (SELECT count(DISTINCT ts) FROM samples WHERE device_id = devices.id)",
-                          "cannot write the capture's devices", path_);
-}
-
 void CaptureWriter::add_meta(const std::vector<std::pair<std::string, std::string>>& rows)
 {
     sqlite::Stmt st =
@@ -188,6 +215,8 @@ void CaptureWriter::add_meta(const std::vector<std::pair<std::string, std::strin
 
 void CaptureWriter::close()
 {
+    begin();
+    end_device();
     commit();
     // One self-contained file: the rollback journal, never WAL.
     sqlite::exec_or_throw(db_.get(), "PRAGMA journal_mode = DELETE", "cannot finish the capture", path_);

@@ -379,7 +379,9 @@ ExportResult export_data(const Reader& source, const ExportQuery& query, ExportF
         std::unique_ptr<ExportSink> sink;
         CaptureWriter* capture = nullptr;
         if (format == ExportFormat::capture) {
-            auto writer = std::make_unique<CaptureWriter>(temp);
+            // A device's row describes what the capture holds of it: the source's row when the device is
+            // whole, else its readings here.
+            auto writer = std::make_unique<CaptureWriter>(temp, !sel.whole_devices);
             capture = writer.get();
             sink = std::move(writer);
         } else {
@@ -389,10 +391,6 @@ ExportResult export_data(const Reader& source, const ExportQuery& query, ExportF
         source.read_readings(sel.readings, counted);
         if (capture) {
             copy_session_records(source, sel, *capture);
-            // A device's row describes what the capture holds of it: the source's row when the device is
-            // whole, else its readings here.
-            if (!sel.whole_devices)
-                capture->recount_devices();
             capture->add_meta({{"capture_format", std::to_string(kCaptureFormatVersion)},
                                {"app_version", FLEETSCOPE_VERSION},
                                {"exported_at", std::to_string(wall_ms())},

@@ -5,6 +5,7 @@
 // SQLite files that does not go through the store's own reading code.
 
 #include "core/store/sqlite/batch.hpp"
+#include "core/store/sqlite/chunk.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -197,9 +198,9 @@ inline std::string sample_json(std::string_view device, std::int64_t ts, double 
 }
 
 /// Every reading of one metric in a FleetScope store, as (device, ts) pairs sorted. Reads the main file's
-/// `samples` straight through SQLite, and the batches of the recent file beside it that the main file's
-/// compaction marker says are not moved yet, decoded with the batch codec alone: none of the store's reading
-/// or merging code, so that a bug there cannot hide itself. Throws with SQLite's reason.
+/// `chunks` straight through SQLite, and the batches of the recent file beside it that the main file's
+/// compaction marker says are not moved yet, decoded with the chunk and batch codecs alone: none of the
+/// store's reading or merging code, so that a bug there cannot hide itself. Throws with SQLite's reason.
 inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std::string& path,
                                                                        std::string_view metric = "v")
 {
@@ -251,13 +252,21 @@ inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std
     std::vector<std::pair<std::int64_t, std::int64_t>> rows; // (device id, ts)
     {
         sqlite3_stmt* st = nullptr;
-        if (sqlite3_prepare_v2(main.db, "SELECT device_id, metric_id, ts FROM samples", -1, &st, nullptr) !=
-            SQLITE_OK)
+        if (sqlite3_prepare_v2(main.db, "SELECT device_id, metric_id, readings, data FROM chunks", -1, &st,
+                               nullptr) != SQLITE_OK)
             main.fail("select");
         int rc = 0;
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-            if (metrics[sqlite3_column_int64(st, 1)] == metric)
-                rows.emplace_back(sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 2));
+            if (metrics[sqlite3_column_int64(st, 1)] != metric)
+                continue;
+            store::sqlite::ChunkDecoder chunk(
+                std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 3)),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(st, 3))),
+                sqlite3_column_int64(st, 2), path);
+            std::int64_t ts = 0;
+            double value = 0;
+            while (chunk.next(ts, value))
+                rows.emplace_back(sqlite3_column_int64(st, 0), ts);
         }
         sqlite3_finalize(st);
         if (rc != SQLITE_DONE)

@@ -6,6 +6,7 @@
 #include "core/capture_cli.hpp"
 #include "core/gateway.hpp"
 #include "core/store/capture.hpp"
+#include "core/store/sqlite/chunk.hpp"
 #include "core/store/store.hpp"
 #include "integration/http_client.hpp"
 
@@ -77,9 +78,9 @@ std::string first_difference(const std::vector<Reading>& a, const std::vector<Re
     return "sizes " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
 }
 
-/// Every reading in a FleetScope database, straight through SQLite (not the store's or the export's code):
-/// its `samples`, which hold everything once a store has stopped (it moves what waits in its recent file).
-/// Throws when batches wait unmoved, rather than miss them.
+/// Every reading in a FleetScope database, straight through SQLite and the chunk codec (not the store's or
+/// the export's code): its `chunks`, which hold everything once a store has stopped (it moves what waits in
+/// its recent file). Throws when batches wait unmoved, rather than miss them.
 std::vector<Reading> raw_readings(const std::string& path)
 {
     sqlite3* db = nullptr;
@@ -100,7 +101,7 @@ std::vector<Reading> raw_readings(const std::string& path)
         }
         sqlite3_finalize(st);
     }
-    const char* sql = "SELECT d.name, x.ts, m.name, x.value FROM samples x"
+    const char* sql = "SELECT d.name, m.name, x.readings, x.data FROM chunks x"
                       " JOIN devices d ON d.id = x.device_id JOIN metrics m ON m.id = x.metric_id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         const std::string why = sqlite3_errmsg(db);
@@ -108,10 +109,18 @@ std::vector<Reading> raw_readings(const std::string& path)
         throw std::runtime_error("cannot read " + path + ": " + why);
     }
     std::vector<Reading> out;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        out.push_back(
-            Reading{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int64(st, 1),
-                    reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), sqlite3_column_double(st, 3)});
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        // The chunk codec alone decodes the readings: none of the store's reading code.
+        store::sqlite::ChunkDecoder chunk(
+            std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 3)),
+                             static_cast<std::size_t>(sqlite3_column_bytes(st, 3))),
+            sqlite3_column_int64(st, 2), path);
+        std::int64_t ts = 0;
+        double value = 0;
+        while (chunk.next(ts, value))
+            out.push_back(Reading{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), ts,
+                                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)), value});
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     std::sort(out.begin(), out.end());
@@ -872,7 +881,7 @@ void TestCapture::newerFilesRefused_data()
                                           << "format version 99, newer";
     QTest::addRow("newer schema") << "PRAGMA user_version = 99"
                                   << "schema version 99, newer";
-    QTest::addRow("not a FleetScope database") << "DROP TABLE samples; PRAGMA user_version = 0"
+    QTest::addRow("not a FleetScope database") << "DROP TABLE chunks; PRAGMA user_version = 0"
                                                << "not a FleetScope";
 }
 

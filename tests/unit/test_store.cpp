@@ -139,7 +139,7 @@ std::int64_t scalar(const std::string& path, const char* sql)
 }
 std::int64_t main_rows(const std::string& path)
 {
-    return scalar(path, "SELECT count(*) FROM samples");
+    return scalar(path, "SELECT coalesce(sum(readings), 0) FROM chunks");
 }
 std::int64_t moved_through(const std::string& path)
 {
@@ -485,6 +485,79 @@ private slots:
         QCOMPARE(sessions.size(), std::size_t(1));
         QCOMPARE(sessions[0].id, s->writer().session_id());
         QCOMPARE(sessions[0].settings_json, std::string(R"({"workers":1})"));
+    }
+
+    // A version-2 database (a row per reading, repeats numbered by seq, and rows a killed gateway left in its
+    // in-file `recent`) converts to chunks on open, every reading kept, repeats and all, across buckets.
+    void schemaTwoMigratesEveryReading()
+    {
+        QTemporaryDir dir;
+        const auto opt = options_at(dir);
+        constexpr int kPerSeries = 3000; // every 100 ms: 300 s, five buckets
+        {
+            sqlite3* db = nullptr;
+            QCOMPARE(sqlite3_open(opt.path.c_str(), &db), SQLITE_OK);
+            std::string sql = R"sql(
+                CREATE TABLE devices(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL,
+                    first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL, samples INTEGER NOT NULL DEFAULT 0);
+                CREATE TABLE metrics(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+                CREATE TABLE samples(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                    seq INTEGER NOT NULL DEFAULT 0, value REAL NOT NULL,
+                    PRIMARY KEY (device_id, metric_id, ts, seq)) WITHOUT ROWID;
+                CREATE TABLE recent(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
+                    value REAL NOT NULL);
+                CREATE TABLE sessions(id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, ended_at INTEGER,
+                    end_reason TEXT, app_version TEXT NOT NULL, settings TEXT NOT NULL);
+                CREATE TABLE marks(id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, label TEXT NOT NULL,
+                    from_ts INTEGER NOT NULL, to_ts INTEGER NOT NULL);
+                CREATE TABLE timeline(session_id INTEGER NOT NULL, series TEXT NOT NULL, ts INTEGER NOT NULL,
+                    value REAL NOT NULL, PRIMARY KEY (session_id, series, ts)) WITHOUT ROWID;
+                CREATE TABLE alerts(id INTEGER PRIMARY KEY, session_id INTEGER NOT NULL, rule TEXT NOT NULL,
+                    subject TEXT NOT NULL, severity TEXT NOT NULL, raised_at INTEGER NOT NULL, cleared_at INTEGER,
+                    acked_at INTEGER, message TEXT NOT NULL);
+                CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+                INSERT INTO devices VALUES (1, 'a', 0, 299900, 3001), (2, 'b', 0, 299900, 3000);
+                INSERT INTO metrics VALUES (1, 'x'), (2, 'y');
+                WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < 2999)
+                INSERT INTO samples SELECT d, m, i * 100, 0, d * 1000000 + m * 10000 + i
+                FROM n, (SELECT 1 AS d UNION ALL SELECT 2), (SELECT 1 AS m UNION ALL SELECT 2);
+                INSERT INTO samples VALUES (1, 1, 500, 1, -1);
+                INSERT INTO recent VALUES (1, 1, 500, -2), (1, 2, 299950, -3);
+                PRAGMA user_version = 2;)sql";
+            QCOMPARE(sqlite3_exec(db, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+            sqlite3_close(db);
+        }
+        auto s = store::open_store(opt);
+        QCOMPARE(user_version(opt.path), store::kSchemaVersion);
+        QCOMPARE(main_rows(opt.path), std::int64_t(4 * kPerSeries + 3));
+        QVERIFY(scalar(opt.path, "SELECT count(*) FROM chunks") >=
+                4 * 5); // per series, one chunk a bucket at least
+        const auto ax = s->reader().samples({.device = "a", .metric = "x", .limit = 100'000});
+        QCOMPARE(ax.size(), std::size_t(kPerSeries + 2));
+        for (std::size_t i = 1; i < ax.size(); ++i)
+            QVERIFY(ax[i - 1].ts <= ax[i].ts);
+        // The three readings of (a, x, 500): the stored ones in seq order, then the recent one.
+        const auto at500 = s->reader().samples({.device = "a", .metric = "x", .from = 500, .to = 500});
+        QCOMPARE(at500.size(), std::size_t(3));
+        QCOMPARE(at500[0].value, 1'010'005.0);
+        QCOMPARE(at500[1].value, -1.0);
+        QCOMPARE(at500[2].value, -2.0);
+        const auto ay = s->reader().samples({.device = "a", .metric = "y", .from = 299'900});
+        QCOMPARE(ay.size(), std::size_t(2));
+        QCOMPARE(ay[1].value, -3.0);
+        const auto b = s->reader().samples({.device = "b", .limit = 100'000});
+        QCOMPARE(b.size(), std::size_t(2 * kPerSeries));
+        for (std::size_t i = 0; i < b.size(); ++i) {
+            QCOMPARE(b[i].ts, std::int64_t(i / 2) * 100);
+            QCOMPARE(b[i].metric, std::string(i % 2 ? "y" : "x"));
+            QCOMPARE(b[i].value, 2'000'000.0 + (i % 2 ? 20'000 : 10'000) + double(i / 2));
+        }
+        QCOMPARE(s->reader().devices().at(0).samples, std::int64_t(3001));
+        // The latest readings of a long range come from the last buckets, in time order.
+        const auto latest = s->reader().samples({.device = "b", .metric = "x", .limit = 3, .latest = true});
+        QCOMPARE(latest.size(), std::size_t(3));
+        QCOMPARE(latest[0].ts, std::int64_t(299'700));
+        QCOMPARE(latest[2].ts, std::int64_t(299'900));
     }
 
     // Each run is a session; one that was never stopped is closed as a crash by the next open.

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The recent file's batch encoding (core/store/sqlite/batch.hpp): what goes in comes out bit for bit, in
-// order, names before samples; and a batch cut short anywhere, or of another format, is refused with an
-// error rather than read as something else.
+// The SQLite backend's encodings: the recent file's batches (core/store/sqlite/batch.hpp) and the main
+// file's chunks (chunk.hpp). What goes in comes out bit for bit, in order; a batch or a chunk cut short
+// anywhere, or with bytes past its end, is refused with an error rather than read as something else.
 #include "core/store/sqlite/batch.hpp"
+#include "core/store/sqlite/chunk.hpp"
 #include "core/store/types.hpp"
 
 #include <QTest>
@@ -16,6 +17,8 @@
 using namespace fleetscope;
 using store::sqlite::BatchDecoder;
 using store::sqlite::BatchEncoder;
+using store::sqlite::ChunkDecoder;
+using store::sqlite::ChunkEncoder;
 
 namespace {
 
@@ -94,9 +97,12 @@ constexpr auto kMax = std::numeric_limits<std::int64_t>::max();
 
 } // namespace
 
-Q_DECLARE_METATYPE(Batch)
+using Readings = std::vector<std::pair<std::int64_t, double>>;
 
-class TestStoreBatch : public QObject {
+Q_DECLARE_METATYPE(Batch)
+Q_DECLARE_METATYPE(Readings)
+
+class TestStoreCodec : public QObject {
     Q_OBJECT
 
 private slots:
@@ -176,6 +182,67 @@ private slots:
         }
     }
 
+    void chunkRoundTrip_data()
+    {
+        QTest::addColumn<Readings>("readings");
+        using V = Readings;
+        QTest::addRow("empty") << V{};
+        QTest::addRow("one") << V{{1'732'630'000'123, 21.5}};
+        QTest::addRow("repeats") << V{{5, 1}, {5, 2}, {5, -0.0}, {6, 1e-300}};
+        QTest::addRow("extremes") << V{{kMin, 1}, {-1, 2}, {0, 3}, {kMax, 4.9e-324}};
+        V many;
+        for (int i = 0; i < 1024; ++i)
+            many.emplace_back(1'700'000'000'000 + i * 64, i * 0.1);
+        QTest::addRow("a full chunk") << many;
+    }
+    void chunkRoundTrip()
+    {
+        QFETCH(Readings, readings);
+        ChunkEncoder e;
+        for (int twice = 0; twice < 2; ++twice) {
+            e.clear();
+            for (const auto& [ts, v] : readings)
+                e.add(ts, v);
+            QCOMPARE(e.readings(), readings.size());
+            if (!readings.empty()) {
+                QCOMPARE(e.first_ts(), readings.front().first);
+                QCOMPARE(e.last_ts(), readings.back().first);
+            }
+            ChunkDecoder d(e.bytes(), std::int64_t(readings.size()), "test");
+            std::int64_t ts;
+            double v;
+            for (const auto& [want_ts, want_v] : readings) {
+                QVERIFY(d.next(ts, v));
+                QCOMPARE(ts, want_ts);
+                QCOMPARE(std::bit_cast<std::uint64_t>(v), std::bit_cast<std::uint64_t>(want_v));
+            }
+            QVERIFY(!d.next(ts, v));
+        }
+    }
+
+    // A chunk read with another count than it holds, or cut short, is refused.
+    void damagedChunksAreRefused()
+    {
+        ChunkEncoder e;
+        for (int i = 0; i < 5; ++i)
+            e.add(1000 + i * 3, i);
+        const std::string bytes(e.bytes());
+        auto decode_all = [](std::string_view b, std::int64_t n) {
+            ChunkDecoder d(b, n, "test");
+            std::int64_t ts;
+            double v;
+            while (d.next(ts, v)) {
+            }
+        };
+        for (std::size_t len = 0; len < bytes.size(); ++len)
+            QVERIFY_THROWS_EXCEPTION(store::StoreError,
+                                     decode_all(std::string_view(bytes).substr(0, len), 5));
+        QVERIFY_THROWS_EXCEPTION(store::StoreError, decode_all(bytes, 4));
+        QVERIFY_THROWS_EXCEPTION(store::StoreError, decode_all(bytes, 6));
+        QVERIFY_THROWS_EXCEPTION(store::StoreError, decode_all(bytes, -1));
+        decode_all(bytes, 5);
+    }
+
     void otherFormatsAreRefused()
     {
         for (const std::string bytes :
@@ -190,5 +257,5 @@ private slots:
     }
 };
 
-QTEST_GUILESS_MAIN(TestStoreBatch)
-#include "test_store_batch.moc"
+QTEST_GUILESS_MAIN(TestStoreCodec)
+#include "test_store_codec.moc"

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/batch.hpp"
 
+#include "core/store/sqlite/varint.hpp"
 #include "core/store/types.hpp"
 
 #include <bit>
@@ -9,28 +10,6 @@
 namespace fleetscope::store::sqlite {
 
 namespace {
-
-void put_varint(std::string& out, std::uint64_t v)
-{
-    char buf[10];
-    int n = 0;
-    while (v >= 0x80) {
-        buf[n++] = static_cast<char>((v & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    buf[n++] = static_cast<char>(v);
-    out.append(buf, static_cast<std::size_t>(n));
-}
-
-std::uint64_t zigzag(std::int64_t v)
-{
-    return (static_cast<std::uint64_t>(v) << 1) ^ static_cast<std::uint64_t>(v >> 63);
-}
-
-std::int64_t unzigzag(std::uint64_t v)
-{
-    return static_cast<std::int64_t>(v >> 1) ^ -static_cast<std::int64_t>(v & 1);
-}
 
 void put_name(std::string& out, std::int64_t id, std::string_view name)
 {
@@ -66,36 +45,34 @@ void BatchEncoder::new_metric(std::int64_t id, std::string_view name)
 
 void BatchEncoder::sample(std::int64_t device, std::int64_t ts, std::size_t readings)
 {
-    put_varint(samples_, static_cast<std::uint64_t>(device));
-    // Wrapping subtraction: any two int64 ts have a difference that round-trips through uint64.
-    put_varint(samples_, zigzag(static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) -
-                                                          static_cast<std::uint64_t>(last_ts_))));
-    put_varint(samples_, readings);
+    char* p = samples_.room(30);
+    p = write_varint(p, static_cast<std::uint64_t>(device));
+    // Wrapping subtraction: any two int64 ts have a difference that round-trips.
+    p = write_zigzag(
+        p, static_cast<std::int64_t>(static_cast<std::uint64_t>(ts) - static_cast<std::uint64_t>(last_ts_)));
+    samples_.commit(write_varint(p, readings));
     last_ts_ = ts;
     ++sample_count_;
 }
 
 void BatchEncoder::reading(std::int64_t metric, double value)
 {
-    put_varint(samples_, static_cast<std::uint64_t>(metric));
-    const auto bits = std::bit_cast<std::uint64_t>(value);
-    char le[8];
-    for (int i = 0; i < 8; ++i)
-        le[i] = static_cast<char>(bits >> (8 * i));
-    samples_.append(le, 8);
+    char* p = samples_.room(18);
+    p = write_varint(p, static_cast<std::uint64_t>(metric));
+    samples_.commit(write_double(p, value));
 }
 
 std::string_view BatchEncoder::finish()
 {
     out_.clear();
-    out_.reserve(24 + devices_.size() + metrics_.size() + samples_.size());
+    out_.reserve(32 + devices_.size() + metrics_.size() + samples_.view().size());
     out_ += static_cast<char>(kBatchFormat);
     put_varint(out_, device_count_);
     out_ += devices_;
     put_varint(out_, metric_count_);
     out_ += metrics_;
     put_varint(out_, sample_count_);
-    out_ += samples_;
+    out_ += samples_.view();
     return out_;
 }
 
@@ -118,16 +95,10 @@ void BatchDecoder::corrupt() const
 
 std::uint64_t BatchDecoder::varint()
 {
-    std::uint64_t v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-        if (pos_ >= in_.size())
-            corrupt();
-        const auto b = static_cast<std::uint8_t>(in_[pos_++]);
-        v |= static_cast<std::uint64_t>(b & 0x7f) << shift;
-        if ((b & 0x80) == 0)
-            return v;
-    }
-    corrupt();
+    std::uint64_t v;
+    if (!get_varint(in_, pos_, v))
+        corrupt();
+    return v;
 }
 
 std::string_view BatchDecoder::bytes(std::size_t n)
@@ -196,8 +167,11 @@ bool BatchDecoder::next_sample(std::int64_t& device, std::int64_t& ts, std::size
     }
     --samples_left_;
     device = static_cast<std::int64_t>(varint());
-    last_ts_ = static_cast<std::int64_t>(static_cast<std::uint64_t>(last_ts_) +
-                                         static_cast<std::uint64_t>(unzigzag(varint())));
+    std::int64_t delta;
+    if (!get_zigzag(in_, pos_, delta))
+        corrupt();
+    last_ts_ =
+        static_cast<std::int64_t>(static_cast<std::uint64_t>(last_ts_) + static_cast<std::uint64_t>(delta));
     ts = last_ts_;
     readings_left_ = static_cast<std::size_t>(varint());
     readings = readings_left_;
@@ -209,12 +183,8 @@ void BatchDecoder::next_reading(std::int64_t& metric, double& value)
     if (readings_left_ == 0)
         corrupt();
     metric = static_cast<std::int64_t>(varint());
-    const std::string_view le = bytes(8);
-    std::uint64_t bits = 0;
-    for (int i = 0; i < 8; ++i)
-        bits |= static_cast<std::uint64_t>(static_cast<std::uint8_t>(le[static_cast<std::size_t>(i)]))
-                << (8 * i);
-    value = std::bit_cast<double>(bits);
+    if (!get_double(in_, pos_, value))
+        corrupt();
     --readings_left_;
 }
 

@@ -15,6 +15,8 @@
 // and nothing after the last sample: a batch cut anywhere, or with bytes after its end, is refused.
 // Plain value types; each object is used by one thread.
 
+#include "core/store/sqlite/varint.hpp"
+
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -37,7 +39,7 @@ public:
 private:
     std::string devices_;
     std::string metrics_;
-    std::string samples_;
+    Bytes samples_;
     std::string out_;
     std::uint64_t device_count_ = 0;
     std::uint64_t metric_count_ = 0;

@@ -2,22 +2,24 @@
 #include "core/store/sqlite/compactor.hpp"
 
 #include "core/store/sqlite/batch.hpp"
+#include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/hooks.hpp"
+
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <limits>
 #include <tuple>
-#include <unordered_map>
 #include <vector>
 
 // One compaction round, in one transaction of the main file:
 //   1. read the batches (moved_through, through] of the recent file (attached read-only, so the transaction
 //      never takes the recent file's write lock, which the writer holds for every commit);
 //   2. insert the devices and metrics first seen in them, with the ids the writer gave them;
-//   3. insert their readings into `samples`, sorted by (device, metric, ts), so that each series' new rows
-//      land side by side in the b-tree and a page takes many rows per write;
+//   3. write their readings as chunks (chunk.hpp): one row per series and bucket the round touched, so a
+//      reading costs a share of a row;
 //   4. add the batches' per-device counts to `devices`;
 //   5. set compaction.moved_through to the last batch moved.
 // Only the main file is written, so the move and its marker commit atomically; the batches' removal from the
@@ -36,12 +38,23 @@ constexpr std::size_t kMaxRoundReadings = 524'288;
 /// After a failed round (another process's lock, a full disk), the next try waits this long.
 constexpr std::chrono::milliseconds kRetryAfter{1'000};
 
+/// A reading as decoded, in commit order; `series` indexes the round's series table.
 struct Reading {
-    std::int64_t device;
-    std::int64_t metric;
+    std::uint32_t series;
     std::int64_t ts;
     double value;
-    std::uint64_t order; // commit order, so that repeats of a (device, metric, ts) keep theirs
+};
+
+struct Series {
+    std::int64_t device;
+    std::int64_t metric;
+    std::uint32_t count = 0;
+    std::uint32_t offset = 0; // of its readings in the round's grouped array
+};
+
+struct Point {
+    std::int64_t ts;
+    double value;
 };
 
 struct DeviceDelta {
@@ -70,18 +83,10 @@ Compactor::Compactor(Db main, std::string path, std::int64_t moved_through, std:
                              " VALUES (?1, ?2, ?3, ?4, 0)",
                              path_, true);
     insert_metric_ = prepare(h, "INSERT INTO main.metrics(id, name) VALUES (?1, ?2)", path_, true);
-    // OR IGNORE spares SQLite a statement journal; a reading that repeats a stored (device, metric, ts, seq)
-    // shows as no change, and then takes the next free seq (insert_numbered_).
-    insert_sample_ = prepare(h,
-                             "INSERT OR IGNORE INTO main.samples(device_id, metric_id, ts, seq, value)"
-                             " VALUES (?1, ?2, ?3, ?4, ?5)",
-                             path_, true);
-    insert_numbered_ = prepare(h,
-                               "INSERT INTO main.samples(device_id, metric_id, ts, seq, value)"
-                               " VALUES (?1, ?2, ?3, ?4, ?5)",
-                               path_, true);
-    max_seq_ =
-        prepare(h, "SELECT max(seq) FROM main.samples WHERE device_id = ?1 AND metric_id = ?2 AND ts = ?3",
+    insert_chunk_ =
+        prepare(h,
+                "INSERT INTO main.chunks(device_id, metric_id, bucket, readings, first_ts, last_ts, data)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
                 path_, true);
     update_device_ = prepare(h,
                              "UPDATE main.devices SET first_seen = min(first_seen, ?2),"
@@ -200,7 +205,7 @@ bool Compactor::compact(std::int64_t through)
         moved_.store(last, std::memory_order_release);
         counters_.rounds.fetch_add(1, std::memory_order_relaxed);
         if (on_moved_)
-            on_moved_(last);
+            on_moved_(last, round_series_);
         // This connection is the main file's only writer: a PASSIVE checkpoint now, between its rounds,
         // copies what the round added, and lets the next round start the WAL over (the checkpointer thread's
         // rounds cover the rest).
@@ -220,7 +225,9 @@ std::int64_t Compactor::compact_round(std::int64_t through)
     bool good = true;
     std::int64_t last = -1;
     std::vector<Reading> readings;
-    std::unordered_map<std::int64_t, DeviceDelta> deltas;
+    std::vector<Series> series;
+    boost::unordered_flat_map<std::pair<std::int64_t, std::int64_t>, std::uint32_t> series_index;
+    boost::unordered_flat_map<std::int64_t, DeviceDelta> deltas;
     try {
         const std::int64_t from = query_int(h, "SELECT moved_through FROM main.compaction", path_);
         last = from;
@@ -228,7 +235,6 @@ std::int64_t Compactor::compact_round(std::int64_t through)
         std::vector<std::pair<std::int64_t, std::string>> metrics;
         read_batches_.bind(1, from);
         read_batches_.bind(2, through);
-        std::uint64_t order = 0;
         int rc;
         while (readings.size() < kMaxRoundReadings && (rc = read_batches_.step()) == SQLITE_ROW) {
             last = read_batches_.int64(0);
@@ -248,9 +254,15 @@ std::int64_t Compactor::compact_round(std::int64_t through)
                 d.last = std::max(d.last, ts);
                 ++d.samples;
                 for (std::size_t i = 0; i < n; ++i) {
-                    Reading r{device, 0, ts, 0, order++};
-                    batch.next_reading(r.metric, r.value);
-                    readings.push_back(r);
+                    std::int64_t metric;
+                    double value;
+                    batch.next_reading(metric, value);
+                    const auto [it, added] =
+                        series_index.try_emplace({device, metric}, static_cast<std::uint32_t>(series.size()));
+                    if (added)
+                        series.push_back(Series{device, metric});
+                    ++series[it->second].count;
+                    readings.push_back(Reading{it->second, ts, value});
                 }
             }
         }
@@ -274,43 +286,67 @@ std::int64_t Compactor::compact_round(std::int64_t through)
             step_done(insert_metric_, h, "cannot record metric " + name, path_);
         }
 
-        std::sort(readings.begin(), readings.end(), [](const Reading& a, const Reading& b) {
-            return std::tie(a.device, a.metric, a.ts, a.order) < std::tie(b.device, b.metric, b.ts, b.order);
+        // Grouped by series, in (device, metric) order, each series' readings in commit order: a counting
+        // sort by series, then a sort by ts only of the series that need one (devices mostly send in order).
+        std::vector<std::uint32_t> by_key(series.size());
+        for (std::uint32_t i = 0; i < by_key.size(); ++i)
+            by_key[i] = i;
+        std::sort(by_key.begin(), by_key.end(), [&](std::uint32_t a, std::uint32_t b) {
+            return std::tie(series[a].device, series[a].metric) <
+                   std::tie(series[b].device, series[b].metric);
         });
-        const Reading* prev = nullptr;
-        std::int64_t seq = 0;
-        const Reading* halfway = readings.empty() ? nullptr : &readings[readings.size() / 2];
-        for (const Reading& r : readings) {
-            if (&r == halfway)
+        std::uint32_t offset = 0;
+        for (const std::uint32_t i : by_key) {
+            series[i].offset = offset;
+            offset += series[i].count;
+        }
+        std::vector<Point> points(readings.size());
+        {
+            std::vector<std::uint32_t> next(series.size());
+            for (std::uint32_t i = 0; i < series.size(); ++i)
+                next[i] = series[i].offset;
+            for (const Reading& r : readings)
+                points[next[r.series]++] = Point{r.ts, r.value};
+        }
+
+        // One chunk per series and bucket (at most kMaxChunkReadings readings each), readings in ts order
+        // and, for one ts, in commit order.
+        ChunkEncoder chunk;
+        std::int64_t device = 0;
+        std::int64_t metric = 0;
+        std::size_t written = 0;
+        auto flush = [&] {
+            if (chunk.readings() == 0)
+                return;
+            if (written <= readings.size() / 2 && written + chunk.readings() > readings.size() / 2)
                 fault_point("compact.moving");
-            const bool repeat =
-                prev && prev->device == r.device && prev->metric == r.metric && prev->ts == r.ts;
-            seq = repeat ? seq + 1 : 0;
-            prev = &r;
-            insert_sample_.bind(1, r.device);
-            insert_sample_.bind(2, r.metric);
-            insert_sample_.bind(3, r.ts);
-            insert_sample_.bind(4, seq);
-            insert_sample_.bind(5, r.value);
-            step_done(insert_sample_, h, "cannot move readings", path_);
-            if (sqlite3_changes64(h) != 0)
-                continue;
-            // The (device, metric, ts) is stored already: number this one after what is there.
-            max_seq_.bind(1, r.device);
-            max_seq_.bind(2, r.metric);
-            max_seq_.bind(3, r.ts);
-            if (max_seq_.step() != SQLITE_ROW) {
-                max_seq_.reset();
-                throw StoreError(describe(h, "cannot number a repeated reading", path_));
+            insert_chunk_.bind(1, device);
+            insert_chunk_.bind(2, metric);
+            insert_chunk_.bind(3, bucket_of(chunk.first_ts()));
+            insert_chunk_.bind(4, static_cast<std::int64_t>(chunk.readings()));
+            insert_chunk_.bind(5, chunk.first_ts());
+            insert_chunk_.bind(6, chunk.last_ts());
+            insert_chunk_.bind_blob(7, chunk.bytes());
+            step_done(insert_chunk_, h, "cannot move readings", path_);
+            written += chunk.readings();
+            chunk.clear();
+        };
+        for (const std::uint32_t i : by_key) {
+            const Series& sr = series[i];
+            const auto begin = points.begin() + sr.offset;
+            const auto end = begin + sr.count;
+            auto by_ts = [](const Point& a, const Point& b) { return a.ts < b.ts; };
+            if (!std::is_sorted(begin, end, by_ts))
+                std::stable_sort(begin, end, by_ts);
+            device = sr.device;
+            metric = sr.metric;
+            for (auto p = begin; p != end; ++p) {
+                if (chunk.readings() == kMaxChunkReadings ||
+                    (chunk.readings() != 0 && bucket_of(p->ts) != bucket_of(chunk.first_ts())))
+                    flush();
+                chunk.add(p->ts, p->value);
             }
-            seq = max_seq_.int64(0) + 1;
-            max_seq_.reset();
-            insert_numbered_.bind(1, r.device);
-            insert_numbered_.bind(2, r.metric);
-            insert_numbered_.bind(3, r.ts);
-            insert_numbered_.bind(4, seq);
-            insert_numbered_.bind(5, r.value);
-            step_done(insert_numbered_, h, "cannot move a repeated reading", path_);
+            flush();
         }
         for (const auto& [device, d] : deltas) {
             update_device_.bind(1, device);
@@ -337,6 +373,7 @@ std::int64_t Compactor::compact_round(std::int64_t through)
         return -1;
     }
     counters_.readings.fetch_add(readings.size(), std::memory_order_relaxed);
+    round_series_ = series.size();
     return last;
 }
 

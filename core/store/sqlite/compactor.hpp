@@ -19,7 +19,7 @@ namespace fleetscope::store::sqlite {
 /// transaction of its own; returns false to roll it back. Must not block on anything but SQLite.
 using MainJob = std::function<bool(Records&)>;
 
-/// Moves committed batches from the recent file into the main file's clustered `samples`, and runs the main
+/// Moves committed batches from the recent file into the main file's `chunks`, and runs the main
 /// file's other writes, so that the writer's group commits never wait for either (docs/architecture.md, "The
 /// store"). It owns the main file's only write connection, with the recent file attached read-only, on its
 /// own thread ("store-compact"); other threads reach it through request() and post(), which hold a mutex for
@@ -39,9 +39,9 @@ public:
     Compactor(const Compactor&) = delete;
     Compactor& operator=(const Compactor&) = delete;
 
-    /// Called on the compactor's thread after each committed move with the new moved_through. Set before
-    /// start().
-    void on_moved(std::function<void(std::int64_t)> f) { on_moved_ = std::move(f); }
+    /// Called on the compactor's thread after each committed move with the new moved_through and the number
+    /// of series (device, metric) the round touched. Set before start().
+    void on_moved(std::function<void(std::int64_t, std::size_t)> f) { on_moved_ = std::move(f); }
     void start();
 
     /// Asks for every batch with id <= `through` to be moved. Any thread; never blocks on SQLite.
@@ -66,19 +66,20 @@ private:
     bool compact(std::int64_t through);
     /// One transaction; returns the last batch id it moved, or -1 on failure (rolled back).
     std::int64_t compact_round(std::int64_t through);
+    std::size_t round_series_ = 0; // series the last round touched
     void log_transition(bool failed);
 
     Db db_;
     std::string path_;
     Records records_;
     std::int64_t session_;
-    std::function<void(std::int64_t)> on_moved_;
+    std::function<void(std::int64_t, std::size_t)> on_moved_;
     Counters counters_;
     std::atomic<std::int64_t> moved_;
 
     // Compactor thread only.
-    Stmt begin_, commit_, rollback_, read_batches_, insert_device_, insert_metric_, insert_sample_,
-        insert_numbered_, max_seq_, update_device_, set_moved_;
+    Stmt begin_, commit_, rollback_, read_batches_, insert_device_, insert_metric_, insert_chunk_,
+        update_device_, set_moved_;
     bool failing_ = false;
 
     std::mutex mutex_;

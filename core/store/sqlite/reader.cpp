@@ -2,27 +2,30 @@
 #include "core/store/sqlite/reader.hpp"
 
 #include "core/store/sqlite/batch.hpp"
+#include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/hooks.hpp"
 #include "core/store/sqlite/schema.hpp"
+#include "core/store/sqlite/series_cursor.hpp"
 
 #include <queue>
 
 #include <algorithm>
 #include <filesystem>
+#include <memory>
 #include <tuple>
 #include <unordered_map>
 #include <unordered_set>
 
-// Every read sees the two tiers of a store as of one moment: the readings moved into `samples` (the main
+// Every read sees the two tiers of a store as of one moment: the readings moved into `chunks` (the main
 // file), and the batches of the recent file the compactor has not moved yet (id > compaction.moved_through).
 // The view takes the recent file's snapshot first and the main file's second, and that order is what makes
 // it exact (docs/architecture.md, "The store"):
 // - a batch committed before the recent snapshot is, in the main snapshot, either moved (id <= moved_through:
-//   read from `samples`, skipped in the recent file) or not (read from the recent file, which still holds it:
+//   read from `chunks`, skipped in the recent file) or not (read from the recent file, which still holds it:
 //   the writer removes a batch only after its move committed, and that move would then be in the main
 //   snapshot too). Either way exactly once;
 // - a batch committed after the recent snapshot is either absent, or moved in time for the main snapshot, and
-//   then read once, from `samples`, with every batch before it.
+//   then read once, from `chunks`, with every batch before it.
 // Taken the other way round, a compaction and a removal falling between the two snapshots would hide the
 // batches they moved from both.
 
@@ -37,23 +40,15 @@ constexpr std::size_t kPoolConnections = 4;
 constexpr int kCacheKiB = 8 * 1024;
 constexpr std::int64_t kTimelineChunk = 50'000;
 
-// The metric ids present in `samples` for one device, with their names, one index seek each (a manual
+// The metric ids present in `chunks` for one device, with their names, one index seek each (a manual
 // skip-scan).
 constexpr const char* kDeviceMetrics = R"sql(
 WITH RECURSIVE m(id) AS (
-    SELECT (SELECT min(metric_id) FROM samples WHERE device_id = ?1)
+    SELECT (SELECT min(metric_id) FROM chunks WHERE device_id = ?1)
     UNION ALL
-    SELECT (SELECT min(metric_id) FROM samples WHERE device_id = ?1 AND metric_id > m.id) FROM m
+    SELECT (SELECT min(metric_id) FROM chunks WHERE device_id = ?1 AND metric_id > m.id) FROM m
     WHERE m.id IS NOT NULL)
 SELECT m.id, metrics.name FROM m JOIN metrics ON metrics.id = m.id)sql";
-
-constexpr const char* kSeriesAscending = R"sql(
-SELECT ts, value FROM samples WHERE device_id = ?1 AND metric_id = ?2 AND ts >= ?3 AND ts <= ?4
-ORDER BY ts, seq)sql";
-
-constexpr const char* kSeriesDescending = R"sql(
-SELECT ts, value FROM samples WHERE device_id = ?1 AND metric_id = ?2 AND ts >= ?3 AND ts <= ?4
-ORDER BY ts DESC, seq DESC)sql";
 
 /// One consistent view of the store; see the comment at the top of this file.
 class View {
@@ -413,10 +408,10 @@ std::vector<SampleRow> SqliteReader::samples(const SampleQuery& q) const
         return out;
 
     MetricNames names(db, location_, tier);
-    // One ordered source per series in `samples`, plus the recent readings; merged by (ts, metric name), or
-    // the reverse for the latest readings.
+    // One ordered source per stored series, plus the recent readings; merged by (ts, metric name), or the
+    // reverse for the latest readings.
     struct Source {
-        Stmt stmt; // a series of `samples`; empty for the recent readings
+        std::unique_ptr<SeriesCursor> series; // a stored series; empty for the recent readings
         const std::string* metric = nullptr;
         std::size_t next_recent = 0;
         std::int64_t ts = 0;
@@ -440,11 +435,7 @@ std::vector<SampleRow> SqliteReader::samples(const SampleQuery& q) const
         for (auto& [id, name] : series) {
             names.remember(id, name);
             Source s;
-            s.stmt = prepare(db, q.latest ? kSeriesDescending : kSeriesAscending, location_);
-            s.stmt.bind(1, *stored_device);
-            s.stmt.bind(2, id);
-            s.stmt.bind(3, from);
-            s.stmt.bind(4, to);
+            s.series = std::make_unique<SeriesCursor>(db, location_, *stored_device, id, from, to, q.latest);
             s.metric = &names(id);
             sources.push_back(std::move(s));
         }
@@ -475,14 +466,7 @@ std::vector<SampleRow> SqliteReader::samples(const SampleQuery& q) const
             s.value = tier.readings[index].value;
             return true;
         }
-        const int rc = s.stmt.step();
-        if (rc == SQLITE_DONE)
-            return false;
-        if (rc != SQLITE_ROW)
-            throw StoreError(describe(db, "cannot read samples", location_));
-        s.ts = s.stmt.int64(0);
-        s.value = s.stmt.real(1);
-        return true;
+        return s.series->next(s.ts, s.value);
     };
     // The heap's top is the source whose reading comes next: the earliest (ts, metric) in time order, the
     // latest in reverse.
@@ -527,7 +511,8 @@ Summary SqliteReader::summary() const
     View view(db, with_recent_, location_);
     const RecentTier tier = read_recent(
         db, view, location_, false, [](auto, auto, auto) { return false; }, [](auto, auto) {});
-    s.readings = static_cast<std::uint64_t>(query_int(db, "SELECT count(*) FROM samples", location_)) +
+    s.readings = static_cast<std::uint64_t>(
+                     query_int(db, "SELECT coalesce(sum(readings), 0) FROM chunks", location_)) +
                  tier.reading_count;
     if (s.readings == 0) {
         s.first_ts.reset();
@@ -754,18 +739,24 @@ std::vector<std::uint64_t> SqliteReader::count_readings(const ReadingsQuery& q) 
     sqlite3* db = lease.get();
     View view(db, with_recent_, location_);
     Resolved r = resolve_main(db, q, 0, q.devices.size(), location_);
-    Stmt per_device =
-        prepare(db, "SELECT count(*) FROM samples WHERE device_id = ?1 AND ts >= ?2 AND ts <= ?3", location_);
-    Stmt per_series = prepare(
-        db, "SELECT count(*) FROM samples WHERE device_id = ?1 AND metric_id = ?2 AND ts >= ?3 AND ts <= ?4",
-        location_);
+    // Whole chunks: a chunk partly in the range counts whole, which is near enough for progress and never
+    // counts a device with readings in the range as having none.
+    Stmt per_device = prepare(db,
+                              "SELECT coalesce(sum(readings), 0) FROM chunks WHERE device_id = ?1 AND bucket "
+                              ">= ?2 AND bucket <= ?3",
+                              location_);
+    Stmt per_series =
+        prepare(db,
+                "SELECT coalesce(sum(readings), 0) FROM chunks WHERE device_id = ?1 AND metric_id = ?2"
+                " AND bucket >= ?3 AND bucket <= ?4",
+                location_);
     for (std::size_t i = 0; i < q.devices.size(); ++i) {
         if (!r.devices[i])
             continue;
         if (r.every_metric) {
             per_device.bind(1, *r.devices[i]);
-            per_device.bind(2, q.from);
-            per_device.bind(3, q.to);
+            per_device.bind(2, bucket_of(q.from));
+            per_device.bind(3, bucket_of(q.to));
             if (per_device.step() == SQLITE_ROW)
                 out[i] += static_cast<std::uint64_t>(per_device.int64(0));
             per_device.reset();
@@ -773,8 +764,8 @@ std::vector<std::uint64_t> SqliteReader::count_readings(const ReadingsQuery& q) 
             for (const std::int64_t metric : r.metrics) {
                 per_series.bind(1, *r.devices[i]);
                 per_series.bind(2, metric);
-                per_series.bind(3, q.from);
-                per_series.bind(4, q.to);
+                per_series.bind(3, bucket_of(q.from));
+                per_series.bind(4, bucket_of(q.to));
                 if (per_series.step() == SQLITE_ROW)
                     out[i] += static_cast<std::uint64_t>(per_series.int64(0));
                 per_series.reset();
@@ -829,7 +820,6 @@ void SqliteReader::read_readings(const ReadingsQuery& q, ReadingVisitor& visitor
         Stmt device_row =
             prepare(db, "SELECT first_seen, last_seen, samples FROM devices WHERE id = ?1", location_);
         Stmt device_metrics = prepare(db, kDeviceMetrics, location_);
-        Stmt series = prepare(db, kSeriesAscending, location_);
         for (std::size_t i = first; i < last; ++i) {
             const auto& id = r.devices[i - first];
             if (counts[i] == 0 || !id)
@@ -879,29 +869,24 @@ void SqliteReader::read_readings(const ReadingsQuery& q, ReadingVisitor& visitor
             for (const auto& [name, metric] : metrics) {
                 // The stored series merged with its recent readings, both in ts order (stored ones first on a
                 // tie: they were committed earlier).
-                series.bind(1, *id);
-                series.bind(2, metric);
-                series.bind(3, q.from);
-                series.bind(4, q.to);
+                SeriesCursor series(db, location_, *id, metric, q.from, q.to);
                 while (rit != device_end && *rit->first < name)
                     ++rit;
-                rc = series.step();
+                std::int64_t ts = 0;
+                double value = 0;
+                bool stored = series.next(ts, value);
                 for (;;) {
-                    const bool stored = rc == SQLITE_ROW;
                     const bool fresh = rit != device_end && *rit->first == name;
                     if (!stored && !fresh)
                         break;
-                    if (stored && (!fresh || series.int64(0) <= tier.readings[rit->second].ts)) {
-                        emit(name, series.int64(0), series.real(1));
-                        rc = series.step();
+                    if (stored && (!fresh || ts <= tier.readings[rit->second].ts)) {
+                        emit(name, ts, value);
+                        stored = series.next(ts, value);
                     } else {
                         emit(name, tier.readings[rit->second].ts, tier.readings[rit->second].value);
                         ++rit;
                     }
                 }
-                if (rc != SQLITE_DONE)
-                    throw StoreError(describe(db, "cannot read the samples of " + q.devices[i], location_));
-                series.reset();
             }
             rit = device_end;
         }

@@ -15,10 +15,10 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// Readings the recent file gathers before the compactor is asked to move them: Options::compact_readings, and
-// more for a large fleet: a compaction waits until the series average kRowsPerSeries rows, up to
-// kMaxCompactRows. Larger amortises the main file's page writes better (more rows per series per touched
-// page) but makes readers decode more of the recent file.
+// Readings the recent file gathers before the compactor is asked to move them: Options::compact_readings, or
+// kRowsPerSeries for each series (device, metric) the last round touched, up to kMaxCompactRows. A round
+// writes a chunk per series: a large fleet that waited for only a reading or two per series would pay a row
+// per reading again. Larger rounds also make readers decode more of the recent file.
 constexpr std::int64_t kRowsPerSeries = 8;
 constexpr std::int64_t kMaxCompactRows = 262'144;
 // Moved batches removed per transaction, so that one removal never holds a commit up for long; after a
@@ -132,8 +132,6 @@ RecentWriter::RecentWriter(const Options& options, const std::string& main_path,
                     std::int64_t metric;
                     double value;
                     batch.next_reading(metric, value);
-                    pending_series_.insert(static_cast<std::uint64_t>(device) << 32 |
-                                           static_cast<std::uint64_t>(metric));
                     ++pending_rows_;
                 }
             }
@@ -203,8 +201,9 @@ void RecentWriter::set_observer(CommitObserver observer)
     observer_ = std::move(observer);
 }
 
-void RecentWriter::moved(std::int64_t through)
+void RecentWriter::moved(std::int64_t through, std::size_t series)
 {
+    round_series_.store(series, std::memory_order_relaxed);
     bool wake = false;
     {
         std::lock_guard lock(queue_mutex_);
@@ -280,6 +279,7 @@ void RecentWriter::forget_new_names()
         metric_ids_.erase(name);
     next_device_ -= static_cast<std::int64_t>(new_devices_.size());
     next_metric_ -= static_cast<std::int64_t>(new_metrics_.size());
+    last_metrics_.clear();
 }
 
 int RecentWriter::check_quota()
@@ -325,12 +325,21 @@ int RecentWriter::write_batch()
         for (const telemetry::Sample& s : r.samples) {
             const std::int64_t device = device_id(s.device);
             encoder_.sample(device, s.ts_ms, s.metrics.size());
-            for (const telemetry::Metric& m : s.metrics) {
-                const std::int64_t metric = metric_id(m.name);
+            for (std::size_t i = 0; i < s.metrics.size(); ++i) {
+                const telemetry::Metric& m = s.metrics[i];
+                // Most devices send the same metrics in the same order: the previous sample's names, compared
+                // first, spare a hash lookup per reading.
+                std::int64_t metric;
+                if (i < last_metrics_.size() && last_metrics_[i].first == m.name) {
+                    metric = last_metrics_[i].second;
+                } else {
+                    metric = metric_id(m.name);
+                    if (i < last_metrics_.size())
+                        last_metrics_[i] = {m.name, metric};
+                    else
+                        last_metrics_.emplace_back(m.name, metric);
+                }
                 encoder_.reading(metric, m.value);
-                // Counted before the commit: a batch that fails only makes the next compaction come sooner.
-                pending_series_.insert(static_cast<std::uint64_t>(device) << 32 |
-                                       static_cast<std::uint64_t>(metric));
             }
             rows += static_cast<std::int64_t>(s.metrics.size());
         }
@@ -375,13 +384,13 @@ int RecentWriter::write_batch()
 void RecentWriter::maybe_request_compaction()
 {
     const auto least = static_cast<std::int64_t>(options_.compact_readings);
-    const std::int64_t wanted = std::clamp(kRowsPerSeries * static_cast<std::int64_t>(pending_series_.size()),
-                                           least, std::max(least, kMaxCompactRows));
+    const std::int64_t wanted =
+        std::clamp(kRowsPerSeries * static_cast<std::int64_t>(round_series_.load(std::memory_order_relaxed)),
+                   least, std::max(least, kMaxCompactRows));
     if (pending_rows_ < wanted)
         return;
     compaction_due_(last_batch_);
     pending_rows_ = 0;
-    pending_series_.clear();
 }
 
 bool RecentWriter::remove_step()

@@ -16,7 +16,6 @@
 #include <string>
 #include <thread>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace fleetscope::store::sqlite {
@@ -46,9 +45,10 @@ public:
     void set_observer(CommitObserver observer);
     StoreStats stats() const;
 
-    /// Called by the compactor after it committed a move through batch `through`: the batches up to it may
-    /// go from the recent file. Any thread.
-    void moved(std::int64_t through);
+    /// Called by the compactor after it committed a move through batch `through`, which touched `series`
+    /// series: the batches up to it may go from the recent file, and the next compaction waits for about
+    /// kRowsPerSeries readings a series. Any thread.
+    void moved(std::int64_t through, std::size_t series);
 
     /// Commits everything queued, calls every pending callback and joins; returns the last committed batch
     /// id. Idempotent.
@@ -113,16 +113,17 @@ private:
     std::unordered_map<std::string, std::int64_t> metric_ids_;
     std::vector<std::string> new_devices_; // given ids in the batch being written
     std::vector<std::string> new_metrics_;
+    std::vector<std::pair<std::string, std::int64_t>> last_metrics_; // the previous sample's, by position
     std::int64_t next_device_ = 1;
     std::int64_t next_metric_ = 1;
     std::int64_t next_batch_ = 1;
     std::int64_t removed_through_ = 0; // every batch up to it is gone from the recent file
     std::chrono::steady_clock::time_point remove_retry_at_{};
     std::vector<Request> batch_;
-    // What waits for the next compaction request: readings, and the (device, metric) series they fall in, so
-    // that a large fleet waits for several rows per series rather than turning each page write into one row.
+    // Readings since the last compaction request. A large fleet waits for several readings a series (as the
+    // last round counted its series), so that a round does not turn into a chunk per reading.
     std::int64_t pending_rows_ = 0;
-    std::unordered_set<std::uint64_t> pending_series_;
+    std::atomic<std::size_t> round_series_{0};
     std::int64_t quota_pages_ = 0;
     std::int64_t max_page_count_ = 0; // last set on db_
     int wal_frames_ = 0;              // after the last commit, from the WAL hook

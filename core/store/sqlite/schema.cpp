@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/schema.hpp"
 
+#include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/db.hpp"
 
 #include <iterator>
+#include <tuple>
 
 // The main file, version 3 (PRAGMA user_version = 3)
 // ---------------------------------------------------
@@ -11,24 +13,27 @@
 //           first_seen INTEGER NOT NULL, last_seen INTEGER NOT NULL,   -- ms since epoch, min/max sample ts
 //           samples INTEGER NOT NULL)                                  -- telemetry samples received
 //   metrics(id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL)
-//   samples(device_id INTEGER NOT NULL, metric_id INTEGER NOT NULL, ts INTEGER NOT NULL,
-//           seq INTEGER NOT NULL, value REAL NOT NULL,
-//           PRIMARY KEY (device_id, metric_id, ts, seq)) WITHOUT ROWID
+//   chunks(id INTEGER PRIMARY KEY, device_id, metric_id, bucket,       -- bucket: ts >> 16 (65.536 s)
+//          readings, first_ts, last_ts, data BLOB)                     -- data: chunk.hpp
+//     INDEX chunks_by_series(device_id, metric_id, bucket)
 //   sessions, marks, timeline, alerts, meta (version 2, see kSchemaV2)
-//   compaction(id INTEGER PRIMARY KEY CHECK (id = 1), moved_through INTEGER NOT NULL)   (version 3)
+//   compaction(id INTEGER PRIMARY KEY CHECK (id = 1), moved_through INTEGER NOT NULL)
 //
-// `samples` holds one row per reading, clustered by (device, metric, ts): a device's series over a time range
-// is one contiguous range of the b-tree, so queries read only what they return. `seq` is 0 unless a device
-// sent the same (metric, ts) more than once; repeats get 1, 2, ... so that nothing committed is ever merged
-// away. A zero costs no bytes in SQLite's record format.
+// A chunk holds readings of one series (device, metric) within one bucket, in ts order. A device's series
+// over a time range is a contiguous range of the index, bucket by bucket; within a bucket, chunks in id order
+// were written in that order, and a reader merges them by ts. Repeats of a (device, metric, ts) are just two
+// readings in a chunk, or in two: nothing committed is ever merged away. Version 2 kept one row per reading
+// (`samples`, with `seq` numbering repeats); a compaction now writes a row per series and bucket it touches.
+// Chunks are rowid rows with a small index rather than a WITHOUT ROWID table: a WITHOUT ROWID b-tree keeps
+// whole rows in its interior pages, and a chunk's blob would crowd them.
 //
 // Group commits do not write this file. They append one row per commit to `recent` in the recent file
 // `<main>-recent` (its own WAL, PRAGMA user_version = 1):
 //   recent(id INTEGER PRIMARY KEY, batch BLOB NOT NULL)   -- one group commit, encoded by sqlite/batch.hpp
 //   meta(key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID          -- store_id: which main file
-// The compactor moves committed batches into `samples` (and new names into devices and metrics, and the
+// The compactor moves committed batches into `chunks` (and new names into devices and metrics, and the
 // batches' counts into devices) and sets compaction.moved_through to the last batch id it moved, in one
-// transaction of the main file. A batch of the recent file with id <= moved_through is already in `samples`:
+// transaction of the main file. A batch of the recent file with id <= moved_through is already in `chunks`:
 // readers skip it, and the writer deletes it later. docs/architecture.md, "The store", argues why this is
 // exactly once at every step.
 //
@@ -102,23 +107,98 @@ CREATE TABLE meta(
     value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
-// The in-file `recent` of versions 1 and 2 gives way to the recent file. Rows it still holds (a version-2
-// gateway that was killed) move into `samples` here, repeats of a (device, metric, ts) numbered after what is
-// stored, as that version's compaction numbered them.
-constexpr const char* kSchemaV3 = R"sql(
-INSERT INTO samples(device_id, metric_id, ts, seq, value)
-SELECT r.device_id, r.metric_id, r.ts,
-       coalesce((SELECT max(s.seq) + 1 FROM samples s
-                 WHERE s.device_id = r.device_id AND s.metric_id = r.metric_id AND s.ts = r.ts), 0)
-           + row_number() OVER (PARTITION BY r.device_id, r.metric_id, r.ts ORDER BY r.rowid) - 1,
-       r.value
-FROM recent r ORDER BY r.device_id, r.metric_id, r.ts, r.rowid;
-DROP TABLE recent;
+// Version 3: readings move from one row each (`samples`) to chunks of a series within a bucket of time
+// (`chunks`, see chunk.hpp), and the in-file `recent` of versions 1 and 2 gives way to the recent file.
+// convert_to_chunks moves every row of both old tables, then they go.
+constexpr const char* kSchemaV3Before = R"sql(
+CREATE TABLE chunks(
+    id INTEGER PRIMARY KEY,
+    device_id INTEGER NOT NULL,
+    metric_id INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    readings INTEGER NOT NULL,
+    first_ts INTEGER NOT NULL,
+    last_ts INTEGER NOT NULL,
+    data BLOB NOT NULL);
+CREATE INDEX chunks_by_series ON chunks(device_id, metric_id, bucket);
 CREATE TABLE compaction(
     id INTEGER PRIMARY KEY CHECK (id = 1),
     moved_through INTEGER NOT NULL);
 INSERT INTO compaction VALUES (1, 0);
 )sql";
+
+constexpr const char* kSchemaV3After = R"sql(
+DROP TABLE samples;
+DROP TABLE recent;
+)sql";
+
+/// Every reading of the version-2 tables `samples` (in primary-key order) and `recent` (in commit order),
+/// merged per series in ts order, into chunks.
+void convert_to_chunks(sqlite3* db, const std::string& path)
+{
+    Stmt stored = prepare(
+        db, "SELECT device_id, metric_id, ts, value FROM samples ORDER BY device_id, metric_id, ts, seq",
+        path);
+    Stmt recent = prepare(
+        db, "SELECT device_id, metric_id, ts, value FROM recent ORDER BY device_id, metric_id, ts, rowid",
+        path);
+    Stmt insert =
+        prepare(db,
+                "INSERT INTO chunks(device_id, metric_id, bucket, readings, first_ts, last_ts, data)"
+                " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                path);
+    struct Row {
+        std::int64_t device, metric, ts;
+        double value;
+    };
+    auto next = [&](Stmt& st, Row& r) {
+        const int rc = st.step();
+        if (rc == SQLITE_ROW) {
+            r = Row{st.int64(0), st.int64(1), st.int64(2), st.real(3)};
+            return true;
+        }
+        if (rc != SQLITE_DONE)
+            throw StoreError(describe(db, "cannot read the readings to convert", path));
+        return false;
+    };
+    ChunkEncoder chunk;
+    std::int64_t device = 0;
+    std::int64_t metric = 0;
+    auto flush = [&] {
+        if (chunk.readings() == 0)
+            return;
+        insert.bind(1, device);
+        insert.bind(2, metric);
+        insert.bind(3, bucket_of(chunk.first_ts()));
+        insert.bind(4, static_cast<std::int64_t>(chunk.readings()));
+        insert.bind(5, chunk.first_ts());
+        insert.bind(6, chunk.last_ts());
+        insert.bind_blob(7, chunk.bytes());
+        step_done(insert, db, "cannot write a converted chunk", path);
+        chunk.clear();
+    };
+    Row a{};
+    Row b{};
+    bool has_a = next(stored, a);
+    bool has_b = next(recent, b);
+    while (has_a || has_b) {
+        const bool take_a =
+            has_a && (!has_b || std::tie(a.device, a.metric, a.ts) <= std::tie(b.device, b.metric, b.ts));
+        const Row& r = take_a ? a : b;
+        if (chunk.readings() != 0 &&
+            (r.device != device || r.metric != metric || bucket_of(r.ts) != bucket_of(chunk.first_ts()) ||
+             chunk.readings() == kMaxChunkReadings))
+            flush();
+        device = r.device;
+        metric = r.metric;
+        chunk.add(r.ts, r.value);
+        if (take_a)
+            has_a = next(stored, a);
+        else
+            has_b = next(recent, b);
+    }
+    flush();
+}
 
 constexpr const char* kRecentSchema = R"sql(
 CREATE TABLE recent(
@@ -129,16 +209,18 @@ CREATE TABLE meta(
     value TEXT NOT NULL) WITHOUT ROWID;
 )sql";
 
-/// One step of the schema history: running `sql` on a database at version `to - 1` brings it to `to`.
-/// A later schema version appends a step; existing steps never change.
+/// One step of the schema history: running `sql`, then `code`, then `sql_after` on a database at version
+/// `to - 1` brings it to `to`. A later schema version appends a step; existing steps never change.
 struct Migration {
     int to;
     const char* sql;
+    void (*code)(sqlite3* db, const std::string& path) = nullptr;
+    const char* sql_after = nullptr;
 };
-constexpr Migration kMigrations[] = {
+const Migration kMigrations[] = {
     {1, kSchemaV1},
     {2, kSchemaV2},
-    {3, kSchemaV3},
+    {3, kSchemaV3Before, convert_to_chunks, kSchemaV3After},
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
@@ -169,11 +251,17 @@ void migrate(sqlite3* db, const std::string& path)
             continue;
         exec_or_throw(db, "BEGIN IMMEDIATE", "cannot start the schema migration", path);
         const std::string bump = "PRAGMA user_version = " + std::to_string(m.to);
-        if (exec(db, m.sql) != SQLITE_OK || exec(db, bump.c_str()) != SQLITE_OK) {
-            const std::string msg =
-                describe(db, "cannot migrate the schema to version " + std::to_string(m.to), path);
+        const std::string what = "cannot migrate the schema to version " + std::to_string(m.to);
+        try {
+            if (exec(db, m.sql) != SQLITE_OK)
+                throw StoreError(describe(db, what, path));
+            if (m.code)
+                m.code(db, path);
+            if ((m.sql_after && exec(db, m.sql_after) != SQLITE_OK) || exec(db, bump.c_str()) != SQLITE_OK)
+                throw StoreError(describe(db, what, path));
+        } catch (const StoreError& e) {
             exec(db, "ROLLBACK");
-            throw StoreError(msg);
+            throw StoreError(what + ": " + e.what());
         }
         exec_or_throw(db, "COMMIT", "cannot commit the schema migration", path);
     }

@@ -206,7 +206,8 @@ SqliteStore::SqliteStore(const Options& options, std::string path)
         }
     }
     compactor_ = std::make_unique<Compactor>(std::move(main), path_, moved_through, session_);
-    compactor_->on_moved([w = writer_.get()](std::int64_t through) { w->moved(through); });
+    compactor_->on_moved(
+        [w = writer_.get()](std::int64_t through, std::size_t series) { w->moved(through, series); });
     reader_ = std::make_unique<SqliteReader>(path_, true, path_, std::string(), kSchemaVersion,
                                              options.busy_timeout);
     checkpointer_ = std::make_unique<Checkpointer>(std::vector<std::string>{path_, recent_path(path_)},
@@ -300,7 +301,8 @@ std::unique_ptr<SqliteReader> open_file(const std::string& path)
     Db db = open(path, SQLITE_OPEN_READONLY, Millis{5'000});
     const auto version = static_cast<int>(query_int(db.get(), "PRAGMA user_version", path));
     check_readable_version(version, "database", path);
-    if (version < 1 || !has_table(db.get(), "main", "samples", path))
+    // Readings live in `chunks` since version 3, in `samples` before.
+    if (version < 1 || !has_table(db.get(), "main", version >= 3 ? "chunks" : "samples", path))
         throw StoreError(path + " is not a FleetScope database (schema version " + std::to_string(version) +
                          ", no telemetry tables)");
     if (version == kSchemaVersion) {
