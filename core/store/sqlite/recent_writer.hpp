@@ -6,6 +6,8 @@
 #include "core/store/sqlite/db.hpp"
 #include "core/store/types.hpp"
 
+#include <boost/unordered/unordered_flat_map.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -15,7 +17,6 @@
 #include <mutex>
 #include <string>
 #include <thread>
-#include <unordered_map>
 #include <vector>
 
 namespace fleetscope::store::sqlite {
@@ -109,8 +110,8 @@ private:
     Db main_reader_; // read-only, for the quota check; open only when Options::max_bytes is set
     Stmt begin_, commit_, rollback_, insert_batch_, remove_batches_, used_pages_, main_used_pages_;
     BatchEncoder encoder_;
-    std::unordered_map<std::string, std::int64_t> device_ids_;
-    std::unordered_map<std::string, std::int64_t> metric_ids_;
+    boost::unordered_flat_map<std::string, std::int64_t> device_ids_;
+    boost::unordered_flat_map<std::string, std::int64_t> metric_ids_;
     std::vector<std::string> new_devices_; // given ids in the batch being written
     std::vector<std::string> new_metrics_;
     std::vector<std::pair<std::string, std::int64_t>> last_metrics_; // the previous sample's, by position

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <bit>
 #include <cstdint>
+#include <cstring>
 #include <string>
 #include <string_view>
 
@@ -34,6 +35,10 @@ inline char* write_zigzag(char* p, std::int64_t v)
 inline char* write_double(char* p, double value)
 {
     const auto bits = std::bit_cast<std::uint64_t>(value);
+    if constexpr (std::endian::native == std::endian::little) {
+        std::memcpy(p, &bits, 8);
+        return p + 8;
+    }
     for (int i = 0; i < 8; ++i)
         *p++ = static_cast<char>(bits >> (8 * i));
     return p;
