@@ -6,10 +6,12 @@
 # (off, on, on, off, ...). Prints each run's committed req/s and gateway CPU per 1,000 requests, then the
 # ratios of the medians. Gateway CPU per request is the steadier figure on a shared machine.
 # Usage: tests/bench/alerts-cost.sh [--bin-dir DIR]   (default build/release/bin)
-#   env: PAIRS=4 DURATION=5 CONNS=256
+#   env: PAIRS=4 DURATION=5 CONNS=256; BENCH_NICE as in run-bench.sh
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/own-session.sh
+source "$ROOT/tests/bench/own-session.sh" "$@"
 BIN_DIR=$ROOT/build/release/bin
 if [[ ${1:-} == --bin-dir ]]; then BIN_DIR=$(cd "$2" && pwd); fi
 PAIRS=${PAIRS:-4}
@@ -31,7 +33,7 @@ run() {
     local out=$WORK/gw$1.out
     "$BIN_DIR/fleetscope-gateway" --listen 127.0.0.1:0 --db "$WORK/run$1.db" --alert-rules "$2" >"$out" 2>"$WORK/gw$1.err" &
     local pid=$!
-    for _ in $(seq 100); do grep -q '^listening on ' "$out" && break; sleep 0.1; done
+    for _ in $(seq 100); do grep -qs '^listening on ' "$out" && break; sleep 0.1; done
     local addr
     addr=$(sed -n 's/^listening on //p' "$out")
     local c0

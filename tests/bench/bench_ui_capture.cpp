@@ -9,8 +9,8 @@
 //   QT_QPA_PLATFORM=offscreen build/dev/bin/bench_ui_capture [readings]
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
-#include "ui/capture_replay.hpp"
-#include "ui/main_window.hpp"
+#include "ui/capture/capture_replay.hpp"
+#include "ui/main_window/main_window.hpp"
 
 #include <QApplication>
 #include <QDateTime>

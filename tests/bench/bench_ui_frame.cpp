@@ -7,13 +7,13 @@
 //
 //   QT_QPA_PLATFORM=offscreen build/dev/bin/bench_ui_frame [devices] [seconds-per-page]
 #include "core/metrics/hub.hpp"
-#include "ui/dashboard.hpp"
-#include "ui/device_detail_page.hpp"
-#include "ui/device_table_model.hpp"
-#include "ui/devices_page.hpp"
-#include "ui/live_feed.hpp"
-#include "ui/theme.hpp"
-#include "ui/time_window.hpp"
+#include "ui/feed/live_feed.hpp"
+#include "ui/models/device_table_model.hpp"
+#include "ui/pages/dashboard.hpp"
+#include "ui/pages/device_detail_page.hpp"
+#include "ui/pages/devices_page.hpp"
+#include "ui/plots/time_window.hpp"
+#include "ui/theme/theme.hpp"
 
 #include <QApplication>
 #include <QDateTime>

@@ -1,30 +1,60 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# One command for FleetScope's benchmarks, side by side with the Go peer (tests/bench/peers/go-gateway):
+# FleetScope's gateway side by side with the lean Go peer (tests/bench/peers/go-gateway), in one invocation, with
+# the same client (fleetscope-sim) on the same host:
 #   (a) idle hold: gateway RSS before and while holding N keep-alive connections, as bytes per connection;
-#   (b) closed loop: 256 connections posting back to back, committed req/s and p99;
-#   (c) open loop: N devices each posting every 2 s, achieved rate against the target, p99;
+#   (b) closed loop: 256 connections posting back to back: committed req/s, p99, gateway CPU per 1,000 requests;
+#   (c) open loop: 15,000 devices each posting every 2 s for 16 s: offered, done, p99 from the scheduled time;
 #   (d) bench_store and bench_codec one-line figures, when those programs are built.
-# Usage: tests/bench/run-bench.sh [--quick] [--no-build] [--bin-dir DIR] [--gateway PATH] [--keep]
-#   --quick      2,000 connections and 4-6 s runs instead of 15,000 and 10-15 s
+# Every scenario starts a fresh gateway on a fresh database. CPU figures are utime+stime from /proc/PID/stat
+# over the simulator's run window (after its connections are open); the client's own CPU and the CPU taken by
+# everything else on the machine (/proc/stat) are printed beside them, because client and gateways share the cores.
+# Usage: tests/bench/run-bench.sh [--quick] [--no-build] [--rounds N] [--scenarios LIST] [--also NAME=PATH]
+#                                 [--bin-dir DIR] [--gateway PATH] [--keep]
+#   --quick      2,000 connections and 4-6 s runs instead of 15,000 and 10-16 s
 #   --no-build   use what is already built
+#   --rounds N   repeat every scenario N times, alternating which gateway goes first; the table shows the range
+#   --scenarios  comma-separated subset of hold,closed,open,components (default: all of them)
+#   --also NAME=PATH  one more gateway taking the Go peer's flags (-listen, -db), e.g. an older peer
 #   --bin-dir    where fleetscope-sim, fleetscope-gateway, bench_* are (default build/release/bin)
 #   --gateway    the FleetScope gateway to measure (default BIN_DIR/fleetscope-gateway)
 #   --keep       keep the databases (logs and JSON reports always go to build/release/bench/)
+# Environment: BENCH_NICE (default -10): the nice value of the benchmark's own scheduler autogroup, 0 to run in the
+# caller's session (see own-session.sh).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+# shellcheck source=tests/bench/own-session.sh
+source "$ROOT/tests/bench/own-session.sh" "$@"
 QUICK=0
 BUILD=1
 KEEP=0
+ROUNDS=1
+SCENARIOS=hold,closed,open,components
 BIN_DIR=$ROOT/build/release/bin
 FS_GATEWAY=
+EXTRA_NAMES=()
+EXTRA_PATHS=()
 while (($#)); do
     case $1 in
     --quick) QUICK=1 ;;
     --no-build) BUILD=0 ;;
     --keep) KEEP=1 ;;
+    --rounds)
+        ROUNDS=$2
+        shift
+        ;;
+    --scenarios)
+        SCENARIOS=$2
+        shift
+        ;;
+    --also)
+        [[ $2 == *=* ]] || { echo "run-bench.sh: --also takes NAME=PATH" >&2; exit 2; }
+        EXTRA_NAMES+=("${2%%=*}")
+        EXTRA_PATHS+=("$(realpath "${2#*=}")")
+        shift
+        ;;
     --bin-dir)
         BIN_DIR=$(cd "$2" && pwd)
         shift
@@ -44,12 +74,16 @@ while (($#)); do
     esac
     shift
 done
+[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || { echo "run-bench.sh: --rounds takes a positive integer" >&2; exit 2; }
+want() { [[ ,$SCENARIOS, == *,$1,* ]]; }
 
 if ((QUICK)); then
     HOLD_N=2000 HOLD_S=4 CLOSED_N=256 CLOSED_S=5 OPEN_N=2000 OPEN_MS=2000 OPEN_S=6
 else
-    HOLD_N=15000 HOLD_S=10 CLOSED_N=256 CLOSED_S=10 OPEN_N=15000 OPEN_MS=2000 OPEN_S=15
+    HOLD_N=15000 HOLD_S=10 CLOSED_N=256 CLOSED_S=10 OPEN_N=15000 OPEN_MS=2000 OPEN_S=16
 fi
+# Every device of the open loop posts at start + offset + k * interval while that is before the end.
+OPEN_OFFERED=$((OPEN_N * ((OPEN_S * 1000 + OPEN_MS - 1) / OPEN_MS)))
 
 LOG_DIR=$ROOT/build/release/bench
 mkdir -p "$LOG_DIR"
@@ -98,47 +132,45 @@ FS_GATEWAY=${FS_GATEWAY:-$BIN_DIR/fleetscope-gateway}
 GO_GATEWAY=$ROOT/build/release/go-gateway/go-gateway
 [[ -x $SIM ]] || { say "fleetscope-sim not found at $SIM: build it first (or pass --bin-dir)"; exit 1; }
 
-HAVE_FS=1
-[[ -x $FS_GATEWAY ]] || { say "FleetScope gateway skipped: $FS_GATEWAY not built"; HAVE_FS=0; }
-HAVE_GO=0
+PEERS=()
+PEER_LABELS=()
+declare -A PEER_CMD
+if [[ -x $FS_GATEWAY ]]; then
+    PEERS+=(fleetscope)
+    PEER_LABELS+=(FleetScope)
+    PEER_CMD[fleetscope]="$FS_GATEWAY --listen 127.0.0.1:@PORT@ --db @DB@"
+else
+    say "FleetScope gateway skipped: $FS_GATEWAY not built"
+fi
 if command -v go >/dev/null 2>&1; then
     mkdir -p "$(dirname "$GO_GATEWAY")"
     if ((BUILD)) || [[ ! -x $GO_GATEWAY ]]; then
         say "== building the Go peer (offline, Debian packages: GO111MODULE=off GOPATH=/usr/share/gocode)"
-        if (cd "$ROOT/tests/bench/peers/go-gateway" &&
+        (cd "$ROOT/tests/bench/peers/go-gateway" &&
             GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS='' go build -o "$GO_GATEWAY" . \
-                >"$LOG_DIR/go-build.log" 2>&1); then
-            HAVE_GO=1
-        else
-            say "Go peer skipped: build failed (see $LOG_DIR/go-build.log; it needs golang-github-mattn-go-sqlite3-dev" \
+                >"$LOG_DIR/go-build.log" 2>&1) ||
+            say "Go peer build failed (see $LOG_DIR/go-build.log; it needs golang-github-mattn-go-sqlite3-dev" \
                 "and libsqlite3-dev)"
-        fi
-    else
-        HAVE_GO=1
     fi
 else
     say "Go peer skipped: golang-go not installed"
 fi
-((HAVE_FS || HAVE_GO)) || { say "nothing to benchmark"; exit 1; }
+if [[ -x $GO_GATEWAY ]]; then
+    PEERS+=(go)
+    PEER_LABELS+=(Go)
+    PEER_CMD[go]="$GO_GATEWAY -listen 127.0.0.1:@PORT@ -db @DB@"
+fi
+for i in "${!EXTRA_NAMES[@]}"; do
+    [[ -x ${EXTRA_PATHS[$i]} ]] || { say "--also ${EXTRA_NAMES[$i]}: ${EXTRA_PATHS[$i]} is not executable"; exit 2; }
+    PEERS+=("${EXTRA_NAMES[$i]}")
+    PEER_LABELS+=("${EXTRA_NAMES[$i]}")
+    PEER_CMD[${EXTRA_NAMES[$i]}]="${EXTRA_PATHS[$i]} -listen 127.0.0.1:@PORT@ -db @DB@"
+done
+((${#PEERS[@]})) || { say "nothing to benchmark"; exit 1; }
 
 # --- helpers -----------------------------------------------------------------------------------------------
-if command -v jq >/dev/null 2>&1; then
-    jget() { jq -r "$2 // empty" "$1" 2>/dev/null || true; }
-elif command -v python3 >/dev/null 2>&1; then
-    jget() {
-        python3 - "$1" "$2" <<'EOF' 2>/dev/null || true
-import json, sys
-v = json.load(open(sys.argv[1]))
-for k in sys.argv[2].lstrip('.').split('.'):
-    v = v.get(k.strip('"')) if isinstance(v, dict) else None
-print('' if v is None else v)
-EOF
-    }
-else
-    say "run-bench.sh needs jq or python3 to read the simulator's JSON report"
-    exit 1
-fi
-
+command -v jq >/dev/null 2>&1 || { say "run-bench.sh needs jq to read the simulator's JSON report"; exit 1; }
+jget() { jq -r "$2 // empty" "$1" 2>/dev/null || true; }
 jnum() { local v; v=$(jget "$1" "$2"); echo "${v:-0}"; } # numbers that take part in shell arithmetic
 
 free_port() {
@@ -154,27 +186,37 @@ free_port() {
     exit 1
 }
 
+HZ=$(getconf CLK_TCK)
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+# utime + stime in clock ticks. Field 2 (comm) may hold spaces, so count from the closing parenthesis.
+cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0; }
+# Busy and total ticks of the whole machine (all cores): busy excludes idle and iowait.
+machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+calc() { LC_ALL=C awk "BEGIN { $1 }"; }
 
-# start_gateway NAME CMD... : starts it, waits for "listening on", sets GW_PID and GW_TARGET.
+# start_gateway NAME : starts a fresh instance of peer NAME on a fresh database, waits for "listening on",
+# sets GW_PID and GW_TARGET.
 start_gateway() {
-    local name=$1
-    shift
-    local out=$WORK/$name.out
-    "$@" >"$out" 2>"$LOG_DIR/$name.stderr.log" &
+    local name=$1 tag=$2 port cmd
+    port=$(free_port)
+    rm -f "$WORK/$name.db" "$WORK/$name.db-wal" "$WORK/$name.db-shm" "$WORK/$name".*.db*
+    cmd=${PEER_CMD[$name]//@PORT@/$port}
+    cmd=${cmd//@DB@/$WORK/$name.db}
+    local out=$WORK/$name.$tag.out
+    # shellcheck disable=SC2086 # the command line is split on purpose; paths come from this script
+    $cmd >"$out" 2>"$LOG_DIR/$name.$tag.gateway.log" &
     GW_PID=$!
     GATEWAY_PIDS+=("$GW_PID")
     for _ in $(seq 300); do
         if grep -q "listening on" "$out"; then
             GW_TARGET=$(sed -n 's/.*listening on \([^ ]*\).*/\1/p' "$out" | head -1)
-            cp "$out" "$LOG_DIR/$name.stdout.log"
+            cp "$out" "$LOG_DIR/$name.$tag.stdout.log"
             return 0
         fi
         if ! kill -0 "$GW_PID" 2>/dev/null; then
-            say "$name exited before listening; see $LOG_DIR/$name.stderr.log"
-            cat "$out" "$LOG_DIR/$name.stderr.log" >&2 || true
+            say "$name exited before listening; see $LOG_DIR/$name.$tag.gateway.log"
+            cat "$out" "$LOG_DIR/$name.$tag.gateway.log" >&2 || true
             return 1
         fi
         sleep 0.1
@@ -184,6 +226,9 @@ start_gateway() {
 }
 
 stop_gateway() {
+    if ! kill -0 "$GW_PID" 2>/dev/null; then
+        say "   the gateway died during the run; see its .gateway.log in $LOG_DIR"
+    fi
     kill -TERM "$GW_PID" 2>/dev/null || true
     for _ in $(seq 100); do
         kill -0 "$GW_PID" 2>/dev/null || break
@@ -191,99 +236,143 @@ stop_gateway() {
     done
     kill -KILL "$GW_PID" 2>/dev/null || true
     wait "$GW_PID" 2>/dev/null || true
+    rm -f "$WORK"/*.db "$WORK"/*.db-wal "$WORK"/*.db-shm
 }
 
-# Results, keyed "<peer>.<figure>".
+# Results, keyed "<peer>.<round>.<figure>".
 declare -A R
 
-# bench_peer NAME CMD... : the three scenarios against one freshly started gateway.
-bench_peer() {
-    local name=$1
-    shift
-    say ""
-    say "== $name"
-    start_gateway "$name" "$@" || return 0
-    local pid=$GW_PID target=$GW_TARGET json
+# run_loaded NAME ROUND SCENARIO SIM-ARGS... : runs the simulator against the gateway in GW_PID/GW_TARGET and
+# records the CPU of the gateway, of the client and of the rest of the machine over the simulator's run window.
+run_loaded() {
+    local name=$1 round=$2 scen=$3
+    shift 3
+    local key=$name.$round.$scen json=$LOG_DIR/$name.$round.$scen.json err=$LOG_DIR/$name.$round.$scen.sim.log
+    : >"$err"
+    "$SIM" --target "$GW_TARGET" "$@" --json >"$json" 2>>"$err" &
+    SIM_PID=$!
+    # The run window opens when the simulator has its connections and says "running".
+    while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "running" "$err"; do
+        sleep 0.02
+    done
+    local g0 m0 g1 m1
+    g0=$(cpu_ticks "$GW_PID")
+    m0=$(machine_ticks)
+    wait "$SIM_PID" || true
+    SIM_PID=
+    g1=$(cpu_ticks "$GW_PID")
+    m1=$(machine_ticks)
+    local run_s ok sim_cpu
+    run_s=$(jnum "$json" .requests.run_s)
+    ok=$(jnum "$json" .requests.ok)
+    sim_cpu=$(jnum "$json" .client.run_cpu_s)
+    R[$key.ok]=$ok
+    R[$key.rps]=$(jget "$json" .requests.ok_rps)
+    R[$key.p99]=$(jget "$json" .latency_ms.p99)
+    # Transport errors, refused or failed connections, and answers other than 2xx.
+    R[$key.errors]=$(($(jnum "$json" .errors.total) + $(jnum "$json" .connections.refused) +
+        $(jnum "$json" .connections.failed) + $(jnum "$json" .requests.responses) - ok))
+    read -r mb0 mt0 <<<"$m0"
+    read -r mb1 mt1 <<<"$m1"
+    local gw_s
+    gw_s=$(calc "printf \"%.6f\", ($g1 - $g0) / $HZ")
+    # The window measured by the script is a little longer than the simulator's run_s (it includes the drain
+    # after the run and the polling delay); the per-request figures use the whole window.
+    local win_s ncpu
+    ncpu=$(nproc)
+    win_s=$(calc "printf \"%.6f\", ($mt1 - $mt0) / $HZ / $ncpu")
+    if ((ok > 0)); then
+        R[$key.gw_cpu]=$(calc "printf \"%.1f\", $gw_s * 1e6 / $ok")
+        R[$key.sim_cpu]=$(calc "printf \"%.1f\", $sim_cpu * 1e6 / $ok")
+    fi
+    if [[ $(calc "print ($run_s > 0 && $win_s > 0)") == 1 ]]; then
+        R[$key.gw_pct]=$(calc "printf \"%.0f\", 100 * $gw_s / $win_s")
+        R[$key.sim_pct]=$(calc "printf \"%.0f\", 100 * $sim_cpu / $run_s")
+        R[$key.busy_pct]=$(calc "printf \"%.0f\", 100 * ($mb1 - $mb0) / $HZ / $win_s")
+        R[$key.other_pct]=$(calc "v = 100 * (($mb1 - $mb0) / $HZ - $gw_s) / $win_s - 100 * $sim_cpu / $run_s; \
+            printf \"%.0f\", v < 0 ? 0 : v")
+    fi
+}
+
+scenario_hold() {
+    local name=$1 round=$2
+    start_gateway "$name" "$round.hold" || return 0
+    local pid=$GW_PID json=$LOG_DIR/$name.$round.hold.json err=$LOG_DIR/$name.$round.hold.sim.log
     sleep 1
-    # (a) idle hold. RSS is sampled once the simulator says it holds them all, past the gateway's short quiet
-    # period (an idle connection gives its fiber back after park-after).
+    # RSS is sampled once the simulator says it holds them all, past the gateway's short quiet period (an idle
+    # connection gives its fiber back after park-after).
     local rss0 rss1 fds
     rss0=$(rss_kb "$pid")
-    json=$LOG_DIR/$name.hold.json
     say "-- (a) idle hold: $HOLD_N connections for $HOLD_S s"
-    : >"$LOG_DIR/$name.hold.stderr.log" # exists and is empty before the simulator starts writing it
-    "$SIM" --target "$target" --connections "$HOLD_N" --mode hold --hold "$HOLD_S" --json \
-        >"$json" 2>>"$LOG_DIR/$name.hold.stderr.log" &
-    local sim_pid=$!
-    SIM_PID=$sim_pid
-    while kill -0 "$sim_pid" 2>/dev/null && ! grep -qs "^holding" "$LOG_DIR/$name.hold.stderr.log"; do
+    : >"$err"
+    "$SIM" --target "$GW_TARGET" --connections "$HOLD_N" --mode hold --hold "$HOLD_S" --json >"$json" 2>>"$err" &
+    SIM_PID=$!
+    while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "^fleetscope-sim: info: holding" "$err"; do
         sleep 0.2
     done
-    sleep "$(awk -v h="$HOLD_S" 'BEGIN { print h * 0.6 }')"
+    sleep "$(calc "print $HOLD_S * 0.6")"
     rss1=$(rss_kb "$pid" 2>/dev/null || echo 0)
     fds=$(fd_count "$pid")
-    wait "$sim_pid" || true
+    wait "$SIM_PID" || true
     SIM_PID=
-    local held
-    held=$(jget "$json" .hold.held)
-    R[$name.held]=${held:-0}
-    R[$name.hold_answered]=$(jget "$json" .hold.answered)
-    R[$name.hold_failed]=$(($(jnum "$json" .hold.failed) + $(jnum "$json" .connections.refused) + $(jnum "$json" .connections.failed)))
-    R[$name.rss0]=$rss0
-    R[$name.rss1]=$rss1
-    R[$name.fds]=$fds
-    if [[ ${held:-0} -gt 0 ]]; then
-        R[$name.bytes_per_conn]=$(((rss1 - rss0) * 1024 / held))
+    local key=$name.$round.hold held
+    held=$(jnum "$json" .hold.held)
+    R[$key.held]=$held
+    R[$key.failed]=$(($(jnum "$json" .hold.failed) + $(jnum "$json" .connections.refused) +
+        $(jnum "$json" .connections.failed)))
+    R[$key.rss0]=$(calc "printf \"%.1f\", $rss0 / 1024")
+    R[$key.rss1]=$(calc "printf \"%.1f\", $rss1 / 1024")
+    R[$key.fds]=$fds
+    if ((held > 0)); then
+        R[$key.bytes_per_conn]=$(((rss1 - rss0) * 1024 / held))
     fi
-    say "   held ${held:-0}, RSS ${rss0} kB -> ${rss1} kB, gateway fds $fds"
+    say "   held $held, RSS $rss0 kB -> $rss1 kB, gateway fds $fds"
+    stop_gateway
+}
 
-    # (b) closed loop.
-    json=$LOG_DIR/$name.closed.json
+scenario_closed() {
+    local name=$1 round=$2 key=$1.$2.closed
+    start_gateway "$name" "$round.closed" || return 0
+    sleep 1
     say "-- (b) closed loop: $CLOSED_N connections for $CLOSED_S s"
-    local c0 c1
-    c0=$(cpu_ticks "$pid")
-    "$SIM" --target "$target" --connections "$CLOSED_N" --mode closed --duration "$CLOSED_S" --json \
-        >"$json" 2>"$LOG_DIR/$name.closed.stderr.log" || true
-    c1=$(cpu_ticks "$pid")
-    R[$name.closed_rps]=$(jget "$json" .requests.ok_rps)
-    R[$name.closed_p99]=$(jget "$json" .latency_ms.p99)
-    R[$name.closed_errors]=$(jget "$json" .errors.total)
-    R[$name.closed_sim_cpu]=$(jget "$json" .client.run_cpu_s)
-    local ok
-    ok=$(jget "$json" .requests.ok)
-    if [[ -n $ok && $ok -gt 0 ]]; then
-        # Gateway CPU per 1,000 committed requests, in ms: efficiency independent of how busy the machine was.
-        R[$name.closed_cpu]=$(awk -v t=$((c1 - c0)) -v hz="$(getconf CLK_TCK)" -v n="$ok" \
-            'BEGIN { printf "%.0f", t * 1000 / hz / n * 1000 }')
-        R[$name.closed_sim_cpu]=$(awk -v c="${R[$name.closed_sim_cpu]:-0}" -v n="$ok" \
-            'BEGIN { printf "%.0f", c * 1e6 / n }')
-    fi
-    say "   ${R[$name.closed_rps]:-?} req/s committed, p99 ${R[$name.closed_p99]:-?} ms"
+    run_loaded "$name" "$round" closed --connections "$CLOSED_N" --mode closed --duration "$CLOSED_S"
+    say "   ${R[$key.rps]:-?} req/s committed, p99 ${R[$key.p99]:-?} ms, gateway ${R[$key.gw_cpu]:-?} ms CPU" \
+        "per 1,000 (${R[$key.gw_pct]:-?} % of a core), client ${R[$key.sim_pct]:-?} %, others ${R[$key.other_pct]:-?} %"
+    stop_gateway
+}
 
-    # (c) open loop.
-    json=$LOG_DIR/$name.open.json
-    say "-- (c) open loop: $OPEN_N devices every $OPEN_MS ms for $OPEN_S s"
-    "$SIM" --target "$target" --connections "$OPEN_N" --mode open --interval "$OPEN_MS" --duration "$OPEN_S" \
-        --json >"$json" 2>"$LOG_DIR/$name.open.stderr.log" || true
-    R[$name.open_rps]=$(jget "$json" .requests.ok_rps)
-    R[$name.open_target]=$(jget "$json" .requests.target_rps)
-    R[$name.open_p99]=$(jget "$json" .latency_ms.p99)
-    R[$name.open_errors]=$(jnum "$json" .errors.total)
-    say "   ${R[$name.open_rps]:-?} of ${R[$name.open_target]:-?} req/s, p99 ${R[$name.open_p99]:-?} ms"
-
-    if ! kill -0 "$pid" 2>/dev/null; then
-        say "   $name died during the run; see $LOG_DIR/$name.stderr.log"
-    fi
+scenario_open() {
+    local name=$1 round=$2 key=$1.$2.open
+    start_gateway "$name" "$round.open" || return 0
+    sleep 1
+    say "-- (c) open loop: $OPEN_N devices every $OPEN_MS ms for $OPEN_S s ($OPEN_OFFERED requests offered)"
+    R[$key.offered]=$OPEN_OFFERED
+    run_loaded "$name" "$round" open --connections "$OPEN_N" --mode open --interval "$OPEN_MS" \
+        --duration "$OPEN_S"
+    say "   ${R[$key.ok]:-?} of $OPEN_OFFERED done, p99 ${R[$key.p99]:-?} ms from the schedule," \
+        "gateway ${R[$key.gw_pct]:-?} % of a core, client ${R[$key.sim_pct]:-?} %"
     stop_gateway
 }
 
 START=$(date +%s)
-if ((HAVE_FS)); then
-    bench_peer fleetscope "$FS_GATEWAY" --listen "127.0.0.1:$(free_port)" --db "$WORK/fleetscope.db"
-fi
-if ((HAVE_GO)); then
-    bench_peer go "$GO_GATEWAY" -listen "127.0.0.1:$(free_port)" -db "$WORK/go.db"
-fi
+LOAD_BEFORE=$(uptime)
+for ((round = 1; round <= ROUNDS; round++)); do
+    # Alternate the order, so that neither gateway always runs on the warmer or the quieter machine.
+    order=("${PEERS[@]}")
+    if ((round % 2 == 0)); then
+        order=()
+        for ((i = ${#PEERS[@]} - 1; i >= 0; i--)); do order+=("${PEERS[$i]}"); done
+    fi
+    for scen in hold closed open; do
+        want "$scen" || continue
+        for name in "${order[@]}"; do
+            say ""
+            say "== round $round/$ROUNDS, $name"
+            "scenario_$scen" "$name" "$round"
+        done
+    done
+done
+LOAD_AFTER=$(uptime)
 
 # (d) component benchmarks written by other parts of the project: their figures, the last few lines of their
 # output. They run in the scratch directory, where any file they create is cleaned up.
@@ -296,66 +385,104 @@ component() {
         echo "        not built ($exe)"
     fi
 }
-STORE_LINE=$(component bench_store)
-CODEC_LINE=$(component bench_codec)
+if want components; then
+    STORE_LINE=$(component bench_store)
+    CODEC_LINE=$(component bench_codec)
+fi
 
 # --- table -------------------------------------------------------------------------------------------------
-num() { # thousands separators; "-" when empty
-    [[ -z ${1:-} ]] && { echo "-"; return; }
-    LC_ALL=C awk -v v="$1" 'BEGIN { s = sprintf("%.0f", v); o = ""; n = length(s);
-        for (i = 1; i <= n; i++) { o = o substr(s, i, 1); if ((n - i) % 3 == 0 && i < n && substr(s, i, 1) != "-") o = o "," }
-        print o }'
+num() { # thousands separators, no decimals
+    LC_ALL=C awk -v v="$1" 'BEGIN { s = sprintf("%.0f", v); neg = s ~ /^-/; if (neg) s = substr(s, 2); o = "";
+        n = length(s); for (i = 1; i <= n; i++) { o = o substr(s, i, 1); if ((n - i) % 3 == 0 && i < n) o = o "," }
+        print (neg ? "-" : "") o }'
 }
-dec() {
-    if [[ -z ${1:-} ]]; then echo "-"; else LC_ALL=C awk -v v="$1" 'BEGIN { printf "%.1f", v }'; fi
+dec() { LC_ALL=C awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
+
+# cell PEER SCEN FIGURE FORMAT : the figure over the rounds, "min-max" when it varies.
+cell() {
+    local peer=$1 scen=$2 fig=$3 fmt=$4 vals=() r v
+    for ((r = 1; r <= ROUNDS; r++)); do
+        v=${R[$peer.$r.$scen.$fig]:-}
+        [[ -n $v ]] && vals+=("$v")
+    done
+    ((${#vals[@]})) || { echo "-"; return; }
+    local lo hi
+    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
+    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    if [[ $($fmt "$lo") == "$($fmt "$hi")" ]]; then $fmt "$lo"; else echo "$($fmt "$lo")-$($fmt "$hi")"; fi
 }
-ratio() { # FleetScope / Go
-    [[ -z ${1:-} || -z ${2:-} ]] && { echo "-"; return; }
-    LC_ALL=C awk -v a="$1" -v b="$2" 'BEGIN { if (b == 0) print "-"; else printf "%.2fx", a / b }'
+# ratio SCEN FIGURE : FleetScope / Go within each round, as a range over the rounds.
+ratio() {
+    local scen=$1 fig=$2 vals=() r a b
+    for ((r = 1; r <= ROUNDS; r++)); do
+        a=${R[fleetscope.$r.$scen.$fig]:-}
+        b=${R[go.$r.$scen.$fig]:-}
+        [[ -n $a && -n $b ]] && [[ $(calc "print ($b != 0)") == 1 ]] && vals+=("$(calc "printf \"%.2f\", $a / $b")")
+    done
+    ((${#vals[@]})) || { echo "-"; return; }
+    local lo hi
+    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
+    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    if [[ $lo == "$hi" ]]; then echo "${lo}x"; else echo "${lo}-${hi}x"; fi
 }
-mib() {
-    if [[ -z ${1:-} ]]; then echo "-"; else LC_ALL=C awk -v v="$1" 'BEGIN { printf "%.1f", v / 1024 }'; fi
+row() { # LABEL SCEN FIGURE FORMAT [RATIO-NOTE]
+    local label=$1 scen=$2 fig=$3 fmt=$4 note=${5:-} line p
+    want "$scen" || return 0
+    line=$(printf '%-46s' "$label")
+    for p in "${PEERS[@]}"; do line+=$(printf ' %17s' "$(cell "$p" "$scen" "$fig" "$fmt")"); done
+    if [[ -n $note ]]; then
+        line+=$(printf ' %11s  %s' "$(ratio "$scen" "$fig")" "$note")
+    fi
+    echo "$line"
 }
-row() { printf '%-44s %14s %14s %9s  %s\n' "$1" "$2" "$3" "$4" "${5:-}"; }
+heading() {
+    local line p
+    line=$(printf '%-46s' "$1")
+    for p in "${PEER_LABELS[@]}"; do line+=$(printf ' %17s' "$p"); done
+    echo "$line $(printf '%11s' 'FS/Go')"
+}
 
 CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 {
     echo ""
-    echo "FleetScope benchmark ($( ((QUICK)) && echo quick || echo full)), $(date -u +%Y-%m-%dT%H:%MZ), $(($(date +%s) - START)) s"
+    echo "FleetScope benchmark ($( ((QUICK)) && echo quick || echo full), $ROUNDS round(s))," \
+        "$(date -u +%Y-%m-%dT%H:%MZ), $(($(date +%s) - START)) s"
     echo "machine: $(nproc) cores, ${CPU_MODEL:-unknown CPU}, Linux $(uname -r), client and gateway on the same host"
+    echo "load before: ${LOAD_BEFORE#*load average: }; after: ${LOAD_AFTER#*load average: }"
+    echo "scheduling: $BENCH_SCHEDULING"
+    echo "ranges are min-max over the rounds; FS/Go is the ratio within each round"
     echo ""
-    row "" "FleetScope" "Go" "ratio"
-    row "(a) idle hold: connections held" "$(num "${R[fleetscope.held]:-}")" "$(num "${R[go.held]:-}")" ""
-    row "    gateway file descriptors while holding" "$(num "${R[fleetscope.fds]:-}")" "$(num "${R[go.fds]:-}")" ""
-    row "    RSS before, MiB" "$(mib "${R[fleetscope.rss0]:-}")" "$(mib "${R[go.rss0]:-}")" ""
-    row "    RSS holding, MiB" "$(mib "${R[fleetscope.rss1]:-}")" "$(mib "${R[go.rss1]:-}")" ""
-    row "    RSS per idle connection, bytes" "$(num "${R[fleetscope.bytes_per_conn]:-}")" \
-        "$(num "${R[go.bytes_per_conn]:-}")" \
-        "$(ratio "${R[fleetscope.bytes_per_conn]:-}" "${R[go.bytes_per_conn]:-}")" "lower is better"
-    row "    check after the hold: failed" "$(num "${R[fleetscope.hold_failed]:-}")" \
-        "$(num "${R[go.hold_failed]:-}")" ""
-    row "(b) closed loop $CLOSED_N conns: committed req/s" "$(num "${R[fleetscope.closed_rps]:-}")" \
-        "$(num "${R[go.closed_rps]:-}")" "$(ratio "${R[fleetscope.closed_rps]:-}" "${R[go.closed_rps]:-}")" \
-        "higher is better"
-    row "    p99 latency, ms" "$(dec "${R[fleetscope.closed_p99]:-}")" "$(dec "${R[go.closed_p99]:-}")" \
-        "$(ratio "${R[fleetscope.closed_p99]:-}" "${R[go.closed_p99]:-}")" "lower is better"
-    row "    gateway CPU per 1,000 requests, ms" "$(num "${R[fleetscope.closed_cpu]:-}")" \
-        "$(num "${R[go.closed_cpu]:-}")" "$(ratio "${R[fleetscope.closed_cpu]:-}" "${R[go.closed_cpu]:-}")" \
-        "lower is better"
-    row "    simulator CPU per 1,000 requests, ms" "$(num "${R[fleetscope.closed_sim_cpu]:-}")" \
-        "$(num "${R[go.closed_sim_cpu]:-}")" "" "the same client on both: did it saturate?"
-    row "    errors" "$(num "${R[fleetscope.closed_errors]:-}")" "$(num "${R[go.closed_errors]:-}")" ""
-    row "(c) open loop $(num "$OPEN_N") x 1/$((OPEN_MS / 1000)) s: target req/s" \
-        "$(num "${R[fleetscope.open_target]:-}")" "$(num "${R[go.open_target]:-}")" ""
-    row "    achieved 2xx req/s" "$(num "${R[fleetscope.open_rps]:-}")" "$(num "${R[go.open_rps]:-}")" \
-        "$(ratio "${R[fleetscope.open_rps]:-}" "${R[go.open_rps]:-}")" ""
-    row "    p99 latency from schedule, ms" "$(dec "${R[fleetscope.open_p99]:-}")" "$(dec "${R[go.open_p99]:-}")" \
-        "$(ratio "${R[fleetscope.open_p99]:-}" "${R[go.open_p99]:-}")" "lower is better"
-    row "    errors and refusals" "$(num "${R[fleetscope.open_errors]:-}")" "$(num "${R[go.open_errors]:-}")" ""
-    echo "(d) store alone (bench_store):"
-    echo "$STORE_LINE"
-    echo "    JSON decode (bench_codec):"
-    echo "$CODEC_LINE"
+    heading ""
+    row "(a) idle hold: connections held" hold held num
+    row "    gateway file descriptors while holding" hold fds num
+    row "    RSS before, MiB" hold rss0 dec
+    row "    RSS holding, MiB" hold rss1 dec
+    row "    RSS per idle connection, bytes" hold bytes_per_conn num "lower is better"
+    row "    failed the check after the hold" hold failed num
+    row "(b) closed loop, $CLOSED_N conns: committed req/s" closed rps num "higher is better"
+    row "    p99 latency, ms" closed p99 dec "lower is better"
+    row "    gateway CPU per 1,000 requests, ms" closed gw_cpu dec "lower is better"
+    row "    gateway CPU, % of one core" closed gw_pct num
+    row "    client CPU per 1,000 requests, ms" closed sim_cpu dec
+    row "    client CPU, % of one core" closed sim_pct num
+    row "    other processes, % of one core" closed other_pct num
+    row "    whole machine busy, % of one core (max $(($(nproc) * 100)))" closed busy_pct num
+    row "    errors, non-2xx" closed errors num
+    row "(c) open loop, $(num "$OPEN_N") x 1/$(calc "print $OPEN_MS / 1000") s x $OPEN_S s: offered" open offered num
+    row "    done (2xx)" open ok num
+    row "    p99 latency from the schedule, ms" open p99 dec "lower is better"
+    row "    gateway CPU per 1,000 requests, ms" open gw_cpu dec "lower is better"
+    row "    gateway CPU, % of one core" open gw_pct num
+    row "    client CPU, % of one core" open sim_pct num
+    row "    other processes, % of one core" open other_pct num
+    row "    whole machine busy, % of one core (max $(($(nproc) * 100)))" open busy_pct num
+    row "    errors, non-2xx" open errors num
+    if want components; then
+        echo "(d) store alone (bench_store):"
+        echo "$STORE_LINE"
+        echo "    JSON decode (bench_codec):"
+        echo "$CODEC_LINE"
+    fi
     echo ""
     echo "logs and JSON reports: $LOG_DIR"
 } | tee "$LOG_DIR/summary.txt"

@@ -6,15 +6,15 @@
 // recovery into the history; and the rule editor refusing an invalid rule with the core's message, saving
 // a valid one and applying it to the running gateway.
 #include "core/alerts/alerts.hpp"
-#include "ui/alert_center.hpp"
-#include "ui/alert_models.hpp"
-#include "ui/alerts_page.hpp"
-#include "ui/dashboard.hpp"
-#include "ui/device_table_model.hpp"
-#include "ui/kpi_tile.hpp"
-#include "ui/main_window.hpp"
-#include "ui/overview_page.hpp"
-#include "ui/rule_editor_dialog.hpp"
+#include "ui/dialogs/rule_editor_dialog.hpp"
+#include "ui/feed/alert_center.hpp"
+#include "ui/main_window/main_window.hpp"
+#include "ui/models/alert_models.hpp"
+#include "ui/models/device_table_model.hpp"
+#include "ui/pages/alerts_page.hpp"
+#include "ui/pages/dashboard.hpp"
+#include "ui/pages/kpi_tile.hpp"
+#include "ui/pages/overview_page.hpp"
 
 #include <QAbstractItemModelTester>
 #include <QComboBox>

@@ -3,10 +3,10 @@
 // posts real telemetry over a keep-alive HTTP/1.1 connection, and the device table, the overview and the
 // device detail (history from SQLite joined with the live tail) all show it.
 #include "core/auth/tokens.hpp"
-#include "ui/device_detail_page.hpp"
-#include "ui/device_table_model.hpp"
-#include "ui/live_plot.hpp"
-#include "ui/main_window.hpp"
+#include "ui/main_window/main_window.hpp"
+#include "ui/models/device_table_model.hpp"
+#include "ui/pages/device_detail_page.hpp"
+#include "ui/plots/live_plot.hpp"
 
 #include <QAction>
 #include <QDateTime>

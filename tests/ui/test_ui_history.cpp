@@ -2,7 +2,7 @@
 // The device detail's history reader against a real store file: what the store committed (both in its
 // compacted table and its recent tail) comes back in time order through a separate read-only connection.
 #include "core/store/store.hpp"
-#include "ui/history_reader.hpp"
+#include "ui/feed/history_reader.hpp"
 
 #include <QFile>
 #include <QTemporaryDir>

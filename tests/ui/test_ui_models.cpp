@@ -2,10 +2,10 @@
 // The device table model and its proxy under QAbstractItemModelTester, the live feed's coalescing and drop
 // accounting through a real metrics::Subscription, and the overview's rate derivation.
 #include "core/metrics/hub.hpp"
-#include "ui/device_table_model.hpp"
-#include "ui/live_feed.hpp"
-#include "ui/live_plot.hpp"
-#include "ui/snapshot_deriver.hpp"
+#include "ui/feed/live_feed.hpp"
+#include "ui/feed/snapshot_deriver.hpp"
+#include "ui/models/device_table_model.hpp"
+#include "ui/plots/live_plot.hpp"
 
 #include <QAbstractItemModelTester>
 #include <QSignalSpy>

@@ -2,12 +2,12 @@
 // LivePlot behaviour (follow, pause, zoom, crosshair, export, trimming) and the dashboard fed through a real
 // Subscription, offscreen.
 #include "core/metrics/hub.hpp"
-#include "ui/dashboard.hpp"
-#include "ui/live_feed.hpp"
-#include "ui/live_plot.hpp"
-#include "ui/overview_page.hpp"
-#include "ui/theme.hpp"
-#include "ui/time_window.hpp"
+#include "ui/feed/live_feed.hpp"
+#include "ui/pages/dashboard.hpp"
+#include "ui/pages/overview_page.hpp"
+#include "ui/plots/live_plot.hpp"
+#include "ui/plots/time_window.hpp"
+#include "ui/theme/theme.hpp"
 
 #include <QFile>
 #include <QImage>

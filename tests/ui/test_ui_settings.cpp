@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // Settings persistence through QSettings (in a temporary location) and the generated settings dialog.
 #include "core/settings.hpp"
-#include "ui/settings_dialog.hpp"
-#include "ui/settings_io.hpp"
+#include "ui/dialogs/settings_dialog.hpp"
+#include "ui/dialogs/settings_io.hpp"
 
 #include <QDoubleSpinBox>
 #include <QLabel>

@@ -1,10 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 
-// go-gateway is the benchmark peer of FleetScope: the same job done the idiomatic Go way, net/http with one
-// goroutine per connection and SQLite group commit behind a channel. It exists so that run-bench.sh can put
-// FleetScope's figures beside a well-known model on the same machine, in the same run.
+// go-gateway is FleetScope's benchmark peer: the same endpoint written the lean, straightforward Go way, so that
+// run-bench.sh can put FleetScope's figures beside a strong, well-known model on the same machine in the same run.
 //
-// Build offline with Debian's packages:
+//   - net/http, one goroutine per connection (net/http's own), no other goroutine per request;
+//   - database/sql on mattn/go-sqlite3, WAL, synchronous=NORMAL, one connection;
+//   - every POST goes to ONE writer goroutine, which waits up to -batch-wait (5 ms) to fill a batch of up to
+//     -max-batch (4,096) requests, inserts them into one table through one prepared statement reused for the
+//     whole transaction, commits, and only then lets each handler answer 204;
+//   - the same validation as FleetScope's JSON contract (DESIGN.md), so both do the same work per request;
+//   - nothing logged on the hot path, GOMAXPROCS left at its default.
+//
+// Build offline with Debian's packages (golang-github-mattn-go-sqlite3-dev):
 //
 //	GO111MODULE=off GOPATH=/usr/share/gocode go build -o go-gateway .
 package main
@@ -19,13 +26,14 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"math"
 	"mime"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -41,30 +49,16 @@ const (
 	maxDeviceChars    = 128
 	maxMetricChars    = 64
 	retryAfterSeconds = 1
+	identifierForm    = "characters of [A-Za-z0-9._:-]"
 )
 
-type sample struct {
-	device  string
-	ts      int64
-	metrics []metric
-}
-
-type metric struct {
-	name  string
-	value float64
-}
-
-// request is one POST's samples on its way to the writer; done receives the commit outcome.
-type request struct {
-	samples []sample
-	done    chan error
-}
-
-// wireSample mirrors the JSON form; pointers tell "absent" from "zero".
+// wireSample is the JSON form. Unknown keys are refused by the decoder; pointers tell an absent ts from 0 and a
+// null metric from 0. The JSON grammar has no NaN or Infinity, and encoding/json refuses a number beyond a
+// float64's range, so every decoded metric value is finite.
 type wireSample struct {
-	Device  *string                `json:"device"`
-	Ts      *json.Number           `json:"ts"`
-	Metrics map[string]json.Number `json:"metrics"`
+	Device  string              `json:"device"`
+	Ts      *int64              `json:"ts"`
+	Metrics map[string]*float64 `json:"metrics"`
 }
 
 func validName(s string, max int) bool {
@@ -73,294 +67,194 @@ func validName(s string, max int) bool {
 	}
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		ok := (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-			c == '.' || c == '_' || c == ':' || c == '-'
-		if !ok {
+		if !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+			c == '.' || c == '_' || c == ':' || c == '-') {
 			return false
 		}
 	}
 	return true
 }
 
-func convert(w wireSample, now int64) (sample, error) {
-	if w.Device == nil {
-		return sample{}, errors.New("sample without \"device\": expected 1 to 128 characters of [A-Za-z0-9._:-]")
+func check(i int, w *wireSample, now int64) error {
+	if !validName(w.Device, maxDeviceChars) {
+		return fmt.Errorf("sample %d: device %q: expected 1 to %d %s", i, w.Device, maxDeviceChars, identifierForm)
 	}
-	if !validName(*w.Device, maxDeviceChars) {
-		return sample{}, fmt.Errorf("invalid device %q: expected 1 to %d characters of [A-Za-z0-9._:-]",
-			*w.Device, maxDeviceChars)
-	}
-	s := sample{device: *w.Device, ts: now}
-	if w.Ts != nil {
-		ts, err := strconv.ParseInt(string(*w.Ts), 10, 64)
-		if err != nil {
-			return sample{}, fmt.Errorf("invalid ts %s: expected integer milliseconds since the Unix epoch", *w.Ts)
-		}
-		s.ts = ts
+	if w.Ts == nil {
+		w.Ts = &now
+	} else if *w.Ts < 0 {
+		return fmt.Errorf("sample %d: ts %d: expected integer milliseconds since the Unix epoch", i, *w.Ts)
 	}
 	if len(w.Metrics) < 1 || len(w.Metrics) > maxMetrics {
-		return sample{}, fmt.Errorf("sample has %d metrics: expected 1 to %d", len(w.Metrics), maxMetrics)
+		return fmt.Errorf("sample %d: %d metrics: expected 1 to %d", i, len(w.Metrics), maxMetrics)
 	}
-	s.metrics = make([]metric, 0, len(w.Metrics))
-	for name, num := range w.Metrics {
+	for name, value := range w.Metrics {
 		if !validName(name, maxMetricChars) {
-			return sample{}, fmt.Errorf("invalid metric name %q: expected 1 to %d characters of [A-Za-z0-9._:-]",
-				name, maxMetricChars)
+			return fmt.Errorf("sample %d: metric name %q: expected 1 to %d %s", i, name, maxMetricChars,
+				identifierForm)
 		}
-		v, err := strconv.ParseFloat(string(num), 64)
-		if err != nil || math.IsInf(v, 0) || math.IsNaN(v) {
-			return sample{}, fmt.Errorf("metric %q is %s: expected a finite number", name, num)
+		if value == nil {
+			return fmt.Errorf("sample %d: metric %q is null: expected a finite number", i, name)
 		}
-		s.metrics = append(s.metrics, metric{name, v})
 	}
-	return s, nil
+	return nil
 }
 
-// decode accepts one sample object or an array of up to maxSamples.
-func decode(body []byte) ([]sample, error) {
+// decode accepts one sample object or an array of 1 to maxSamples, all or nothing.
+func decode(body []byte, now int64) ([]wireSample, error) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return nil, errors.New("empty body: expected a sample object or an array of samples")
 	}
-	now := time.Now().UnixMilli()
 	dec := json.NewDecoder(bytes.NewReader(trimmed))
-	dec.UseNumber()
-	var wires []wireSample
+	dec.DisallowUnknownFields()
+	var out []wireSample
 	if trimmed[0] == '[' {
-		if err := dec.Decode(&wires); err != nil {
-			return nil, fmt.Errorf("malformed JSON array: %v", err)
+		if err := dec.Decode(&out); err != nil {
+			return nil, fmt.Errorf("malformed sample array: %v", err)
 		}
-		if len(wires) < 1 || len(wires) > maxSamples {
-			return nil, fmt.Errorf("array has %d samples: expected 1 to %d", len(wires), maxSamples)
+		if len(out) < 1 || len(out) > maxSamples {
+			return nil, fmt.Errorf("array of %d samples: expected 1 to %d", len(out), maxSamples)
 		}
 	} else {
-		var w wireSample
-		if err := dec.Decode(&w); err != nil {
-			return nil, fmt.Errorf("malformed JSON sample: %v", err)
+		out = make([]wireSample, 1)
+		if err := dec.Decode(&out[0]); err != nil {
+			return nil, fmt.Errorf("malformed sample: %v", err)
 		}
-		wires = []wireSample{w}
 	}
-	if dec.More() {
+	if len(bytes.TrimLeft(trimmed[dec.InputOffset():], " \t\r\n")) != 0 {
 		return nil, errors.New("trailing data after the JSON value: expected exactly one object or array")
 	}
-	out := make([]sample, 0, len(wires))
-	for _, w := range wires {
-		s, err := convert(w, now)
-		if err != nil {
+	for i := range out {
+		if err := check(i, &out[i], now); err != nil {
 			return nil, err
 		}
-		out = append(out, s)
 	}
 	return out, nil
 }
 
-// store owns the database; only the writer goroutine touches db, the handlers reach it through queue.
+// request is one POST on its way to the writer. done is buffered (1) and reused through requestPool, so a
+// request costs no channel allocation.
+type request struct {
+	samples []wireSample
+	done    chan error
+}
+
+var requestPool = sync.Pool{New: func() any { return &request{done: make(chan error, 1)} }}
+
+// store owns the database. Only the writer goroutine touches db and insert; handlers reach it through queue.
 type store struct {
-	db       *sql.DB
-	queue    chan request
-	queued   atomic.Int64 // samples accepted but not yet committed
-	bound    int64
-	maxBatch int
-	devices  map[string]int64
-	metrics  map[string]int64
-	stopped  chan struct{}
+	db        *sql.DB
+	insert    *sql.Stmt
+	queue     chan *request
+	maxBatch  int
+	batchWait time.Duration
+	stopped   chan struct{}
 
-	insertSample *sql.Stmt
-	touchDevice  *sql.Stmt
-
-	// Read by the -stats reporter; written by the writer goroutine only.
+	// Written by the writer once per batch, read by the -stats reporter.
 	batches     atomic.Int64
 	requests    atomic.Int64
 	commitNanos atomic.Int64
 }
 
+// One table, one row per metric reading (the same rows FleetScope writes), appended in rowid order: no index.
 const schema = `
-CREATE TABLE IF NOT EXISTS devices (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
-    first_seen INTEGER NOT NULL,
-    last_seen INTEGER NOT NULL,
-    samples INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE IF NOT EXISTS metrics (
-    id INTEGER PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE);
-CREATE TABLE IF NOT EXISTS samples (
-    device_id INTEGER NOT NULL REFERENCES devices(id),
-    metric_id INTEGER NOT NULL REFERENCES metrics(id),
+CREATE TABLE IF NOT EXISTS samples(
+    device TEXT NOT NULL,
+    metric TEXT NOT NULL,
     ts INTEGER NOT NULL,
     value REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS samples_by_device ON samples(device_id, metric_id, ts);
-PRAGMA user_version = 1;
 `
 
-func openStore(path string, bound int64, maxBatch int) (*store, error) {
+func openStore(path string, queue, maxBatch int, batchWait time.Duration) (*store, error) {
 	db, err := sql.Open("sqlite3", "file:"+path+"?_journal_mode=WAL&_synchronous=NORMAL&_busy_timeout=5000")
 	if err != nil {
 		return nil, err
 	}
-	// One connection: the writer is the only user, and a pool would hand transactions to other connections.
+	// One connection: the writer is its only user, so the statement prepared here is the one every tx reuses.
 	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
 	if _, err := db.Exec(schema); err != nil {
 		return nil, fmt.Errorf("creating the schema in %s: %v", path, err)
 	}
-	insertSample, err := db.Prepare("INSERT INTO samples(device_id, metric_id, ts, value) VALUES (?, ?, ?, ?)")
-	if err != nil {
-		return nil, err
-	}
-	touchDevice, err := db.Prepare("UPDATE devices SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), " +
-		"samples = samples + ? WHERE id = ?")
+	insert, err := db.Prepare("INSERT INTO samples(device, metric, ts, value) VALUES (?, ?, ?, ?)")
 	if err != nil {
 		return nil, err
 	}
 	return &store{
-		insertSample: insertSample,
-		touchDevice:  touchDevice,
-		db:           db,
-		queue:        make(chan request, 65536),
-		bound:        bound,
-		maxBatch:     maxBatch,
-		devices:      map[string]int64{},
-		metrics:      map[string]int64{},
-		stopped:      make(chan struct{}),
+		db:        db,
+		insert:    insert,
+		queue:     make(chan *request, queue),
+		maxBatch:  maxBatch,
+		batchWait: batchWait,
+		stopped:   make(chan struct{}),
 	}, nil
 }
 
-// submit returns false when the queue is over its bound: the caller answers 503.
-func (s *store) submit(r request) bool {
-	n := int64(len(r.samples))
-	if s.queued.Add(n) > s.bound {
-		s.queued.Add(-n)
-		return false
-	}
+// submit returns false when the queue is full: the caller answers 503.
+func (s *store) submit(r *request) bool {
 	select {
 	case s.queue <- r:
 		return true
 	default:
-		s.queued.Add(-n)
 		return false
 	}
 }
 
-func (s *store) idOf(tx *sql.Tx, cache map[string]int64, insert, query string, name string, args ...any) (int64, error) {
-	if id, ok := cache[name]; ok {
-		return id, nil
-	}
-	if _, err := tx.Exec(insert, append([]any{name}, args...)...); err != nil {
-		return 0, err
-	}
-	var id int64
-	if err := tx.QueryRow(query, name).Scan(&id); err != nil {
-		return 0, err
-	}
-	cache[name] = id
-	return id, nil
-}
-
-// commit writes one batch in one transaction: one row per metric reading, and one update per device of the
-// batch rather than per sample.
-func (s *store) commit(batch []request) error {
+// commit writes one batch in one transaction, through the statement prepared on the store's only connection.
+func (s *store) commit(batch []*request) error {
 	tx, err := s.db.Begin()
 	if err != nil {
 		return err
 	}
-	fail := func(err error) error {
-		tx.Rollback()
-		return err
-	}
-	insertSample := tx.Stmt(s.insertSample)
-	touchDevice := tx.Stmt(s.touchDevice)
-	type seen struct{ first, last, n int64 }
-	touched := map[int64]*seen{}
-	newDevices := map[string]int64{}
-	newMetrics := map[string]int64{}
+	insert := tx.Stmt(s.insert)
 	for _, r := range batch {
-		for _, smp := range r.samples {
-			dev, ok := s.devices[smp.device]
-			if !ok {
-				dev, err = s.idOf(tx, newDevices,
-					"INSERT INTO devices(name, first_seen, last_seen) VALUES (?, ?, ?) ON CONFLICT(name) DO NOTHING",
-					"SELECT id FROM devices WHERE name = ?", smp.device, smp.ts, smp.ts)
-				if err != nil {
-					return fail(err)
-				}
-			}
-			if t := touched[dev]; t != nil {
-				t.first = min64(t.first, smp.ts)
-				t.last = max64(t.last, smp.ts)
-				t.n++
-			} else {
-				touched[dev] = &seen{smp.ts, smp.ts, 1}
-			}
-			for _, m := range smp.metrics {
-				mid, ok := s.metrics[m.name]
-				if !ok {
-					mid, err = s.idOf(tx, newMetrics, "INSERT INTO metrics(name) VALUES (?) ON CONFLICT(name) DO NOTHING",
-						"SELECT id FROM metrics WHERE name = ?", m.name)
-					if err != nil {
-						return fail(err)
-					}
-				}
-				if _, err := insertSample.Exec(dev, mid, smp.ts, m.value); err != nil {
-					return fail(err)
+		for i := range r.samples {
+			smp := &r.samples[i]
+			for name, value := range smp.Metrics {
+				if _, err := insert.Exec(smp.Device, name, *smp.Ts, *value); err != nil {
+					tx.Rollback()
+					return err
 				}
 			}
 		}
 	}
-	for dev, t := range touched {
-		if _, err := touchDevice.Exec(t.first, t.last, t.n, dev); err != nil {
-			return fail(err)
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		return err
-	}
-	// Ids become known only once their rows are durable, so a rolled-back batch leaves no stale cache entry.
-	for k, v := range newDevices {
-		s.devices[k] = v
-	}
-	for k, v := range newMetrics {
-		s.metrics[k] = v
-	}
-	return nil
+	return tx.Commit()
 }
 
-func min64(a, b int64) int64 {
-	if a < b {
-		return a
-	}
-	return b
-}
-
-func max64(a, b int64) int64 {
-	if a > b {
-		return a
-	}
-	return b
-}
-
-// writer drains the queue: it blocks for the first request, takes whatever else is waiting up to maxBatch
-// samples, commits once, then answers every request of the batch.
+// writer takes the first waiting request, then waits up to batchWait for more, up to maxBatch requests, commits
+// them in one transaction, and answers every request of the batch.
 func (s *store) writer() {
 	defer close(s.stopped)
-	batch := make([]request, 0, 1024)
+	batch := make([]*request, 0, s.maxBatch)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		first, ok := <-s.queue
 		if !ok {
 			return
 		}
 		batch = append(batch[:0], first)
-		n := len(first.samples)
-	drain:
-		for n < s.maxBatch {
+		timer.Reset(s.batchWait)
+		open := true
+	fill:
+		for len(batch) < s.maxBatch {
 			select {
-			case r, ok := <-s.queue:
-				if !ok {
-					break drain
+			case r, more := <-s.queue:
+				if !more {
+					open = false
+					break fill
 				}
 				batch = append(batch, r)
-				n += len(r.samples)
+			case <-timer.C:
+				break fill
+			}
+		}
+		// A timer that fired unread would end the next batch's wait at once.
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
 			default:
-				break drain
 			}
 		}
 		began := time.Now()
@@ -368,9 +262,11 @@ func (s *store) writer() {
 		s.commitNanos.Add(int64(time.Since(began)))
 		s.batches.Add(1)
 		s.requests.Add(int64(len(batch)))
-		s.queued.Add(-int64(n))
 		for _, r := range batch {
 			r.done <- err
+		}
+		if !open {
+			return
 		}
 	}
 }
@@ -391,10 +287,18 @@ func (s *store) reportStats() {
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
+	body, _ := json.Marshal(map[string]string{"error": msg})
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
-	body, _ := json.Marshal(map[string]string{"error": msg})
 	w.Write(body)
+}
+
+func jsonContentType(ct string) bool {
+	if ct == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && mt == "application/json"
 }
 
 func (s *store) handleTelemetry(w http.ResponseWriter, r *http.Request) {
@@ -407,9 +311,9 @@ func (s *store) handleTelemetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusLengthRequired, "Content-Length required")
 		return
 	}
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/json" {
+	if ct := r.Header.Get("Content-Type"); !jsonContentType(ct) {
 		writeError(w, http.StatusUnsupportedMediaType,
-			fmt.Sprintf("content type %q not supported: expected application/json", r.Header.Get("Content-Type")))
+			fmt.Sprintf("content type %q not supported: expected application/json", ct))
 		return
 	}
 	if r.ContentLength > maxBodyBytes {
@@ -417,7 +321,14 @@ func (s *store) handleTelemetry(w http.ResponseWriter, r *http.Request) {
 			fmt.Sprintf("body of %d bytes: at most %d", r.ContentLength, maxBodyBytes))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
+	}
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -427,19 +338,25 @@ func (s *store) handleTelemetry(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
 		return
 	}
-	samples, err := decode(body)
+	samples, err := decode(body, time.Now().UnixMilli())
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	done := make(chan error, 1)
-	if !s.submit(request{samples, done}) {
+	req := requestPool.Get().(*request)
+	req.samples = samples
+	if !s.submit(req) {
+		req.samples = nil
+		requestPool.Put(req)
 		w.Header().Set("Retry-After", strconv.Itoa(retryAfterSeconds))
 		writeError(w, http.StatusServiceUnavailable,
-			fmt.Sprintf("store queue over %d samples: retry after %d s", s.bound, retryAfterSeconds))
+			fmt.Sprintf("store queue full (%d requests): retry after %d s", cap(s.queue), retryAfterSeconds))
 		return
 	}
-	if err := <-done; err != nil {
+	err = <-req.done
+	req.samples = nil
+	requestPool.Put(req)
+	if err != nil {
 		writeError(w, http.StatusInternalServerError, "commit failed: "+err.Error())
 		return
 	}
@@ -449,12 +366,25 @@ func (s *store) handleTelemetry(w http.ResponseWriter, r *http.Request) {
 func main() {
 	listen := flag.String("listen", "127.0.0.1:8080", "HOST:PORT to accept device connections on")
 	dbPath := flag.String("db", "go-gateway.db", "SQLite database file")
-	queueSamples := flag.Int64("store-queue", 262144, "samples waiting for commit, at most (503 beyond)")
-	maxBatch := flag.Int("max-batch", 16384, "samples per commit, at most")
+	queue := flag.Int("queue", 65536, "requests waiting for the writer, at most (503 beyond)")
+	maxBatch := flag.Int("max-batch", 4096, "requests per commit, at most")
+	batchWait := flag.Duration("batch-wait", 5*time.Millisecond, "how long the writer waits to fill a batch")
 	stats := flag.Bool("stats", false, "print commit statistics on stderr every second")
+	cpuProfile := flag.String("cpuprofile", "", "write a pprof CPU profile of the whole run to this file")
 	flag.Parse()
 
-	st, err := openStore(*dbPath, *queueSamples, *maxBatch)
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			log.Fatalf("creating %s: %v", *cpuProfile, err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			log.Fatalf("starting the CPU profile: %v", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	st, err := openStore(*dbPath, *queue, *maxBatch, *batchWait)
 	if err != nil {
 		log.Fatalf("opening %s: %v", *dbPath, err)
 	}
@@ -467,7 +397,7 @@ func main() {
 	mux.HandleFunc("/v1/telemetry", st.handleTelemetry)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprintf(w, `{"status":"ok","queued_samples":%d}`, st.queued.Load())
+		fmt.Fprintf(w, `{"status":"ok","queued_requests":%d}`, len(st.queue))
 	})
 	srv := &http.Server{
 		Handler:           mux,
@@ -498,5 +428,6 @@ func main() {
 	// Shutdown waited for the handlers, so nothing sends on the queue any more.
 	close(st.queue)
 	<-st.stopped
+	st.insert.Close()
 	st.db.Close()
 }
