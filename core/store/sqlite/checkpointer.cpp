@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/checkpointer.hpp"
 
+#include "core/log.hpp"
 #include "core/store/sqlite/db.hpp"
 
-#include <cstdio>
 
 namespace fleetscope::store::sqlite {
 
@@ -55,7 +55,7 @@ void Checkpointer::run()
             dbs.push_back(std::move(db));
         } catch (const StoreError& e) {
             // The writers still commit; the WAL then only grows until the next start checkpoints it.
-            std::fprintf(stderr, "fleetscope: store checkpointer disabled for a file: %s\n", e.what());
+            log::warning(std::string("store checkpointer disabled for a file: ") + e.what());
             dbs.emplace_back();
         }
     }
@@ -78,9 +78,10 @@ void Checkpointer::run()
             const int primary = rc & 0xff;
             const bool failed = rc != SQLITE_OK && primary != SQLITE_BUSY && primary != SQLITE_LOCKED;
             if (failed != failing[i]) {
-                std::fprintf(stderr, "fleetscope: store checkpoint %s (%s)%s%s\n",
-                             failed ? "fails" : "works again", paths_[i].c_str(), failed ? ": " : "",
-                             failed ? sqlite3_errmsg(dbs[i].get()) : "");
+                if (failed)
+                    log::error("store checkpoint fails (" + paths_[i] + "): " + sqlite3_errmsg(dbs[i].get()));
+                else
+                    log::info("store checkpoint works again (" + paths_[i] + ")");
                 failing[i] = failed;
             }
         }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/compactor.hpp"
 
+#include "core/log.hpp"
 #include "core/store/sqlite/batch.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/hooks.hpp"
@@ -9,7 +10,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <limits>
 #include <tuple>
 #include <vector>
@@ -170,7 +170,7 @@ bool Compactor::run_job(const MainJob& job)
     // One transaction per job: a job that fails rolls back alone.
     if (!ok(begin_.step())) {
         begin_.reset();
-        std::fprintf(stderr, "fleetscope: %s\n", records_.error().c_str());
+        log::error(records_.error());
         return false;
     }
     begin_.reset();
@@ -178,9 +178,9 @@ bool Compactor::run_job(const MainJob& job)
     try {
         good = job(records_);
         if (!good)
-            std::fprintf(stderr, "fleetscope: %s\n", records_.error().c_str());
+            log::error(records_.error());
     } catch (const StoreError& e) {
-        std::fprintf(stderr, "fleetscope: %s\n", e.what());
+        log::error(e.what());
     }
     Stmt& end = good ? commit_ : rollback_;
     const bool ended = ok(end.step());
@@ -362,7 +362,7 @@ std::int64_t Compactor::compact_round(std::int64_t through)
         commit_.reset();
     } catch (const StoreError& e) {
         read_batches_.reset();
-        std::fprintf(stderr, "fleetscope: %s\n", e.what());
+        log::error(e.what());
         good = false;
     }
     if (!good) {
@@ -385,13 +385,10 @@ void Compactor::log_transition(bool failed)
         return;
     failing_ = failed;
     if (failed)
-        std::fprintf(
-            stderr,
-            "fleetscope: store compaction fails (%s): %s; commits go on, readings wait in the recent "
-            "file\n",
-            path_.c_str(), sqlite3_errmsg(db_.get()));
+        log::warning("store compaction fails (" + path_ + "): " + sqlite3_errmsg(db_.get()) +
+                     "; commits go on, readings wait in the recent file");
     else
-        std::fprintf(stderr, "fleetscope: store compaction works again (%s)\n", path_.c_str());
+        log::info("store compaction works again (" + path_ + ")");
 }
 
 void Compactor::stop(std::int64_t final_through)

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/recent_writer.hpp"
 
+#include "core/log.hpp"
 #include "core/store/sqlite/hooks.hpp"
 #include "core/store/sqlite/schema.hpp"
 
 #include <algorithm>
 #include <chrono>
-#include <cstdio>
 #include <iterator>
 
 namespace fleetscope::store::sqlite {
@@ -527,12 +527,11 @@ void RecentWriter::log_transition(int rc)
     // every batch until someone frees space.
     if (rc != SQLITE_OK) {
         if (failed_in_a_row_++ == 0 || rc != last_rc_)
-            std::fprintf(stderr,
-                         "fleetscope: store commits fail (%s): %s; answering 503 until they succeed\n",
-                         path_.c_str(), sqlite3_errstr(rc));
+            log::error("store commits fail (" + path_ + "): " + sqlite3_errstr(rc) +
+                       "; answering 503 until they succeed");
     } else if (failed_in_a_row_ != 0) {
-        std::fprintf(stderr, "fleetscope: store commits resumed (%s) after %llu failed batches\n",
-                     path_.c_str(), static_cast<unsigned long long>(failed_in_a_row_));
+        log::info("store commits resumed (" + path_ + ") after " + std::to_string(failed_in_a_row_) +
+                  " failed batches");
         failed_in_a_row_ = 0;
     }
     last_rc_ = rc;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/store.hpp"
 
+#include "core/log.hpp"
 #include "core/store/sqlite/checkpointer.hpp"
 #include "core/store/sqlite/compactor.hpp"
 #include "core/store/sqlite/recent_writer.hpp"
@@ -202,7 +203,7 @@ SqliteStore::SqliteStore(const Options& options, std::string path)
             if (sqlite3_get_autocommit(h) == 0)
                 exec(h, "ROLLBACK");
             session_ = 0;
-            std::fprintf(stderr, "fleetscope: this run is not recorded as a session: %s\n", e.what());
+            log::warning(std::string("this run is not recorded as a session: ") + e.what());
         }
     }
     compactor_ = std::make_unique<Compactor>(std::move(main), path_, moved_through, session_);
