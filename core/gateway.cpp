@@ -23,7 +23,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -53,18 +52,6 @@ std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, met
     const auto interval = metrics::diff(now, prev);
     prev = now;
     return {metrics::percentile(interval, 0.50), metrics::percentile(interval, 0.99)};
-}
-
-/// The database file and its write-ahead log on disk, in bytes; -1 when the file cannot be read. The -shm
-/// index is left out: it is a memory map, not data.
-std::int64_t database_bytes(const std::string& path)
-{
-    std::error_code ec;
-    const auto main = std::filesystem::file_size(path, ec);
-    if (ec)
-        return -1;
-    const auto wal = std::filesystem::file_size(path + "-wal", ec);
-    return static_cast<std::int64_t>(main + (ec ? 0 : wal));
 }
 
 } // namespace
@@ -172,7 +159,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.store_last_batch = st.last_batch_samples;
     std::tie(s.commit_p50_ms, s.commit_p99_ms) = p50_p99_since(st.commit_latency, prev_commit);
     s.commit_latency = metrics::LatencyBuckets::from(st.commit_latency);
-    s.database_bytes = database_bytes(db_path);
+    s.database_bytes = store->disk_bytes();
 
     const auto memory = metrics::process_memory();
     s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));

@@ -23,6 +23,8 @@ public:
     virtual const Reader& reader() const = 0;
     /// Where it is (for messages and the UI): a file path for SQLite.
     virtual const std::string& location() const = 0;
+    /// What it takes on disk in bytes, every file of it; -1 when not known. Any thread; a few stat calls.
+    virtual std::int64_t disk_bytes() const = 0;
 };
 
 /// Opens (creating and migrating as needed) the store at `options.path` for writing and reading. Throws

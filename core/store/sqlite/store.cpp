@@ -93,6 +93,7 @@ public:
     Writer& writer() override { return *this; }
     const Reader& reader() const override { return *reader_; }
     const std::string& location() const override { return path_; }
+    std::int64_t disk_bytes() const override;
 
     bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done) override
     {
@@ -216,6 +217,21 @@ SqliteStore::SqliteStore(const Options& options, std::string path)
     checkpointer_->start();
     compactor_->start();
     writer_->start();
+}
+
+std::int64_t SqliteStore::disk_bytes() const
+{
+    // Both files and their WALs; the -shm indexes are left out: memory maps, not data.
+    std::error_code ec;
+    const auto main = fs::file_size(path_, ec);
+    if (ec)
+        return -1;
+    std::uintmax_t total = main;
+    for (const std::string& file : {path_ + "-wal", recent_path(path_), recent_path(path_) + "-wal"}) {
+        const auto bytes = fs::file_size(file, ec);
+        total += ec ? 0 : bytes;
+    }
+    return static_cast<std::int64_t>(total);
 }
 
 bool SqliteStore::add_timeline(std::vector<TimelineRow> points)
