@@ -33,7 +33,8 @@ enum class CommitStatus {
 
 /// Where and how to open a store (open_store).
 struct Options {
-    /// A file path (the SQLite backend), or `sqlite:PATH`.
+    /// The location: a file path or `sqlite:PATH` (the SQLite backend); `postgresql://...` is the PostgreSQL
+    /// backend's, refused by a build without it.
     std::string path;
     std::size_t queue_samples = 262'144;
     std::size_t max_batch_samples = 16'384;
