@@ -153,9 +153,9 @@ public:
 
     net::Reply handle(net::Request& request, net::Session& session) override
     {
-        const auto before = store_.stats().committed_requests;
+        const auto before = store_.writer().stats().committed_requests;
         net::Reply reply = api_.handle(request, session);
-        const auto committed = store_.stats().committed_requests - before;
+        const auto committed = store_.writer().stats().committed_requests - before;
         require(committed == (reply.response.result() == bhttp::status::no_content ? 1U : 0U),
                 "a request is committed exactly when it is answered 204");
         require(!reply.stream, "no route streams its body");
@@ -190,14 +190,14 @@ class RequestPath {
 public:
     RequestPath()
         : dir_(make_dir())
-        , store_(store_options(dir_))
+        , store_(store::open_store(store_options(dir_)))
         , registry_(1)
         , runtime_(1, runtime::WorkerOptions{settings_.fiber_stack_bytes, settings_.stack_cache_per_worker})
         , blocking_(1)
-        , api_(http::Services{store_, blocking_, registry_, connected_, settings_,
+        , api_(http::Services{*store_, blocking_, registry_, connected_, settings_,
                               [] { return metrics::prometheus_text(metrics::Snapshot{}); },
                               [] { return std::string(R"({"status":"ok"})"); }})
-        , checked_(api_, store_)
+        , checked_(api_, *store_)
         // Never started: deadlines are armed and disarmed as on a connection, and never expire.
         , deadlines_(runtime_.worker(0).io(), settings_, [](net::Deadline&) {})
         , context_{deadlines_, settings_, registry_.slot(0), stopping_}
@@ -209,7 +209,7 @@ public:
     {
         runtime_.stop();
         runtime_.join();
-        store_.stop();
+        store_->writer().stop();
         error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }
@@ -264,7 +264,7 @@ private:
 
     Settings settings_;
     std::filesystem::path dir_;
-    store::Store store_;
+    std::unique_ptr<store::Store> store_;
     metrics::Registry registry_;
     runtime::Runtime runtime_;
     runtime::BlockingPool blocking_;
