@@ -8,6 +8,7 @@
 #include "core/net/tls.hpp"
 #include "core/net/tls_stream.hpp"
 #include "core/runtime/worker.hpp"
+#include "support/openssl_allocations.hpp"
 #include "support/tls_certificate.hpp"
 
 #include <QtTest>
@@ -20,13 +21,11 @@
 #include <arpa/inet.h>
 #include <atomic>
 #include <chrono>
-#include <cstdlib>
 #include <functional>
 #include <future>
 #include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <string>
@@ -41,68 +40,6 @@ using boost::system::error_code;
 using namespace std::chrono_literals;
 
 namespace {
-
-// --- OpenSSL's allocations, counted for the threads that serve ------------------------------------------
-
-/// OpenSSL allocates through these once they are installed, before its first allocation. Only what the
-/// runtime's worker allocates is counted: the client on the test thread uses OpenSSL too.
-thread_local bool t_counted = false;
-std::atomic<long long> g_served_bytes{0};
-
-struct alignas(16) AllocHeader {
-    std::size_t size;
-    bool counted;
-};
-
-void* counting_malloc(std::size_t n, const char*, int)
-{
-    auto* h = static_cast<AllocHeader*>(std::malloc(sizeof(AllocHeader) + n));
-    if (h == nullptr)
-        return nullptr;
-    h->size = n;
-    h->counted = t_counted;
-    if (h->counted)
-        g_served_bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
-    return h + 1;
-}
-
-void counting_free(void* p, const char*, int)
-{
-    if (p == nullptr)
-        return;
-    auto* h = static_cast<AllocHeader*>(p) - 1;
-    if (h->counted)
-        g_served_bytes.fetch_sub(static_cast<long long>(h->size), std::memory_order_relaxed);
-    std::free(h);
-}
-
-void* counting_realloc(void* p, std::size_t n, const char* file, int line)
-{
-    if (p == nullptr)
-        return counting_malloc(n, file, line);
-    if (n == 0) {
-        counting_free(p, file, line);
-        return nullptr;
-    }
-    auto* h = static_cast<AllocHeader*>(p) - 1;
-    const AllocHeader before = *h;
-    auto* moved = static_cast<AllocHeader*>(std::realloc(h, sizeof(AllocHeader) + n));
-    if (moved == nullptr)
-        return nullptr;
-    if (before.counted)
-        g_served_bytes.fetch_sub(static_cast<long long>(before.size), std::memory_order_relaxed);
-    moved->size = n;
-    moved->counted = t_counted;
-    if (moved->counted)
-        g_served_bytes.fetch_add(static_cast<long long>(n), std::memory_order_relaxed);
-    return moved + 1;
-}
-
-struct InstallCounting {
-    bool installed = CRYPTO_set_mem_functions(counting_malloc, counting_realloc, counting_free) == 1;
-};
-// Before any other static initialiser, some of which (Asio's OpenSSL set-up) allocate through OpenSSL.
-__attribute__((init_priority(101))) InstallCounting g_counting;
 
 // --- the client ------------------------------------------------------------------------------------------
 
@@ -257,8 +194,6 @@ public:
             throw std::runtime_error("cannot write a test certificate");
         ctx_ = net::make_tls_context(cert, key);
         runtime_.start();
-        // Count what this worker allocates through OpenSSL from now on.
-        run_on_worker([] { t_counted = true; });
         acceptor_.emplace(runtime_.worker(0).io(),
                           asio::ip::tcp::endpoint(asio::ip::address_v4::loopback(), 0));
         port_ = acceptor_->local_endpoint().port();
@@ -390,7 +325,9 @@ private:
 
 void TestTlsStream::initTestCase()
 {
-    QVERIFY2(g_counting.installed, "CRYPTO_set_mem_functions came after OpenSSL's first allocation");
+    QVERIFY2(testing::openssl_counting_installed(),
+             "CRYPTO_set_mem_functions came after OpenSSL's first allocation");
+    testing::exclude_this_thread_from_openssl_count(); // the client's side
     QVERIFY(dir_.isValid());
     server_ = std::make_unique<Server>(dir_.path().toStdString());
 }
@@ -767,13 +704,13 @@ void TestTlsStream::idleSessionHoldsNoRecordBuffers()
     std::vector<std::unique_ptr<Client>> warm;
     const Verdict w = open(warm); // OpenSSL's one-time allocations on this thread
     QVERIFY2(w.empty(), w.c_str());
-    const long long before = g_served_bytes.load();
+    const long long before = testing::openssl_bytes_counted();
     std::vector<std::unique_ptr<Client>> clients;
     for (int i = 0; i < kSessions; ++i) {
         const Verdict v = open(clients);
         QVERIFY2(v.empty(), v.c_str());
     }
-    const long long per_session = (g_served_bytes.load() - before) / kSessions;
+    const long long per_session = (testing::openssl_bytes_counted() - before) / kSessions;
     qInfo("OpenSSL holds %lld bytes per idle server session", per_session);
     QVERIFY(per_session > 0);
     QVERIFY2(
