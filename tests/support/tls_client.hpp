@@ -33,10 +33,19 @@ public:
         stream_ = std::make_unique<ssl::stream<asio::ip::tcp::socket>>(io_, ctx_);
     }
 
-    /// TCP connect and TLS handshake.
-    bool connect(std::uint16_t port)
+    /// TCP connect and TLS handshake. `receive_buffer` (bytes), when set, bounds what the kernel takes in for
+    /// the client before it reads, so that the gateway's writes block on a client that does not read.
+    bool connect(std::uint16_t port, int receive_buffer = 0)
     {
         const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+        if (receive_buffer > 0) {
+            auto& socket = stream_->next_layer();
+            socket.open(ep.protocol(), error_);
+            if (!error_)
+                socket.set_option(asio::socket_base::receive_buffer_size(receive_buffer), error_);
+            if (error_)
+                return false;
+        }
         error_ = run([&](auto done) {
             stream_->lowest_layer().async_connect(ep, [done](error_code ec) mutable { done(ec); });
         });
