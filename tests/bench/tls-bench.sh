@@ -116,7 +116,7 @@ start_gateway() {
         >"$out" 2>"$LOG_DIR/$tag.gateway.log" &
     GW_PID=$!
     for _ in $(seq 300); do
-        grep -q "listening on" "$out" && { TARGET=127.0.0.1:$port; return 0; }
+        grep -qs "listening on" "$out" && { TARGET=127.0.0.1:$port; return 0; }
         kill -0 "$GW_PID" 2>/dev/null || { say "$tag: the gateway exited; see $LOG_DIR/$tag.gateway.log"; exit 1; }
         sleep 0.1
     done
