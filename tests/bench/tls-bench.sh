@@ -28,6 +28,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/bench/own-session.sh
 source "$ROOT/tests/bench/own-session.sh" "$@"
+# shellcheck source=tests/bench/proc-helpers.sh
+source "$ROOT/tests/bench/proc-helpers.sh"
 BASELINE=
 CANDIDATE=$ROOT/build/release/bin/fleetscope-gateway
 SIM=$ROOT/build/release/bin/fleetscope-sim
@@ -75,37 +77,13 @@ rm -f "$LOG_DIR"/*.json "$LOG_DIR"/*.log "$LOG_DIR"/summary.txt
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fleetscope-tls-bench.XXXXXX")
 GW_PID=
 SIM_PID=
-cleanup() {
-    if [[ -n $SIM_PID ]]; then kill "$SIM_PID" 2>/dev/null || true; fi
-    if [[ -n $GW_PID ]]; then
-        kill "$GW_PID" 2>/dev/null || true
-        wait "$GW_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=localhost \
     -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
 
-HZ=$(getconf CLK_TCK)
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0; }
-calc() { LC_ALL=C awk "BEGIN { $1 }"; }
 jnum() { local v; v=$(jq -r "$2 // empty" "$1" 2>/dev/null || true); echo "${v:-0}"; }
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 12000))
-        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
-            echo "$p"
-            return
-        fi
-    done
-    say "no free port found in 20000-31999"
-    exit 1
-}
 
 # start_gateway EXE TAG : a fresh gateway with HTTPS on a fresh database; sets GW_PID and TARGET.
 start_gateway() {
@@ -236,8 +214,7 @@ cell() {
     done
     ((${#vals[@]})) || { echo "-"; return; }
     local lo hi
-    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
-    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    read -r lo hi < <(span "${vals[@]}")
     [[ $lo == "$hi" ]] && echo "$lo" || echo "$lo-$hi"
 }
 # ratio FIGURE : candidate / baseline within each round, min-max.
@@ -250,8 +227,7 @@ ratio() {
     done
     ((${#vals[@]})) || { echo "-"; return; }
     local lo hi
-    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
-    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    read -r lo hi < <(span "${vals[@]}")
     [[ $lo == "$hi" ]] && echo "${lo}x" || echo "${lo}-${hi}x"
 }
 row() { # SCEN LABEL FIGURE [NOTE]
