@@ -111,23 +111,13 @@ private:
     template <class Start>
     error_code run(Start start, milliseconds timeout = kWait)
     {
-        bool done = false;
-        error_code result;
-        io_.restart();
-        start([&done, &result](error_code ec) {
-            done = true;
-            result = ec;
-        });
-        io_.run_for(timeout);
-        if (!done) {
-            error_code ignored;
-            stream_->lowest_layer().cancel(ignored);
-            io_.restart();
-            io_.run();
-            if (result == asio::error::operation_aborted)
-                result = asio::error::timed_out;
-        }
-        return result;
+        return run_with_deadline(
+            io_, start,
+            [this] {
+                error_code ignored;
+                stream_->lowest_layer().cancel(ignored);
+            },
+            timeout);
     }
 
     asio::io_context io_{1};

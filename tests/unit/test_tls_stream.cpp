@@ -281,6 +281,25 @@ Verdict read_exactly(Session& s, std::size_t n, std::string& out)
     return {};
 }
 
+const std::string kRequest = "POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+
+/// Reads one kRequest and checks that it arrived as sent.
+Verdict read_request(Session& s)
+{
+    std::string request;
+    if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
+        return v;
+    return request == kRequest ? Verdict() : "the request arrived as '" + request + "'";
+}
+
+/// The server's side of most cases: the handshake, then one request.
+Verdict accept_request(Session& s)
+{
+    if (auto v = handshake(s); !v.empty())
+        return v;
+    return read_request(s);
+}
+
 Verdict write_all(Session& s, std::string_view bytes)
 {
     error_code ec;
@@ -295,8 +314,6 @@ Verdict await(std::future<Verdict>& f)
         return "the server fiber did not finish within 10 s";
     return f.get();
 }
-
-const std::string kRequest = "POST /v1/telemetry HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
 
 } // namespace
 
@@ -349,11 +366,8 @@ void TestTlsStream::buffersGatheredIntoOneRecord()
         if (auto v = handshake(s); !v.empty())
             return v;
         for (int i = 0; i < 2; ++i) {
-            std::string request;
-            if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
-                return v;
-            if (request != kRequest)
-                return "request " + std::to_string(i) + " arrived as '" + request + "'";
+            if (auto v = read_request(s); !v.empty())
+                return "request " + std::to_string(i) + ": " + v;
             const std::array<asio::const_buffer, 2> response{asio::buffer(header), asio::buffer(body)};
             error_code ec;
             std::size_t n = 0;
@@ -381,14 +395,7 @@ void TestTlsStream::buffersGatheredIntoOneRecord()
 
 void TestTlsStream::recordInPieces()
 {
-    auto verdict = server_->serve([](Session& s) -> Verdict {
-        if (auto v = handshake(s); !v.empty())
-            return v;
-        std::string request;
-        if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
-            return v;
-        return request == kRequest ? Verdict() : "the request arrived as '" + request + "'";
-    });
+    auto verdict = server_->serve([](Session& s) -> Verdict { return accept_request(s); });
     Client c(server_->port());
     QVERIFY(c.handshake());
     // The record's header split, then the rest in pieces of 7 bytes, each its own segment.
@@ -421,11 +428,8 @@ void TestTlsStream::recordsInOneSegment()
                 if (ec)
                     return "wait: " + ec.message();
             }
-            std::string request;
-            if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
-                return v;
-            if (request != kRequest)
-                return "request " + std::to_string(i) + " arrived as '" + request + "'";
+            if (auto v = read_request(s); !v.empty())
+                return "request " + std::to_string(i) + ": " + v;
         }
         return s.tls.holds_input() ? "input held after both requests were read" : Verdict();
     });
@@ -455,10 +459,7 @@ void TestTlsStream::peerCloses()
     QFETCH(QString, how);
     QFETCH(QString, expected);
     auto verdict = server_->serve([](Session& s) -> Verdict {
-        if (auto v = handshake(s); !v.empty())
-            return v;
-        std::string request;
-        if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
+        if (auto v = accept_request(s); !v.empty())
             return v;
         char byte = 0;
         error_code ec;
@@ -498,10 +499,7 @@ void TestTlsStream::renegotiationRefused()
                 *static_cast<const unsigned char*>(buf) == SSL3_MT_SERVER_HELLO)
                 static_cast<std::atomic<int>*>(arg)->fetch_add(1);
         });
-        if (auto v = handshake(s); !v.empty())
-            return v;
-        std::string request;
-        if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
+        if (auto v = accept_request(s); !v.empty())
             return v;
         // The renegotiation attempt arrives on this read; it ends with the client's alert, not with data.
         char byte = 0;
@@ -617,10 +615,7 @@ void TestTlsStream::parkedSessionResumes()
                 return;
             }
             server_->worker().spawn([&, round] {
-                std::string request;
-                Verdict v = read_exactly(s, kRequest.size(), request);
-                if (v.empty() && request != kRequest)
-                    v = "resumed request arrived as '" + request + "'";
+                Verdict v = read_request(s);
                 if (v.empty())
                     v = write_all(s, "resumed " + std::to_string(round));
                 if (!v.empty() || round == kRounds) {
@@ -636,10 +631,7 @@ void TestTlsStream::parkedSessionResumes()
         });
     };
     auto verdict = server_->serve([&](Session& s) -> Verdict {
-        if (auto v = handshake(s); !v.empty())
-            return v;
-        std::string request;
-        if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
+        if (auto v = accept_request(s); !v.empty())
             return v;
         if (auto v = write_all(s, "first"); !v.empty())
             return v;
@@ -688,10 +680,7 @@ void TestTlsStream::idleSessionHoldsNoRecordBuffers()
     // buffers per connection, allocated by OpenSSL too.
     constexpr int kSessions = 16;
     const auto exchange = [](Session& s) -> Verdict {
-        if (auto v = handshake(s); !v.empty())
-            return v;
-        std::string request;
-        if (auto v = read_exactly(s, kRequest.size(), request); !v.empty())
+        if (auto v = accept_request(s); !v.empty())
             return v;
         return write_all(s, std::string(2000, 'r'));
     };
