@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/net/connection.hpp"
 
+#include "core/net/tls_stream.hpp"
 #include "core/net/wire.hpp"
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
+#include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/stream.hpp>
-#include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -15,17 +15,24 @@
 namespace fleetscope::net {
 
 namespace asio = boost::asio;
-namespace beast = boost::beast;
 using boost::system::error_code;
 
-/// A connection's TLS state. Beast's ssl_stream rather than Asio's: it coalesces a response's buffers into
-/// one TLS record and one send, where Asio's stream writes one record per buffer.
+namespace {
+/// The connection's deadline, as its TLS stream asks before every readiness wait inside one operation.
+bool deadline_passed(const void* deadline) noexcept
+{
+    return static_cast<const Deadline*>(deadline)->expired != Phase::none;
+}
+} // namespace
+
+/// A connection's TLS state: OpenSSL's session straight over the connection's socket. It holds no record
+/// buffer while no record is in flight, so a parked HTTPS connection costs OpenSSL's session state alone
+/// (docs/architecture.md, "HTTPS").
 struct TlsSession {
-    TlsSession(Socket& socket, asio::ssl::context& ctx)
-        : stream(socket, ctx)
+    TlsSession(Connection& c, asio::ssl::context& ctx)
+        : stream(c.socket, ctx.native_handle(), &deadline_passed, static_cast<const Deadline*>(&c))
     {}
-    beast::ssl_stream<Socket&> stream;
-    bool handshaken = false;
+    TlsStream stream;
 };
 
 Connection::Connection(Socket s)
@@ -43,13 +50,11 @@ bool holds_input(Socket&)
     return false;
 }
 
-/// OpenSSL may hold a decrypted record (or the rest of one) and undecrypted bytes in its network BIO: a
-/// connection with any of them must read on, never wait for readability or park. Asio's engine hands every
-/// byte it reads from the socket to that BIO before OpenSSL asks for more, so these are all the places.
-bool holds_input(beast::ssl_stream<Socket&>& stream)
+/// OpenSSL may hold a decrypted record, or bytes it read ahead: a connection with any must read on, never
+/// wait for readability or park.
+bool holds_input(TlsStream& stream)
 {
-    SSL* ssl = stream.native_handle();
-    return SSL_has_pending(ssl) == 1 || BIO_ctrl_pending(SSL_get_rbio(ssl)) > 0;
+    return stream.holds_input();
 }
 
 /// OpenSSL's verdict on a handshake that began with a plain HTTP request line.
@@ -93,8 +98,15 @@ void WorkerNet::adopt(Socket socket, const asio::ip::address& peer)
     }
     c->session.secure = tls_ != nullptr;
     handler_.on_open(c->session, peer);
-    if (tls_)
-        c->tls = std::make_unique<TlsSession>(c->socket, *tls_);
+    if (tls_) {
+        try {
+            c->tls = std::make_unique<TlsSession>(*c, *tls_);
+        } catch (const std::exception&) {
+            // OpenSSL could not make a session (out of memory): this connection cannot be served.
+            close(*c);
+            return;
+        }
+    }
     worker_.spawn([this, c] { serve(*c); });
 }
 
@@ -113,6 +125,8 @@ void WorkerNet::stop()
 
 void WorkerNet::close(Connection& c)
 {
+    if (c.tls)
+        c.tls->stream.close_notify();
     error_code ignored;
     c.socket.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
     c.socket.close(ignored);
@@ -152,12 +166,10 @@ bool WorkerNet::handshake(Connection& c)
         // Under the header timeout: a client that connects and never finishes its handshake is a slowloris
         // too.
         DeadlineScope deadline(deadlines_, c, Phase::header);
-        c.tls->stream.async_handshake(asio::ssl::stream_base::server, runtime::yield[ec]);
+        c.tls->stream.async_handshake(runtime::yield[ec]);
     }
-    if (!ec) {
-        c.tls->handshaken = true;
+    if (!ec)
         return true;
-    }
     if (is_plain_http(ec) && !stopping_) {
         // A plain HTTP request on the HTTPS port: say so in plain HTTP, which the client can read, then
         // close.
@@ -175,7 +187,7 @@ void WorkerNet::serve(Connection& c)
 {
     if (!c.tls)
         return serve_on(c, c.socket);
-    if (!c.tls->handshaken && !handshake(c))
+    if (!c.tls->stream.handshaken() && !handshake(c))
         return close(c);
     serve_on(c, c.tls->stream);
 }

@@ -23,6 +23,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/bench/own-session.sh
 source "$ROOT/tests/bench/own-session.sh" "$@"
+# shellcheck source=tests/bench/proc-helpers.sh
+source "$ROOT/tests/bench/proc-helpers.sh"
 BIN_DIR=$ROOT/build/release/bin
 GATEWAY=
 GO=0
@@ -62,15 +64,7 @@ mkdir -p "$LOG_DIR"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/fleetscope-profile.XXXXXX")
 GW_PID=
 SIM_PID=
-cleanup() {
-    if [[ -n $SIM_PID ]]; then kill "$SIM_PID" 2>/dev/null || true; fi
-    if [[ -n $GW_PID ]]; then
-        kill "$GW_PID" 2>/dev/null || true
-        wait "$GW_PID" 2>/dev/null || true
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+trap bench_cleanup EXIT
 trap 'exit 130' INT TERM
 
 PORT=$((20000 + RANDOM % 12000))
@@ -104,7 +98,6 @@ SIM_PID=$!
 while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "running" "$WORK/sim.err"; do sleep 0.02; done
 sleep 0.5 # past the first burst of the run
 
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" | awk '{print $12 + $13}'; }
 PERF_DATA=$LOG_DIR/profile-$NAME.perf.data
 c0=$(cpu_ticks "$GW_PID")
 t0=$(date +%s.%N)

@@ -27,6 +27,8 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 # shellcheck source=tests/bench/own-session.sh
 source "$ROOT/tests/bench/own-session.sh" "$@"
+# shellcheck source=tests/bench/proc-helpers.sh
+source "$ROOT/tests/bench/proc-helpers.sh"
 QUICK=0
 BUILD=1
 KEEP=0
@@ -173,27 +175,9 @@ command -v jq >/dev/null 2>&1 || { say "run-bench.sh needs jq to read the simula
 jget() { jq -r "$2 // empty" "$1" 2>/dev/null || true; }
 jnum() { local v; v=$(jget "$1" "$2"); echo "${v:-0}"; } # numbers that take part in shell arithmetic
 
-free_port() {
-    local p
-    for _ in $(seq 100); do
-        p=$((20000 + RANDOM % 12000)) # below the ephemeral range 32768-60999, so no client port takes it
-        if ! ss -Htan "sport = :$p" 2>/dev/null | grep -q .; then
-            echo "$p"
-            return
-        fi
-    done
-    say "no free port found in 20000-31999"
-    exit 1
-}
-
-HZ=$(getconf CLK_TCK)
-rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
-# utime + stime in clock ticks. Field 2 (comm) may hold spaces, so count from the closing parenthesis.
-cpu_ticks() { sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{print $12 + $13}' || echo 0; }
 # Busy and total ticks of the whole machine (all cores): busy excludes idle and iowait.
 machine_ticks() { awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print t - $5 - $6, t; exit }' /proc/stat; }
 fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
-calc() { LC_ALL=C awk "BEGIN { $1 }"; }
 
 # start_gateway NAME : starts a fresh instance of peer NAME on a fresh database, waits for "listening on",
 # sets GW_PID and GW_TARGET.
@@ -407,8 +391,7 @@ cell() {
     done
     ((${#vals[@]})) || { echo "-"; return; }
     local lo hi
-    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
-    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    read -r lo hi < <(span "${vals[@]}")
     if [[ $($fmt "$lo") == "$($fmt "$hi")" ]]; then $fmt "$lo"; else echo "$($fmt "$lo")-$($fmt "$hi")"; fi
 }
 # ratio SCEN FIGURE : FleetScope / Go within each round, as a range over the rounds.
@@ -421,8 +404,7 @@ ratio() {
     done
     ((${#vals[@]})) || { echo "-"; return; }
     local lo hi
-    lo=$(printf '%s\n' "${vals[@]}" | sort -g | head -1)
-    hi=$(printf '%s\n' "${vals[@]}" | sort -g | tail -1)
+    read -r lo hi < <(span "${vals[@]}")
     if [[ $lo == "$hi" ]]; then echo "${lo}x"; else echo "${lo}-${hi}x"; fi
 }
 row() { # LABEL SCEN FIGURE FORMAT [RATIO-NOTE]

@@ -53,6 +53,29 @@ inline const char* first(const std::vector<std::string>& messages)
     return messages.empty() ? "" : messages.front().c_str();
 }
 
+/// Starts one operation on `io` and drives it for at most `timeout`; an operation still pending then is
+/// stopped with `cancel` and reported as timed_out. What every test client's waits go through.
+template <class Start, class Cancel>
+error_code run_with_deadline(asio::io_context& io, Start start, Cancel cancel, milliseconds timeout)
+{
+    bool done = false;
+    error_code result;
+    io.restart();
+    start([&done, &result](error_code ec) {
+        done = true;
+        result = ec;
+    });
+    io.run_for(timeout);
+    if (!done) {
+        cancel();
+        io.restart();
+        io.run();
+        if (result == asio::error::operation_aborted)
+            result = asio::error::timed_out;
+    }
+    return result;
+}
+
 /// One client connection. Each instance owns its io_context, so a thread per client needs no locking; the
 /// operations are asynchronous only so that run_for can bound every wait. Not thread-safe: one thread uses
 /// it.
@@ -158,28 +181,16 @@ public:
     const error_code& error() const { return error_; }
 
 private:
-    /// Starts one operation and drives it for at most `timeout`; an operation still pending then is cancelled
-    /// and reported as timed_out.
     template <class Start>
     error_code run(Start start, milliseconds timeout)
     {
-        bool done = false;
-        error_code result;
-        io_.restart();
-        start([&done, &result](error_code ec) {
-            done = true;
-            result = ec;
-        });
-        io_.run_for(timeout);
-        if (!done) {
-            error_code ignored;
-            socket_.cancel(ignored);
-            io_.restart();
-            io_.run();
-            if (result == asio::error::operation_aborted)
-                result = asio::error::timed_out;
-        }
-        return result;
+        return run_with_deadline(
+            io_, start,
+            [this] {
+                error_code ignored;
+                socket_.cancel(ignored);
+            },
+            timeout);
     }
 
     asio::io_context io_{1};

@@ -7,11 +7,10 @@
 #include "core/gateway.hpp"
 #include "core/sim/simulator.hpp"
 #include "integration/http_client.hpp"
+#include "support/tls_certificate.hpp"
+#include "support/tls_client.hpp"
 
 #include <QtTest>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
@@ -19,15 +18,11 @@
 #include <memory>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
-#include <openssl/x509.h>
 #include <sys/socket.h>
 
 using namespace fleetscope;
 using namespace fleetscope::testing;
 namespace json = boost::json;
-namespace ssl = boost::asio::ssl;
 using std::chrono::steady_clock;
 
 namespace {
@@ -62,141 +57,6 @@ std::string bearer(const std::string& token)
 {
     return "Authorization: Bearer " + token + "\r\n";
 }
-
-/// A self-signed P-256 certificate for CN=localhost and its key, written as PEM files; `key_path` may hold
-/// a key other than the certificate's when `mismatched_key` is set.
-bool write_self_signed(const std::string& cert_path, const std::string& key_path, bool mismatched_key = false)
-{
-    using KeyPtr = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
-    KeyPtr key(EVP_EC_gen("P-256"), &EVP_PKEY_free);
-    KeyPtr other(mismatched_key ? EVP_EC_gen("P-256") : nullptr, &EVP_PKEY_free);
-    std::unique_ptr<X509, decltype(&X509_free)> cert(X509_new(), &X509_free);
-    if (!key || !cert || (mismatched_key && !other))
-        return false;
-    X509_set_version(cert.get(), 2);
-    ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), 1);
-    X509_gmtime_adj(X509_getm_notBefore(cert.get()), -60);
-    X509_gmtime_adj(X509_getm_notAfter(cert.get()), 3600);
-    X509_set_pubkey(cert.get(), key.get());
-    X509_NAME* name = X509_get_subject_name(cert.get());
-    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, reinterpret_cast<const unsigned char*>("localhost"),
-                               -1, -1, 0);
-    X509_set_issuer_name(cert.get(), name);
-    if (X509_sign(cert.get(), key.get(), EVP_sha256()) == 0)
-        return false;
-    std::unique_ptr<BIO, decltype(&BIO_free)> cert_out(BIO_new_file(cert_path.c_str(), "w"), &BIO_free);
-    std::unique_ptr<BIO, decltype(&BIO_free)> key_out(BIO_new_file(key_path.c_str(), "w"), &BIO_free);
-    return cert_out && key_out && PEM_write_bio_X509(cert_out.get(), cert.get()) == 1 &&
-           PEM_write_bio_PrivateKey(key_out.get(), mismatched_key ? other.get() : key.get(), nullptr, nullptr,
-                                    0, nullptr, nullptr) == 1;
-}
-
-/// An HTTPS client connection that verifies the gateway's certificate against `ca_file`. Each instance owns
-/// its io_context, and every wait has a deadline, as HttpClient's. One thread uses it.
-class TlsClient {
-public:
-    explicit TlsClient(const std::string& ca_file)
-    {
-        ctx_.load_verify_file(ca_file);
-        ctx_.set_verify_mode(ssl::verify_peer);
-        ctx_.set_verify_callback(ssl::host_name_verification("localhost"));
-        stream_ = std::make_unique<ssl::stream<asio::ip::tcp::socket>>(io_, ctx_);
-    }
-
-    /// TCP connect and TLS handshake.
-    bool connect(std::uint16_t port)
-    {
-        const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
-        error_ = run([&](auto done) {
-            stream_->lowest_layer().async_connect(ep, [done](error_code ec) mutable { done(ec); });
-        });
-        if (error_)
-            return false;
-        error_ = run([&](auto done) {
-            stream_->async_handshake(ssl::stream_base::client, [done](error_code ec) mutable { done(ec); });
-        });
-        return !error_;
-    }
-
-    bool send(std::string_view bytes)
-    {
-        error_ = run([&](auto done) {
-            asio::async_write(*stream_, asio::buffer(bytes.data(), bytes.size()),
-                              [done](error_code ec, std::size_t) mutable { done(ec); });
-        });
-        return !error_;
-    }
-
-    std::optional<Response> read(milliseconds timeout = kWait)
-    {
-        bhttp::response_parser<bhttp::string_body> parser;
-        error_ = run(
-            [&](auto done) {
-                bhttp::async_read(*stream_, buffer_, parser,
-                                  [done](error_code ec, std::size_t) mutable { done(ec); });
-            },
-            timeout);
-        if (error_)
-            return std::nullopt;
-        return parser.release();
-    }
-
-    std::optional<Response> request(std::string_view raw)
-    {
-        if (!send(raw))
-            return std::nullopt;
-        return read();
-    }
-
-    /// True when the server ends the connection (TLS or TCP) within the timeout without sending a response.
-    bool wait_closed(milliseconds timeout)
-    {
-        char byte = 0;
-        std::size_t got = 0;
-        error_ = run(
-            [&](auto done) {
-                stream_->async_read_some(asio::buffer(&byte, 1),
-                                         [done, &got](error_code ec, std::size_t n) mutable {
-                                             got = n;
-                                             done(ec);
-                                         });
-            },
-            timeout);
-        return got == 0 && error_ && error_ != asio::error::timed_out;
-    }
-
-    asio::ip::tcp::socket& socket() { return stream_->next_layer(); }
-    const error_code& error() const { return error_; }
-
-private:
-    template <class Start>
-    error_code run(Start start, milliseconds timeout = kWait)
-    {
-        bool done = false;
-        error_code result;
-        io_.restart();
-        start([&done, &result](error_code ec) {
-            done = true;
-            result = ec;
-        });
-        io_.run_for(timeout);
-        if (!done) {
-            error_code ignored;
-            stream_->lowest_layer().cancel(ignored);
-            io_.restart();
-            io_.run();
-            if (result == asio::error::operation_aborted)
-                result = asio::error::timed_out;
-        }
-        return result;
-    }
-
-    asio::io_context io_{1};
-    ssl::context ctx_{ssl::context::tls_client};
-    std::unique_ptr<ssl::stream<asio::ip::tcp::socket>> stream_;
-    boost::beast::flat_buffer buffer_;
-    error_code error_;
-};
 
 std::uint64_t parked_total(const metrics::Snapshot& s)
 {
