@@ -143,6 +143,14 @@ int main(int argc, char** argv)
         return 2;
     }
 
+    // The handlers are installed before the gateway listens: a client that sees "listening on" may signal at
+    // once, and a signal that arrives before its wait is queued for it rather than killing the process.
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+#if defined(SIGHUP)
+    signals.add(SIGHUP);
+#endif
+
     fleetscope::Gateway gateway(settings);
     auto alert_feed = gateway.alerts().subscribe(settings.subscriber_queue);
     try {
@@ -168,11 +176,6 @@ int main(int argc, char** argv)
     std::cout << "listening on " << gateway.listening_address() << std::endl;
     notify_service_manager("READY=1\nSTATUS=listening on " + gateway.listening_address());
 
-    boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-#if defined(SIGHUP)
-    signals.add(SIGHUP);
-#endif
     int received = 0;
     // Alert events are drained on this thread every sample interval, so printing never slows the gateway.
     auto print_alerts = [&] {

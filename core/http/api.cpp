@@ -75,20 +75,6 @@ std::size_t ConnectedDevices::size() const
 namespace {
 
 constexpr std::string_view kJson = "application/json";
-constexpr std::string_view kTelemetryPath = "/v1/telemetry";
-constexpr std::string_view kDevicesPath = "/v1/devices";
-constexpr std::string_view kAlertsPath = "/v1/alerts";
-constexpr std::string_view kAckSuffix = "/ack";
-constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
-
-/// POST /v1/alerts/{id}/ack: the {id} segment, or empty when `path` is not that route.
-std::string_view ack_route_id(std::string_view path)
-{
-    if (path.size() <= kAlertsPath.size() + 1 + kAckSuffix.size() || !path.starts_with(kAlertsPath) ||
-        path[kAlertsPath.size()] != '/' || !path.ends_with(kAckSuffix))
-        return {};
-    return path.substr(kAlertsPath.size() + 1, path.size() - kAlertsPath.size() - 1 - kAckSuffix.size());
-}
 
 std::int64_t now_ms()
 {
@@ -162,27 +148,6 @@ constexpr std::string_view kOperatorUsage =
     "(fleetscope-gateway operator add, operator-token-file) to read devices, samples and alerts and to "
     "acknowledge alerts";
 
-/// A message may quote what the client sent (a path, a header value, a query key), and those bytes may be
-/// anything, but a JSON body must be valid UTF-8. Bytes outside printable ASCII are written as \xNN, as the
-/// telemetry codec quotes body text.
-std::string printable(std::string_view s)
-{
-    constexpr std::string_view kHex = "0123456789abcdef";
-    std::string out;
-    out.reserve(s.size());
-    for (char c : s) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f) {
-            out += c;
-        } else {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        }
-    }
-    return out;
-}
-
 std::optional<std::int64_t> parse_int(std::string_view s)
 {
     std::int64_t v = 0;
@@ -192,35 +157,104 @@ std::optional<std::int64_t> parse_int(std::string_view s)
     return v;
 }
 
+// ---------------------------------------------------------------------------------------------------------------
+// Routing
+
+/// The most {name} segments a route pattern has.
+constexpr std::size_t kMaxParams = 2;
+
+/// Whether `path` matches `pattern` segment by segment; the segments matching {name} go to `params`.
+bool matches(std::string_view pattern, std::string_view path,
+             std::array<std::string_view, kMaxParams>& params, std::size_t& n)
+{
+    n = 0;
+    while (!pattern.empty() && !path.empty()) {
+        if (pattern.front() != '/' || path.front() != '/')
+            return false;
+        pattern.remove_prefix(1);
+        path.remove_prefix(1);
+        const std::string_view want = pattern.substr(0, pattern.find('/'));
+        const std::string_view got = path.substr(0, path.find('/'));
+        if (want.starts_with('{')) {
+            if (got.empty() || n == kMaxParams)
+                return false;
+            params[n++] = got;
+        } else if (want != got) {
+            return false;
+        }
+        pattern.remove_prefix(want.size());
+        path.remove_prefix(got.size());
+    }
+    return pattern.empty() && path.empty();
+}
+
+/// What the routes make of a method and path.
+struct Match {
+    const Api::Route* route = nullptr; // the route for the method (GET's for HEAD), if any
+    bool path_known = false;           // some route has the path
+    bool input_path = false;           // a route of the path takes its body as input
+    bool operator_only = false;        // a route of the path is for operators (require_operator)
+    std::array<std::string_view, kMaxParams> params{};
+    std::size_t n_params = 0;
+
+    Api::Params route_params() const { return {params.data(), n_params}; }
+};
+
+Match find_route(bhttp::verb method, std::string_view path)
+{
+    Match m;
+    std::array<std::string_view, kMaxParams> params{};
+    std::size_t n = 0;
+    for (const Api::Route& r : Api::routes()) {
+        if (!matches(r.pattern, path, params, n))
+            continue;
+        m.path_known = true;
+        m.input_path = m.input_path || r.accepts != nullptr;
+        m.operator_only = m.operator_only || r.operator_only;
+        if (!m.route &&
+            (r.method == method || (r.method == bhttp::verb::get && method == bhttp::verb::head))) {
+            m.route = &r;
+            m.params = params;
+            m.n_params = n;
+        }
+    }
+    return m;
+}
+
 } // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
 // Api
 
+std::span<const Api::Route> Api::routes()
+{
+    using bhttp::verb;
+    static const Route kRoutes[] = {
+        {verb::post, "/v1/telemetry", &Api::post_telemetry, &is_json_content_type, kJson},
+        {verb::get, "/v1/devices", &Api::get_devices, nullptr, {}, true},
+        {verb::get, "/v1/devices/{device}/samples", &Api::get_samples, nullptr, {}, true},
+        {verb::get, "/v1/alerts", &Api::get_alerts, nullptr, {}, true},
+        {verb::post, "/v1/alerts/{id}/ack", &Api::ack_alert, nullptr, {}, true},
+        {verb::get, "/metrics", &Api::get_metrics},
+        {verb::get, "/healthz", &Api::get_health},
+        {verb::get, "/v1/openapi.json", &Api::get_openapi},
+    };
+    return kRoutes;
+}
+
 Api::Api(Services services)
     : services_(std::move(services))
 {}
 
-Response Api::reply(status st, std::string body, std::string_view content_type, const Request& request) const
+Response Api::reply(status st, std::string_view body, std::string_view content_type,
+                    const Request& request) const
 {
-    const Allocator alloc = request.get_allocator();
-    Response res{std::piecewise_construct, std::make_tuple(alloc), std::make_tuple(alloc)};
-    res.result(st);
-    res.version(request.version());
-    res.set(bhttp::field::server, "FleetScope/" FLEETSCOPE_VERSION);
-    if (!body.empty())
-        res.set(bhttp::field::content_type, content_type);
-    res.body().assign(body.data(), body.size());
-    res.keep_alive(request.keep_alive());
-    res.prepare_payload();
-    return res;
+    return net::make_response(st, body, content_type, request);
 }
 
 Response Api::error(status st, std::string_view message, const Request& request) const
 {
-    json::object o;
-    o["error"] = printable(message);
-    Response res = reply(st, json::serialize(o), kJson, request);
+    Response res = net::error_response(st, message, request);
     if (st == status::service_unavailable)
         res.set(bhttp::field::retry_after, std::to_string(services_.settings.retry_after_seconds));
     if (st == status::unauthorized) {
@@ -230,38 +264,48 @@ Response Api::error(status st, std::string_view message, const Request& request)
                                                     ? R"(Bearer realm="fleetscope", error="invalid_token")"
                                                     : R"(Bearer realm="fleetscope")");
     }
-    if (st == status::method_not_allowed) {
-        const std::string_view path = path_of(request.target());
-        res.set(bhttp::field::allow, path == kTelemetryPath || !ack_route_id(path).empty() ? "POST" : "GET");
-    }
     return res;
 }
 
-std::optional<Response> Api::check_header(const Request& h) const
+Response Api::method_not_allowed(std::string_view path, const Request& request) const
 {
-    // RFC 9112 6.3: a request whose Transfer-Encoding does not end in chunked has no knowable length, and the
-    // gateway decodes no other coding. Beast frames such a request as having no body (and "chunked, chunked"
-    // likewise), so its body would be read as the next request: refuse it on every route, which ends the
-    // connection.
-    if (const auto te = h.count(bhttp::field::transfer_encoding);
-        te > 1 || (te == 1 && !boost::beast::iequals(h[bhttp::field::transfer_encoding], "chunked")))
-        return error(status::bad_request,
-                     "unsupported Transfer-Encoding '" + std::string(h[bhttp::field::transfer_encoding]) +
-                         "': expected exactly 'chunked', or a Content-Length",
-                     h);
-    const std::string_view path = path_of(h.target());
-    if (path != kTelemetryPath) {
-        // Other routes take no body; their method is checked in handle(). A body sent anyway is read and
-        // ignored, and Beast reserves an announced Content-Length when the body starts, so the bound on it
-        // holds for every route.
-        return check_length(h);
+    std::string allow;
+    std::array<std::string_view, kMaxParams> params{};
+    std::size_t n = 0;
+    for (const Route& r : routes()) {
+        if (!matches(r.pattern, path, params, n))
+            continue;
+        allow += allow.empty() ? "" : ", ";
+        allow += bhttp::to_string(r.method);
+        if (r.method == bhttp::verb::get)
+            allow += ", HEAD";
     }
-    if (h.method() != bhttp::verb::post)
-        return error(status::method_not_allowed, "method not allowed: /v1/telemetry accepts POST", h);
-    if (!is_json_content_type(h[bhttp::field::content_type]))
+    // The message names no method: a HEAD's Content-Length must be the length of the answer to GET.
+    Response res = error(status::method_not_allowed,
+                         "method not allowed: " + std::string(path) + " accepts " + allow, request);
+    res.set(bhttp::field::allow, allow);
+    return res;
+}
+
+std::optional<Response> Api::check_header(const Request& header, net::Session&)
+{
+    const Match m = find_route(header.method(), path_of(header.target()));
+    // Other routes take no body; a body sent anyway is read and ignored, within max-body-bytes.
+    if (!m.input_path)
+        return std::nullopt;
+    if (!m.route)
+        return method_not_allowed(path_of(header.target()), header);
+    if (!m.route->accepts)
+        return std::nullopt;
+    return check_input(*m.route, header);
+}
+
+std::optional<Response> Api::check_input(const Route& route, const Request& h) const
+{
+    if (!route.accepts(h[bhttp::field::content_type]))
         return error(status::unsupported_media_type,
                      "unsupported Content-Type '" + std::string(h[bhttp::field::content_type]) +
-                         "': expected application/json",
+                         "': expected " + std::string(route.accepted),
                      h);
     if (services_.tokens) {
         // Checked before the body is read, so a client without a token cannot make the gateway buffer one.
@@ -273,94 +317,66 @@ std::optional<Response> Api::check_header(const Request& h) const
                 status::unauthorized,
                 "malformed Authorization field: expected the Bearer scheme; " + std::string(kBearerUsage), h);
     }
-    const bool chunked = h.chunked();
-    const bool has_length = h.find(bhttp::field::content_length) != h.end();
-    if (!chunked && !has_length)
-        return error(status::length_required,
-                     "length required: send Content-Length (or chunked Transfer-Encoding)", h);
-    return check_length(h);
-}
-
-std::optional<Response> Api::check_length(const Request& h) const
-{
-    if (h.find(bhttp::field::content_length) == h.end())
-        return std::nullopt;
-    const auto len = parse_int(h[bhttp::field::content_length]);
-    if (len && static_cast<std::uint64_t>(*len) > services_.settings.max_body_bytes)
-        return error(status::payload_too_large,
-                     "body of " + std::to_string(*len) + " bytes is too large: at most " +
-                         std::to_string(services_.settings.max_body_bytes) + " bytes (max-body-bytes)",
+    if (!h.chunked() && h.find(bhttp::field::content_length) == h.end()) {
+        // Whatever the client sent after the header would be read as the next request.
+        Response res = error(status::length_required,
+                             "length required: send Content-Length (or chunked Transfer-Encoding)", h);
+        res.keep_alive(false);
+        return res;
+    }
+    // RFC 9110 13.1.1: writing telemetry has no representation to match, so any If-Match fails.
+    if (net::failed_precondition(h, false))
+        return error(status::precondition_failed,
+                     "precondition failed: If-Match names a representation, and " +
+                         std::string(route.pattern) + " has none; nothing was stored",
                      h);
     return std::nullopt;
 }
 
-Response Api::handle(const Request& request, ConnectionState& connection)
+net::Reply Api::handle(Request& request, net::Session& session)
 {
-    const std::string_view target = request.target();
-    const std::string_view path = path_of(target);
-    if (path == kTelemetryPath)
-        return post_telemetry(request, connection);
-
-    const bool is_get = request.method() == bhttp::verb::get;
-    if (path == "/healthz") {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: /healthz accepts GET", request);
-        return reply(status::ok, services_.health_json(), kJson, request);
-    }
-    if (path == "/metrics") {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: /metrics accepts GET", request);
-        return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8",
+    const std::string_view path = path_of(request.target());
+    const Match m = find_route(request.method(), path);
+    if (!m.path_known) {
+        static const std::string kExpected = [] {
+            std::string list;
+            const auto all = routes();
+            for (std::size_t i = 0; i < all.size(); ++i) {
+                list += i == 0 ? "" : i + 1 == all.size() ? " or " : ", ";
+                list += std::string(bhttp::to_string(all[i].method)) + " " + std::string(all[i].pattern);
+            }
+            return list;
+        }();
+        return error(status::not_found, "no such endpoint '" + std::string(path) + "': expected " + kExpected,
                      request);
     }
-    if (path == kOpenApiPath) {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: /v1/openapi.json accepts GET",
-                         request);
-        return reply(status::ok, std::string(openapi_document()), kJson, request);
-    }
-    if (path.starts_with(kDevicesPath) || path.starts_with(kAlertsPath)) {
-        if (auto denied = require_operator(request, connection))
+    if (m.operator_only)
+        if (auto denied = require_operator(request, session))
             return std::move(*denied);
+    if (!m.route)
+        return method_not_allowed(path, request);
+    // RFC 9110 13.2.1: preconditions are evaluated after the checks above and before the method is performed;
+    // check_input did it for the routes whose body is their input, before the body was read.
+    if (const auto failed = m.route->accepts
+                                ? std::nullopt
+                                : net::failed_precondition(request, m.route->method == bhttp::verb::get)) {
+        if (*failed == status::not_modified)
+            return reply(status::not_modified, {}, {}, request);
+        return error(
+            status::precondition_failed,
+            "precondition failed: the gateway sends no entity tags, so If-Match holds only as '*' on "
+            "a resource that has a representation",
+            request);
     }
-    if (path == kDevicesPath) {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: /v1/devices accepts GET", request);
-        return get_devices(request);
-    }
-    constexpr std::string_view kPrefix = "/v1/devices/";
-    constexpr std::string_view kSuffix = "/samples";
-    if (path.starts_with(kPrefix) && path.ends_with(kSuffix) &&
-        path.size() > kPrefix.size() + kSuffix.size()) {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: samples accept GET", request);
-        return get_samples(request);
-    }
-    if (path == kAlertsPath) {
-        if (!is_get)
-            return error(status::method_not_allowed, "method not allowed: /v1/alerts accepts GET", request);
-        return get_alerts(request);
-    }
-    if (const auto id = ack_route_id(path); !id.empty()) {
-        if (request.method() != bhttp::verb::post)
-            return error(status::method_not_allowed, "method not allowed: /v1/alerts/{id}/ack accepts POST",
-                         request);
-        return ack_alert(request, id);
-    }
-    return error(
-        status::not_found,
-        "no such endpoint '" + std::string(path) +
-            "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
-            "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics, GET /healthz or GET /v1/openapi.json",
-        request);
+    return (this->*(m.route->serve))(request, session, m.route_params());
 }
 
-std::optional<Response> Api::require_operator(const Request& request, const ConnectionState& connection) const
+std::optional<Response> Api::require_operator(const Request& request, const net::Session& session) const
 {
     const auto field = request.find(bhttp::field::authorization);
     const auto authorization =
         field == request.end() ? std::nullopt : std::optional<std::string_view>(field->value());
-    switch (services_.operators.check(connection.loopback, authorization)) {
+    switch (services_.operators.check(session.loopback, authorization)) {
     case auth::OperatorVerdict::allowed:
         return std::nullopt;
     case auth::OperatorVerdict::token_required:
@@ -388,13 +404,33 @@ std::optional<Response> Api::require_operator(const Request& request, const Conn
         request);
 }
 
-void Api::on_close(const ConnectionState& connection)
+void Api::on_open(net::Session& session, const boost::asio::ip::address& peer)
 {
-    if (!connection.device.empty())
-        services_.connected.remove(connection.device);
+    session.loopback = auth::is_loopback_peer(peer);
 }
 
-Response Api::post_telemetry(const Request& request, ConnectionState& connection)
+void Api::on_close(net::Session& session) noexcept
+{
+    if (!session.client.empty())
+        services_.connected.remove(session.client);
+}
+
+Response Api::get_health(const Request& request, net::Session&, Params)
+{
+    return reply(status::ok, services_.health_json(), kJson, request);
+}
+
+Response Api::get_openapi(const Request& request, net::Session&, Params)
+{
+    return reply(status::ok, openapi_document(), kJson, request);
+}
+
+Response Api::get_metrics(const Request& request, net::Session&, Params)
+{
+    return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8", request);
+}
+
+Response Api::post_telemetry(const Request& request, net::Session& session, Params)
 {
     const Settings& s = services_.settings;
     auto decoded = telemetry::decode_samples(
@@ -427,9 +463,9 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     }
 
     // A connection normally posts for one device; remember the first so /v1/devices can say it is connected.
-    if (connection.device.empty()) {
-        connection.device = decoded.samples.front().device;
-        services_.connected.add(connection.device);
+    if (session.client.empty()) {
+        session.client = decoded.samples.front().device;
+        services_.connected.add(session.client);
     }
 
     slot.samples_accepted.add(n);
@@ -485,7 +521,7 @@ Response Api::read_failed(const Request& request) const
                  request);
 }
 
-Response Api::get_devices(const Request& request)
+Response Api::get_devices(const Request& request, net::Session&, Params)
 {
     std::vector<store::DeviceRow> rows;
     try {
@@ -507,7 +543,7 @@ Response Api::get_devices(const Request& request)
     return reply(status::ok, json::serialize(out), kJson, request);
 }
 
-Response Api::get_samples(const Request& request)
+Response Api::get_samples(const Request& request, net::Session&, Params)
 {
     auto parsed = boost::urls::parse_origin_form(request.target());
     if (!parsed)
@@ -575,15 +611,16 @@ Response Api::get_samples(const Request& request)
     return reply(status::ok, std::move(out), kJson, request);
 }
 
-Response Api::get_alerts(const Request& request)
+Response Api::get_alerts(const Request& request, net::Session&, Params)
 {
     if (!services_.alerts)
         return reply(status::ok, R"({"active":[],"recent":[]})", kJson, request);
     return reply(status::ok, alerts::alerts_json(*services_.alerts), kJson, request);
 }
 
-Response Api::ack_alert(const Request& request, std::string_view id_text)
+Response Api::ack_alert(const Request& request, net::Session&, Params params)
 {
+    const std::string_view id_text = params[0];
     const auto id = parse_int(id_text);
     if (!id || *id <= 0)
         return error(status::bad_request,

@@ -2,19 +2,14 @@
 #pragma once
 
 #include "core/auth/operator_access.hpp"
-#include "core/http/arena.hpp"
+#include "core/net/handler.hpp"
 #include "core/settings.hpp"
 
-#include <boost/beast/http/message.hpp>
-#include <boost/beast/http/status.hpp>
-#include <boost/beast/http/string_body.hpp>
-
 #include <array>
-#include <chrono>
 #include <functional>
-#include <memory_resource>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -35,13 +30,8 @@ class Engine;
 namespace fleetscope::http {
 
 namespace bhttp = boost::beast::http;
-/// Requests and responses allocate from the connection fiber's per-request arena (a monotonic buffer on its
-/// stack), so header fields and small bodies cost no heap allocation.
-using Allocator = ArenaAllocator<char>;
-using Fields = bhttp::basic_fields<Allocator>;
-using Body = bhttp::basic_string_body<char, std::char_traits<char>, Allocator>;
-using Request = bhttp::request<Body, Fields>;
-using Response = bhttp::response<Body, Fields>;
+using net::Request;
+using net::Response;
 
 /// Devices that have an open connection which posted for them, with a count per device. Thread-safe: a
 /// sharded mutex map, touched on a connection's first post for a device and when it closes, never per
@@ -62,14 +52,6 @@ private:
     mutable std::array<Shard, 16> shards_;
 };
 
-/// What one connection remembers between requests: the device it posts for, so that its close updates
-/// ConnectedDevices, and whether its peer is on loopback (auth::is_loopback_peer: local peers need no
-/// operator token). Owned by the connection's fiber.
-struct ConnectionState {
-    std::string device;
-    bool loopback = true;
-};
-
 /// What the endpoints use; all outlive the Api.
 struct Services {
     store::Store& store; // telemetry through its writer(), the reads through its reader()
@@ -84,43 +66,73 @@ struct Services {
     auth::OperatorPolicy operators;            // who may read the fleet and act on alerts from afar
 };
 
-/// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves
-/// every worker; `handle` runs on the calling connection's fiber and parks it while the store commits.
-class Api {
+/// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
+/// services: one instance serves every worker; each call runs on the calling connection's fiber, and
+/// post_telemetry parks it while the store commits. The routes are one table (api.cpp, kRoutes).
+class Api final : public net::Handler {
 public:
     explicit Api(Services services);
 
-    /// Checks made once the header is read and before any body byte is buffered: route, method, Content-Type,
-    /// Content-Length presence and size. Returns the error response, or nothing when the body may be read.
-    std::optional<Response> check_header(const Request& header) const;
+    /// A connection opened: whether its peer counts as local (auth::is_loopback_peer), which spares it the
+    /// operator token.
+    void on_open(net::Session& session, const boost::asio::ip::address& peer) override;
 
-    /// Answers a complete request. Call from a fiber on a worker thread.
-    Response handle(const Request& request, ConnectionState& connection);
+    /// Checks made once the header is read and before any body byte is buffered, for the routes whose body
+    /// is their input: method, Content-Type, device token, Content-Length presence, preconditions.
+    std::optional<Response> check_header(const Request& header, net::Session& session) override;
+
+    /// Answers a complete request. HEAD is answered as GET wherever GET is; the connection sends no content.
+    net::Reply handle(Request& request, net::Session& session) override;
 
     /// A connection closed: it no longer makes its device connected. Any worker thread.
-    void on_close(const ConnectionState& connection);
+    void on_close(net::Session& session) noexcept override;
 
-    /// A JSON error response: {"error": message}. 503 carries Retry-After.
+    /// A JSON error response: {"error": message}. 503 carries Retry-After, 401 WWW-Authenticate.
     Response error(bhttp::status status, std::string_view message, const Request& request) const;
 
     const Settings& settings() const { return services_.settings; }
 
+    /// The {name} segments of a route's pattern, as the request's path has them (not percent-decoded).
+    using Params = std::span<const std::string_view>;
+
+    /// One endpoint: a method (GET routes answer HEAD too) and a path pattern whose {name} segments match
+    /// one non-empty segment each.
+    struct Route {
+        bhttp::verb method;
+        std::string_view pattern;
+        Response (Api::*serve)(const Request&, net::Session&, Params);
+        /// The body is the route's input, checked before it is read: the media types it accepts (null: the
+        /// body is not read as input, only discarded) and how to name them.
+        bool (*accepts)(std::string_view content_type) = nullptr;
+        std::string_view accepted = {};
+        bool operator_only = false; // fleet reads and alert actions: require_operator applies
+    };
+
+    /// The routes, in the order a 404 lists them.
+    static std::span<const Route> routes();
+
     /// The operator rule (auth::OperatorPolicy) applied to a request: nothing when it may proceed, else the
-    /// 401 or 403 to answer. Every operator endpoint goes through it: device and sample reads, alerts and
-    /// their acknowledgement.
-    std::optional<Response> require_operator(const Request& request, const ConnectionState& connection) const;
+    /// 401 or 403 to answer. Every operator endpoint (Route::operator_only) goes through it: device and
+    /// sample reads, alerts and their acknowledgement.
+    std::optional<Response> require_operator(const Request& request, const net::Session& session) const;
 
 private:
-    /// 413 when an announced Content-Length exceeds max-body-bytes.
-    std::optional<Response> check_length(const Request& header) const;
-    Response post_telemetry(const Request& request, ConnectionState& connection);
-    Response get_devices(const Request& request);
-    Response get_samples(const Request& request);
+    Response post_telemetry(const Request& request, net::Session& session, Params params);
+    Response get_health(const Request& request, net::Session& session, Params params);
+    Response get_metrics(const Request& request, net::Session& session, Params params);
+    Response get_openapi(const Request& request, net::Session& session, Params params);
+    Response get_devices(const Request& request, net::Session& session, Params params);
+    Response get_samples(const Request& request, net::Session& session, Params params);
+    Response get_alerts(const Request& request, net::Session& session, Params params);
+    Response ack_alert(const Request& request, net::Session& session, Params params);
+
+    /// The header checks of a route whose body is its input (check_header).
+    std::optional<Response> check_input(const Route& route, const Request& header) const;
+    /// 405 with Allow: the methods of the routes of `path`.
+    Response method_not_allowed(std::string_view path, const Request& request) const;
     /// 503 for a query the store could not run (it threw StoreError).
     Response read_failed(const Request& request) const;
-    Response get_alerts(const Request& request);
-    Response ack_alert(const Request& request, std::string_view id);
-    Response reply(bhttp::status status, std::string body, std::string_view content_type,
+    Response reply(bhttp::status status, std::string_view body, std::string_view content_type,
                    const Request& request) const;
 
     Services services_;

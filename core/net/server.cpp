@@ -17,7 +17,7 @@ namespace asio = boost::asio;
 using asio::ip::tcp;
 using namespace std::chrono_literals;
 
-Server::Server(runtime::Runtime& runtime, http::Api& api, metrics::Registry& metrics,
+Server::Server(runtime::Runtime& runtime, Handler& handler, metrics::Registry& metrics,
                const Settings& settings, std::uint64_t max_connections, asio::ssl::context* tls)
     : runtime_(runtime)
     , metrics_(metrics)
@@ -25,7 +25,8 @@ Server::Server(runtime::Runtime& runtime, http::Api& api, metrics::Registry& met
     , max_connections_(max_connections)
 {
     for (std::size_t i = 0; i < runtime.size(); ++i)
-        nets_.push_back(std::make_unique<WorkerNet>(runtime.worker(i), api, metrics.slot(i), settings, tls));
+        nets_.push_back(
+            std::make_unique<WorkerNet>(runtime.worker(i), handler, metrics.slot(i), settings, tls));
 }
 
 Server::~Server() = default;
@@ -70,7 +71,8 @@ void Server::accept_loop(Listener& listener)
         }
         runtime::Worker& target = runtime_.least_loaded();
         boost::system::error_code ec;
-        Socket socket = listener.acceptor().async_accept(target.io(), runtime::yield[ec]);
+        tcp::endpoint peer; // filled by accept itself: knowing the peer costs no getpeername
+        Socket socket = listener.acceptor().async_accept(target.io(), peer, runtime::yield[ec]);
         if (stopping_.load(std::memory_order_relaxed) || ec == asio::error::operation_aborted ||
             !listener.acceptor().is_open())
             return;
@@ -89,9 +91,8 @@ void Server::accept_loop(Listener& listener)
         slot.accepts.add();
         socket.set_option(tcp::no_delay(true), ec);
         target.counters().connections.fetch_add(1, std::memory_order_relaxed);
-        asio::post(target.io(), [net = nets_[target.index()].get(), s = std::move(socket)]() mutable {
-            net->adopt(std::move(s));
-        });
+        asio::post(target.io(), [net = nets_[target.index()].get(), s = std::move(socket),
+                                 from = peer.address()]() mutable { net->adopt(std::move(s), from); });
     }
 }
 

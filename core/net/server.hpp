@@ -24,7 +24,8 @@ namespace fleetscope::net {
 class Server {
 public:
     /// `tls` null: plain HTTP; otherwise HTTPS with that context, which must outlive the server.
-    Server(runtime::Runtime& runtime, http::Api& api, metrics::Registry& metrics, const Settings& settings,
+    /// `handler` serves every connection's requests and outlives the server.
+    Server(runtime::Runtime& runtime, Handler& handler, metrics::Registry& metrics, const Settings& settings,
            std::uint64_t max_connections, boost::asio::ssl::context* tls = nullptr);
     ~Server();
 

@@ -6,6 +6,7 @@
 // by each column. Exit status 1 when a bar is missed: p99 frame >= 33 ms or a sort >= 100 ms.
 //
 //   QT_QPA_PLATFORM=offscreen build/dev/bin/bench_ui_frame [devices] [seconds-per-page]
+#include "bench/bench_ui_fleet.hpp"
 #include "core/metrics/hub.hpp"
 #include "ui/feed/live_feed.hpp"
 #include "ui/models/device_table_model.hpp"
@@ -22,12 +23,10 @@
 #include <QThread>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <ctime>
 #include <string>
-#include <thread>
 #include <vector>
 
 using namespace fleetscope;
@@ -55,106 +54,6 @@ Stats stats(std::vector<double> v)
     };
     return {at(0.50), at(0.99), v.back()};
 }
-
-/// Plays the fleet: device i posts at phase i·interval/N, so the load is even, as with real devices whose
-/// clocks are not aligned. Runs on its own thread, the Subscription's single producer (both queues: the
-/// gateway's sampler and writer are two producers of two queues; one thread feeding both keeps the SPSC
-/// contract too).
-class Fleet {
-public:
-    Fleet(std::shared_ptr<metrics::Subscription> sub, int devices)
-        : sub_(std::move(sub))
-    {
-        for (int i = 0; i < devices; ++i) {
-            char name[32];
-            std::snprintf(name, sizeof name, "dev-%05d", i);
-            names_.emplace_back(name);
-        }
-    }
-
-    /// One sample of every device at once, to fill the table before measuring.
-    void seed()
-    {
-        const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
-        for (std::size_t i = 0; i < names_.size(); ++i)
-            push(i, now);
-    }
-
-    void start()
-    {
-        thread_ = std::thread([this] { run(); });
-    }
-    void stop()
-    {
-        stop_ = true;
-        thread_.join();
-    }
-    std::uint64_t pushed() const { return pushed_; }
-
-private:
-    void push(std::size_t i, std::int64_t now)
-    {
-        telemetry::Sample s;
-        s.device = names_[i];
-        s.ts_ms = now;
-        s.metrics = {
-            {"temp_c", 20.0 + static_cast<double>((now / 100 + static_cast<std::int64_t>(i)) % 100) / 10.0},
-            {"rssi", -50.0 - static_cast<double>(i % 40)}};
-        sub_->push_update(s);
-        ++pushed_;
-    }
-
-    void run()
-    {
-        const auto n = static_cast<std::int64_t>(names_.size());
-        const std::int64_t start = QDateTime::currentMSecsSinceEpoch();
-        std::int64_t posted = 0; // devices posted so far, over all rounds
-        std::int64_t next_snapshot = start;
-        metrics::Snapshot snap;
-        snap.workers.resize(2);
-        snap.listen_queue = 0;
-        snap.listen_queue_limit = 4096;
-        snap.listen_overflows = 0;
-        snap.listen_drops = 0;
-        snap.connection_ceiling = 19'980;
-        snap.fd_limit = 20'000;
-        while (!stop_) {
-            const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
-            const std::int64_t due = (now - start) * n / kPostIntervalMs;
-            for (; posted < due; ++posted)
-                push(static_cast<std::size_t>(posted % n), now);
-            if (now >= next_snapshot) {
-                snap.at_ms = now;
-                snap.uptime_ms = now - start;
-                snap.connections_open = static_cast<std::uint64_t>(n);
-                snap.open_fds = static_cast<std::uint64_t>(n) + 20;
-                snap.accepted_total = static_cast<std::uint64_t>(n);
-                snap.responses_by_class[2] = static_cast<std::uint64_t>(posted);
-                snap.samples_committed = static_cast<std::uint64_t>(posted);
-                snap.ack_p50_ms = 1.2;
-                snap.ack_p99_ms = 4.5;
-                for (auto& w : snap.workers) {
-                    w.context_switches += 800;
-                    w.idle_ns += 70'000'000;
-                    w.fibers_alive = static_cast<std::uint64_t>(n / 2);
-                    w.ready_depth = static_cast<std::uint32_t>(posted % 7);
-                }
-                snap.store_queue = static_cast<std::uint64_t>(posted % 300);
-                snap.store_last_batch = 750;
-                snap.rss_bytes = 120ull << 20;
-                sub_->push_snapshot(snap);
-                next_snapshot += 100;
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        }
-    }
-
-    std::shared_ptr<metrics::Subscription> sub_;
-    std::vector<std::string> names_;
-    std::thread thread_;
-    std::atomic<bool> stop_{false};
-    std::atomic<std::uint64_t> pushed_{0};
-};
 
 struct PageResult {
     const char* page;
@@ -228,7 +127,7 @@ int main(int argc, char* argv[])
     QObject::connect(&dashboard, &Dashboard::watchedDeviceChanged,
                      [&feed](const QString& d) { feed.setWatchedDevice(d.toStdString()); });
 
-    Fleet fleet(sub, devices);
+    bench::SyntheticFleet fleet(sub, devices, kPostIntervalMs, 2);
     fleet.seed();
     feed.tick();
     QCoreApplication::processEvents();
@@ -255,7 +154,7 @@ int main(int argc, char* argv[])
     table->sortByColumn(DeviceTableModel::ColRate, Qt::DescendingOrder);
     results.push_back(measure("devices (sorted by rate)", feed, seconds, all, allCpu));
 
-    dashboard.detailPage()->showDevice(QStringLiteral("dev-00042"));
+    dashboard.detailPage()->showDevice(QStringLiteral("sim-42"));
     dashboard.setCurrentIndex(2);
     results.push_back(measure("device detail", feed, seconds, all, allCpu));
 

@@ -15,3 +15,7 @@ fleetscope_add_test(NAME test_faults SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_faul
 # connection flood past a lowered file limit, against the in-process gateway (about 25 s).
 fleetscope_add_test(NAME test_hostile SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_hostile.cpp
     LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 120)
+# RFC 9110/9112 conformance: every MUST for an origin server that applies to the gateway, one row each
+# (docs/http-conformance.md maps them), over real sockets against the in-process gateway (about 5 s).
+fleetscope_add_test(NAME test_conformance SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_conformance.cpp
+    LIBS fleetscope_core SQLite::SQLite3 ZLIB::ZLIB LABELS integration TIMEOUT 60)

@@ -100,11 +100,13 @@ public:
     }
 
     /// The next response on the connection (pipelined responses stay buffered for the next call), or nothing
-    /// with error() saying why: timed_out, eof, connection_reset, or a parse error.
-    std::optional<Response> read(milliseconds timeout = kWait)
+    /// with error() saying why: timed_out, eof, connection_reset, or a parse error. `head`: the response to a
+    /// HEAD request, which ends with its header whatever its Content-Length says.
+    std::optional<Response> read(milliseconds timeout = kWait, bool head = false)
     {
         bhttp::response_parser<bhttp::string_body> parser;
         parser.body_limit(64 * 1024 * 1024);
+        parser.skip(head);
         error_ = run(
             [&](auto done) {
                 bhttp::async_read(socket_, buffer_, parser,
@@ -151,6 +153,8 @@ public:
     }
 
     bool is_open() const { return socket_.is_open(); }
+    /// Bytes received and not yet read as part of a response.
+    std::size_t buffered() const { return buffer_.size(); }
     const error_code& error() const { return error_; }
 
 private:

@@ -7,8 +7,8 @@
 // a valid one and applying it to the running gateway.
 #include "core/alerts/alerts.hpp"
 #include "ui/dialogs/rule_editor_dialog.hpp"
-#include "ui/feed/alert_center.hpp"
 #include "ui/main_window/main_window.hpp"
+#include "ui/models/alert_center.hpp"
 #include "ui/models/alert_models.hpp"
 #include "ui/models/device_table_model.hpp"
 #include "ui/pages/alerts_page.hpp"

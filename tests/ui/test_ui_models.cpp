@@ -1,14 +1,18 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The device table model and its proxy under QAbstractItemModelTester, the live feed's coalescing and drop
-// accounting through a real metrics::Subscription, and the overview's rate derivation.
+// The device table model and its proxy under QAbstractItemModelTester, the devices page's repaints, the live
+// feed's coalescing and drop accounting through a real metrics::Subscription, and the overview's rate
+// derivation.
 #include "core/metrics/hub.hpp"
 #include "ui/feed/live_feed.hpp"
 #include "ui/feed/snapshot_deriver.hpp"
 #include "ui/models/device_table_model.hpp"
+#include "ui/pages/devices_page.hpp"
 #include "ui/plots/live_plot.hpp"
 
 #include <QAbstractItemModelTester>
+#include <QPaintEvent>
 #include <QSignalSpy>
+#include <QTableView>
 #include <QTest>
 
 #include <cmath>
@@ -34,6 +38,29 @@ DeviceDelta delta(const std::string& device, std::int64_t ts, std::uint32_t n,
     return d;
 }
 
+/// What a widget painted, collected from its paint events.
+struct PaintLog : QObject {
+    QRegion painted;
+    bool eventFilter(QObject*, QEvent* event) override
+    {
+        if (event->type() == QEvent::Paint)
+            painted += static_cast<QPaintEvent*>(event)->region();
+        return false;
+    }
+};
+
+/// A devices page over `model` holding `devices` devices named as a fleet names them, shown.
+bool showPage(DevicesPage& page, DeviceTableModel& model, int devices)
+{
+    std::vector<DeviceDelta> all;
+    for (int i = 0; i < devices; ++i)
+        all.push_back(delta("sim-" + std::to_string(i), 0, 1, {{"t", 1.0}}));
+    model.applyFrame(all, 1000);
+    page.resize(900, 400);
+    page.show();
+    return QTest::qWaitForWindowExposed(&page);
+}
+
 } // namespace
 
 class TestUiModels : public QObject {
@@ -43,6 +70,9 @@ private Q_SLOTS:
     void modelUnderTester();
     void proxyFilterAndSort();
     void staleFlag();
+    void countsFollowStatusChanges();
+    void clockRepaintsOnlyLastSeen();
+    void onlyChangedRowsOnScreenRepaint();
     void feedCoalescesPerDevice();
     void feedDropsOldestWhenLagging();
     void feedCountsCoreDrops();
@@ -147,6 +177,103 @@ void TestUiModels::staleFlag()
     QCOMPARE(proxy.rowCount(), 0);
 }
 
+void TestUiModels::countsFollowStatusChanges()
+{
+    DeviceTableModel model;
+    model.setStaleAfter(Millis(60'000));
+    QSignalSpy counts(&model, &DeviceTableModel::countsChanged);
+    model.applyFrame({delta("a", 0, 1, {}), delta("b", 0, 1, {})}, 100'000);
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    QCOMPARE(counts.count(), 1);
+    // Updates that move no device between live, stale and offline announce nothing: the devices page then
+    // redraws its summary only when it changes.
+    model.applyFrame({delta("a", 0, 1, {})}, 101'000);
+    model.setNow(102'000);
+    QCOMPARE(counts.count(), 1);
+    model.applyFrame({delta("b", 0, 1, {})}, 150'000);
+    model.setNow(170'000); // a: 70 s quiet
+    QCOMPARE(counts.count(), 2);
+    QCOMPARE(model.liveCount(), std::size_t{1});
+    QCOMPARE(model.staleCount(), std::size_t{1});
+    model.applyFrame({delta("a", 0, 1, {})}, 171'000); // back
+    QCOMPARE(counts.count(), 3);
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    QCOMPARE(model.staleCount(), std::size_t{0});
+    store::DeviceRow old;
+    old.device = "c";
+    old.last_seen = 1000;
+    model.addKnownDevices({old});
+    QCOMPARE(model.offlineCount(), std::size_t{1});
+    QCOMPARE(model.liveCount(), std::size_t{2});
+    model.clear();
+    QCOMPARE(model.liveCount(), std::size_t{0});
+    QCOMPARE(model.offlineCount(), std::size_t{0});
+    QCOMPARE(counts.count(), 4);
+}
+
+void TestUiModels::clockRepaintsOnlyLastSeen()
+{
+    DeviceTableModel model;
+    DevicesPage page(&model);
+    QVERIFY(showPage(page, model, 200));
+    QTableView* view = page.view();
+
+    PaintLog log;
+    view->viewport()->installEventFilter(&log);
+    QCoreApplication::processEvents();
+    log.painted = {};
+
+    // A second passes with no update: the relative ages move, nothing else does.
+    model.setNow(2000);
+    QTRY_VERIFY(!log.painted.isEmpty());
+    const QRect lastSeen(view->columnViewportPosition(DeviceTableModel::ColLastSeen), 0,
+                         view->columnWidth(DeviceTableModel::ColLastSeen), view->viewport()->height());
+    QCOMPARE(log.painted.boundingRect(), lastSeen);
+    QCOMPARE(model.data(model.index(0, DeviceTableModel::ColLastSeen)).toString(), QStringLiteral("1 s ago"));
+}
+
+void TestUiModels::onlyChangedRowsOnScreenRepaint()
+{
+    // Sorted by name, neighbouring devices of a fleet are far apart in the table.
+    DeviceTableModel model;
+    DevicesPage page(&model);
+    QVERIFY(showPage(page, model, 2000));
+    QTableView* view = page.view();
+    view->scrollTo(page.proxy()->index(1000, 0), QAbstractItemView::PositionAtTop);
+    QCoreApplication::processEvents();
+    const int first = view->rowAt(0);
+    const int last = view->rowAt(view->viewport()->height() - 1);
+    QVERIFY(first >= 0 && last > first);
+
+    // Two devices updated together: next to each other in the model, one above the rows on screen and one
+    // below them in the table.
+    auto tableRow = [&](int source) { return page.proxy()->mapFromSource(model.index(source, 0)).row(); };
+    int pair = -1;
+    for (int i = 0; i + 1 < 2000 && pair < 0; ++i)
+        if (tableRow(i) < first && tableRow(i + 1) > last)
+            pair = i;
+    QVERIFY(pair >= 0);
+
+    PaintLog log;
+    view->viewport()->installEventFilter(&log);
+    QCoreApplication::processEvents();
+    log.painted = {};
+
+    model.applyFrame({delta("sim-" + std::to_string(pair), 0, 1, {{"t", 2.0}}),
+                      delta("sim-" + std::to_string(pair + 1), 0, 1, {{"t", 2.0}})},
+                     1100);
+    QCoreApplication::processEvents();
+    QVERIFY2(log.painted.isEmpty(), "no changed row is on screen");
+
+    // A device on screen changes: its row, and only its row, is repainted.
+    const int shown = first + 2;
+    const int source = page.proxy()->mapToSource(page.proxy()->index(shown, 0)).row();
+    model.applyFrame({delta(model.deviceAt(source).toStdString(), 0, 1, {{"t", 3.0}})}, 1200);
+    QTRY_VERIFY(!log.painted.isEmpty());
+    QCOMPARE(log.painted.boundingRect(),
+             QRect(0, view->rowViewportPosition(shown), view->viewport()->width(), view->rowHeight(shown)));
+}
+
 void TestUiModels::feedCoalescesPerDevice()
 {
     auto sub = std::make_shared<metrics::Subscription>(1024);
@@ -178,6 +305,8 @@ void TestUiModels::feedCoalescesPerDevice()
     QCOMPARE(p2.latest[0].value, 4.0);
     QCOMPARE(p2.latest[1].value, -50.0);
     QCOMPARE(frame.watched.size(), std::size_t{2});
+    QCOMPARE(frame.watched[0].device, std::string("pump-2")); // the watched samples keep what the table got
+    QCOMPARE(frame.watched[0].metrics.size(), std::size_t{2});
     QCOMPARE(frame.watched[1].ts_ms, 4);
 
     QCOMPARE(feed.collect(2000).updates, std::size_t{0}); // the queues are empty now

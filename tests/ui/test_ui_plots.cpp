@@ -18,11 +18,24 @@
 using namespace fleetscope;
 using namespace fleetscope::ui;
 
+namespace {
+
+/// Shows a plot at a fixed size and waits until it is on screen, where refresh() draws.
+bool showPlot(LivePlot& plot)
+{
+    plot.resize(600, 300);
+    plot.show();
+    return QTest::qWaitForWindowExposed(&plot);
+}
+
+} // namespace
+
 class TestUiPlots : public QObject {
     Q_OBJECT
 private Q_SLOTS:
     void initTestCase();
     void followsWindowAndTrims();
+    void replotsOnlyForAVisibleChange();
     void pauseFreezesButIngests();
     void zoomLeavesFollowUntilReset();
     void crosshairShowsExactValues();
@@ -50,9 +63,7 @@ void TestUiPlots::followsWindowAndTrims()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("v"));
     const double now = nowSeconds();
     for (int i = 0; i < 100; ++i)
@@ -67,14 +78,47 @@ void TestUiPlots::followsWindowAndTrims()
     QVERIFY(!plot.refresh(now)); // throttled: a second replot within kMinReplotIntervalMs waits
 }
 
+void TestUiPlots::replotsOnlyForAVisibleChange()
+{
+    TimeWindow window;
+    window.setSeconds(60);
+    LivePlot plot(QStringLiteral("t"), &window);
+    QVERIFY(showPlot(plot));
+    const int s = plot.addSeries(QStringLiteral("v"));
+    const double now = nowSeconds();
+    plot.append(s, now - 1, 1);
+    QVERIFY(plot.refresh(now, true));
+    const double secondsPerPixel = window.seconds() / plot.axisRect()->width();
+
+    // Following the window with no new data: nothing to draw until the window has moved by a pixel.
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    QVERIFY(!plot.refresh(now + secondsPerPixel / 4));
+    QVERIFY(plot.refresh(now + secondsPerPixel * 1.5));
+    QCOMPARE(plot.xAxis->range().upper, now + secondsPerPixel * 1.5);
+
+    // A new point is drawn at the next refresh allowed, scrolled or not.
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    plot.append(s, now + secondsPerPixel * 1.5, 2);
+    QVERIFY(plot.refresh(now + secondsPerPixel * 1.6));
+
+    // Every layer is logical, so a replot clears and composites one paint buffer, not one per buffered layer.
+    for (int i = 0; i < plot.layerCount(); ++i)
+        QCOMPARE(plot.layer(i)->mode(), QCPLayer::lmLogical);
+
+    // Left alone after a zoom: only new data replots.
+    plot.xAxis->scaleRange(0.5);
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    plot.refresh(now + secondsPerPixel * 1.6, true);
+    QTest::qWait(LivePlot::kMinReplotIntervalMs + 20);
+    QVERIFY(!plot.refresh(now + 30));
+}
+
 void TestUiPlots::pauseFreezesButIngests()
 {
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("v"));
     window.setPaused(true);
     const double frozen = window.pausedAt();
@@ -91,9 +135,7 @@ void TestUiPlots::zoomLeavesFollowUntilReset()
 {
     TimeWindow window;
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     plot.addSeries(QStringLiteral("v"));
     const double now = nowSeconds();
     plot.refresh(now, true);
@@ -113,9 +155,7 @@ void TestUiPlots::crosshairShowsExactValues()
     TimeWindow window;
     window.setSeconds(60);
     LivePlot plot(QStringLiteral("t"), &window);
-    plot.resize(600, 300);
-    plot.show();
-    QVERIFY(QTest::qWaitForWindowExposed(&plot));
+    QVERIFY(showPlot(plot));
     const int s = plot.addSeries(QStringLiteral("temp_c"));
     const double now = std::floor(nowSeconds());
     for (int i = 0; i <= 60; ++i)

@@ -215,10 +215,14 @@ void TestTokens::replaceWhileOtherThreadsVerify()
     std::atomic<bool> stop{false};
     std::atomic<int> torn{0};
     std::atomic<long> checks{0};
+    std::atomic<int> started{0};
     std::vector<std::thread> readers;
+    // The replacements start once every reader runs, and each reader makes at least one pass, so the readers
+    // overlap the replacements even when a loaded machine schedules them late.
     for (int r = 0; r < 3; ++r)
         readers.emplace_back([&] {
-            while (!stop.load()) {
+            started.fetch_add(1);
+            do {
                 for (int g = 0; g < kGenerations; ++g) {
                     const std::string prefix = "d" + std::to_string(g) + "-";
                     const bool first = table.verify(prefix + "0", digests[std::size_t(g)]);
@@ -229,8 +233,10 @@ void TestTokens::replaceWhileOtherThreadsVerify()
                         torn.fetch_add(1);
                     checks.fetch_add(1, std::memory_order_relaxed);
                 }
-            }
+            } while (!stop.load());
         });
+    while (started.load() < 3)
+        std::this_thread::yield();
     for (int g = 1; g < kGenerations; ++g)
         table.replace(generation(g));
     stop.store(true);

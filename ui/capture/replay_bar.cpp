@@ -2,6 +2,7 @@
 #include "ui/capture/replay_bar.hpp"
 
 #include "ui/capture/capture_replay.hpp"
+#include "ui/plots/live_plot.hpp"
 #include "ui/theme/icons.hpp"
 #include "ui/theme/theme.hpp"
 
@@ -21,15 +22,6 @@ QString clockOf(qint64 ms, bool withDate)
 {
     return QDateTime::fromMSecsSinceEpoch(ms).toString(withDate ? QStringLiteral("yyyy-MM-dd hh:mm:ss")
                                                                 : QStringLiteral("hh:mm:ss"));
-}
-
-QString elapsedOf(qint64 ms)
-{
-    const qint64 s = std::max<qint64>(0, ms) / 1000;
-    return QStringLiteral("%1:%2:%3")
-        .arg(s / 3600, 2, 10, QLatin1Char('0'))
-        .arg((s % 3600) / 60, 2, 10, QLatin1Char('0'))
-        .arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
 } // namespace
@@ -134,8 +126,8 @@ QString ReplayBar::clockText() const
         return tr("no capture");
     const qint64 begin = replay_->beginMs();
     return tr("%1  (+%2 of %3)")
-        .arg(clockOf(replay_->position(), true), elapsedOf(replay_->position() - begin),
-             elapsedOf(replay_->endMs() - begin));
+        .arg(clockOf(replay_->position(), true), formatElapsed(replay_->position() - begin),
+             formatElapsed(replay_->endMs() - begin));
 }
 
 void ReplayBar::updatePlayAction(bool playing)

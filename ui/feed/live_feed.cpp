@@ -63,25 +63,33 @@ const Frame& LiveFeed::collect(std::int64_t now_ms)
         dropped_by_ui_ += first;
     }
 
+    // The index's keys view the deltas' own strings, which stay put: the vector never grows past this
+    // reservation. One device rarely posts twice in a frame, so its first sample hands its metrics over.
+    frame_.devices.reserve(staging_.size() - first);
     for (std::size_t i = first; i < staging_.size(); ++i) {
         telemetry::Sample& s = staging_[i];
-        auto [it, inserted] = index_.try_emplace(s.device, frame_.devices.size());
-        if (inserted) {
-            frame_.devices.emplace_back();
-            frame_.devices.back().device = s.device;
+        const bool watched = !watched_.empty() && s.device == watched_;
+        if (const auto it = index_.find(s.device); it == index_.end()) {
+            DeviceDelta& d = frame_.devices.emplace_back();
+            d.device = watched ? s.device : std::move(s.device);
+            d.samples = 1;
+            d.last_ts_ms = s.ts_ms;
+            d.latest = watched ? s.metrics : std::move(s.metrics);
+            index_.emplace(d.device, frame_.devices.size() - 1);
+        } else {
+            DeviceDelta& d = frame_.devices[it->second];
+            d.samples += 1;
+            d.last_ts_ms = std::max(d.last_ts_ms, s.ts_ms);
+            for (const telemetry::Metric& m : s.metrics) {
+                auto slot = std::find_if(d.latest.begin(), d.latest.end(),
+                                         [&](const telemetry::Metric& x) { return x.name == m.name; });
+                if (slot == d.latest.end())
+                    d.latest.push_back(m);
+                else
+                    slot->value = m.value;
+            }
         }
-        DeviceDelta& d = frame_.devices[it->second];
-        d.samples += 1;
-        d.last_ts_ms = std::max(d.last_ts_ms, s.ts_ms);
-        for (const telemetry::Metric& m : s.metrics) {
-            auto slot = std::find_if(d.latest.begin(), d.latest.end(),
-                                     [&](const telemetry::Metric& x) { return x.name == m.name; });
-            if (slot == d.latest.end())
-                d.latest.push_back(m);
-            else
-                slot->value = m.value;
-        }
-        if (!watched_.empty() && s.device == watched_)
+        if (watched)
             frame_.watched.push_back(std::move(s));
     }
     return frame_;

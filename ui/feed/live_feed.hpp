@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -84,7 +85,7 @@ private:
     std::size_t max_updates_per_frame_ = kDefaultMaxUpdatesPerFrame;
     Frame frame_;
     std::vector<telemetry::Sample> staging_;
-    std::unordered_map<std::string, std::size_t> index_;
+    std::unordered_map<std::string_view, std::size_t> index_; // device -> frame_.devices, this frame
     std::uint64_t dropped_by_ui_ = 0;
     double last_frame_ms_ = 0;
 };

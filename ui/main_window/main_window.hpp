@@ -9,35 +9,36 @@
 #include <QMainWindow>
 
 #include <memory>
-#include <vector>
 
 class QAction;
-class QComboBox;
-class QLabel;
-class QMenu;
-class QToolBar;
 
 namespace fleetscope::ui {
 
 class AlertCenter;
 class AlertsPage;
+class AlertsWiring;
 class CaptureReplay;
+class CaptureReview;
 class Dashboard;
-class ExportJob;
-class ReplayBar;
-struct ExportRequest;
-struct ReplayLoad;
 class DeviceDetailPage;
 class DeviceTableModel;
-class DevicesPage;
+class ExportJob;
+class FileMenu;
 class LiveFeed;
-class OverviewPage;
+class ReplayBar;
+class StatusPanel;
 class TimeWindow;
+class WindowActions;
+struct ExportRequest;
 struct Frame;
 
-/// The monitor: overview, device table and device detail over one live feed, with the embedded gateway
-/// controlled from the toolbar. GUI thread only; the gateway runs on its own threads behind a
-/// GatewayController, and data arrives through the LiveFeed's lock-free queues.
+/// The monitor: overview, device table, device detail and alerts over one live feed, with the embedded
+/// gateway controlled from the toolbar, or the offline review of a capture. GUI thread only; the gateway
+/// runs on its own threads behind a GatewayController, and data arrives through the LiveFeed's lock-free
+/// queues. This class owns the gateway's lifecycle (start, stop, restart for new settings, close after the
+/// last commit) and routes frames to the views; its parts each own one concern (docs/architecture.md,
+/// "Layers"): WindowActions the shortcuts and toolbar, StatusPanel the status bar, AlertsWiring the alerts,
+/// CaptureReview the offline review, FileMenu the File menu and exports.
 class MainWindow : public QMainWindow {
     Q_OBJECT
 public:
@@ -54,6 +55,9 @@ public:
     void stopGatewayAndWait();
     bool gatewayRunning() const { return running_; }
     const Settings& settings() const { return settings_; }
+    /// The database this window shows: the capture under review, the running gateway's, or the configured
+    /// one.
+    QString databasePath() const;
 
     /// Feeds the views from a subscription; what a gateway start does, and what the benchmark calls directly.
     void attachSubscription(std::shared_ptr<metrics::Subscription> subscription, const QString& dbPath = {});
@@ -63,22 +67,21 @@ public:
     DeviceTableModel* deviceModel() const;
     DeviceDetailPage* detailPage() const;
     TimeWindow* timeWindow() const { return window_; }
-    AlertCenter* alertCenter() const { return alerts_; }
-    AlertsPage* alertsPage() const { return alerts_page_; }
+    AlertCenter* alertCenter() const;
+    AlertsPage* alertsPage() const;
     /// Opens the alert rule editor (window-modal); saving writes the rules file and applies it live.
     void openAlertRules();
 
-    // Session captures (ui/main_window/main_window_capture.cpp)
     /// Reviews the capture at `path` offline in this window, read-only: no gateway, the views fed by a replay
     /// of its timeline and readings. Loads on a worker thread; captureOpened or captureFailed follows.
     void openCapture(const QString& path);
     /// Reviews the capture in this window when it is offline, else in a window of its own (File → Open, and a
     /// document the desktop hands over, e.g. from macOS Finder).
     void reviewCapture(const QString& path);
-    bool offline() const { return replay_ != nullptr; }
-    QString capturePath() const { return capture_path_; }
-    CaptureReplay* replay() const { return replay_; }
-    ReplayBar* replayBar() const { return replay_bar_; }
+    bool offline() const;
+    QString capturePath() const;
+    CaptureReplay* replay() const;
+    ReplayBar* replayBar() const;
     /// Runs an export off the GUI thread behind a progress dialog whose Cancel stops it. The job belongs to
     /// the window and deletes itself once it has reported.
     ExportJob* startExport(const ExportRequest& request);
@@ -88,9 +91,9 @@ public:
     void addMark(const QString& label, qint64 from_ms, qint64 to_ms);
 
     /// Every action with a shortcut, in menu order: the help dialog lists exactly these.
-    QList<QAction*> shortcutActions() const { return shortcut_actions_; }
+    QList<QAction*> shortcutActions() const;
     /// p99 of the recent frames, ms.
-    double frameP99Ms() const { return frame_p99_ms_; }
+    double frameP99Ms() const;
 
 signals:
     void gatewayStarted(const QString& listening);
@@ -106,75 +109,29 @@ protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
-    void buildActions();
-    void buildStatusBar();
-    void buildAlerts(); // ui/main_window/main_window_alerts.cpp
-    void onFrame(const Frame& frame);
+    void onFrame(const Frame& frame, double frameMs);
     void onStarted(const GatewayInfo& info);
+    void onStartFailed(const QString& error);
     void onStopped();
+    void loadKnownDevices(const QString& dbPath);
     void updateStatus();
     void updateActions();
-    void applyThemeIcons();
     void openSettings();
-    void showShortcuts();
-    void exportPlotInteractive();
-    void exportViewInteractive();
-    void stepWindow(int direction);
-    QAction* addShortcutAction(const QString& text, const QKeySequence& key, const QString& tip = {});
-    void buildFileMenu();
-    void openCaptureInteractive();
-    void exportDataInteractive();
-    void exportWindowInteractive();
-    void toggleMark(bool recording);
-    void fillRecentMenu();
-    void captureLoaded(const ReplayLoad& load, const QString& path);
-    double replayFrameMs() const;
 
     Settings settings_;
     GatewayController* controller_;
     LiveFeed* feed_;
     TimeWindow* window_;
     Dashboard* dashboard_;
+    WindowActions* actions_;
+    FileMenu* file_menu_;
+    StatusPanel* status_;
+    AlertsWiring* alerts_;
+    CaptureReview* review_;
     GatewayInfo info_;
-    AlertCenter* alerts_ = nullptr;
-    AlertsPage* alerts_page_ = nullptr;
-
-    QList<QAction*> shortcut_actions_;
-    QAction* start_stop_ = nullptr;
-    QAction* pause_ = nullptr;
-    QAction* reset_ = nullptr;
-    QAction* export_plot_ = nullptr;
-    QAction* export_view_ = nullptr;
-    QAction* settings_action_ = nullptr;
-    QAction* theme_ = nullptr;
-    QAction* help_ = nullptr;
-    QComboBox* window_combo_ = nullptr;
-
-    QLabel* state_label_ = nullptr;
-    QLabel* address_label_ = nullptr;
-    QLabel* access_label_ = nullptr;
-    QLabel* uptime_label_ = nullptr;
-    QLabel* ceiling_label_ = nullptr;
-    QLabel* dropped_label_ = nullptr;
-    QLabel* frame_label_ = nullptr;
-
-    std::vector<double> frame_ms_;
-    std::size_t frame_next_ = 0;
-    double frame_p99_ms_ = 0;
     bool running_ = false;
     bool closing_ = false;
     bool restart_after_stop_ = false;
-
-    // Session captures
-    CaptureReplay* replay_ = nullptr;
-    ReplayBar* replay_bar_ = nullptr;
-    QToolBar* banner_ = nullptr;
-    QLabel* banner_label_ = nullptr;
-    QMenu* recent_menu_ = nullptr;
-    QAction* mark_ = nullptr;
-    QString capture_path_;
-    qint64 mark_from_ms_ = 0;
-    bool capture_loading_ = false;
 };
 
 } // namespace fleetscope::ui

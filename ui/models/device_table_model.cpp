@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <utility>
 
 namespace fleetscope::ui {
 
@@ -98,18 +99,41 @@ int DeviceTableModel::metricColumn(const std::string& name)
     return column;
 }
 
+void DeviceTableModel::setStatus(Row& row, Status status)
+{
+    // The counts follow every change of status, so that no frame has to walk every row to recount them.
+    auto counter = [this](Status s) -> std::size_t* {
+        return s == Status::Live ? &live_count_ : s == Status::Stale ? &stale_count_ : nullptr;
+    };
+    if (std::size_t* c = counter(row.status))
+        --*c;
+    if (std::size_t* c = counter(status))
+        ++*c;
+    row.status = status;
+}
+
+void DeviceTableModel::announceCounts(std::size_t live, std::size_t stale)
+{
+    if (live != live_count_ || stale != stale_count_)
+        emit countsChanged();
+}
+
 void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::int64_t now_ms)
 {
     now_ms_ = now_ms;
     changed_.clear();
+    const std::size_t live = live_count_;
+    const std::size_t stale = stale_count_;
     const int oldRows = static_cast<int>(rows_.size());
     const int oldColumns = columnCount();
     std::vector<Row> added;
 
-    // Metric columns are assigned first so that new rows and columns can each be announced in one batch.
+    // Metric columns are resolved first, once per metric of each update, so that new rows and columns can
+    // each be announced in one batch.
+    columns_.clear();
     for (const DeviceDelta& d : devices)
         for (const telemetry::Metric& m : d.latest)
-            metricColumn(m.name);
+            columns_.push_back(metricColumn(m.name));
     if (!pending_metrics_.empty()) {
         beginInsertColumns({}, oldColumns, oldColumns + static_cast<int>(pending_metrics_.size()) - 1);
         for (const std::string& name : pending_metrics_)
@@ -118,6 +142,7 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
         endInsertColumns();
     }
 
+    std::size_t next_column = 0;
     auto update = [&](Row& row, const DeviceDelta& d) {
         const std::int64_t arrived = d.arrived_ms > 0 ? d.arrived_ms : now_ms;
         if (row.seen_live && d.samples > 0) {
@@ -126,11 +151,11 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
         }
         row.seen_live = true;
         row.last_seen_ms = arrived;
-        row.status = statusOf(row);
+        setStatus(row, statusOf(row));
         row.last_ts_ms = std::max(row.last_ts_ms, d.last_ts_ms);
         row.samples += d.samples;
         for (const telemetry::Metric& m : d.latest) {
-            const int column = metric_index_.count(m.name) ? metric_index_[m.name] : -1;
+            const int column = columns_[next_column++];
             if (column < 0)
                 continue;
             if (row.values.size() <= static_cast<std::size_t>(column))
@@ -160,11 +185,13 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
         std::move(added.begin(), added.end(), std::back_inserter(rows_));
         endInsertRows();
     }
-    recount();
+    announceCounts(live, stale);
 }
 
 void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& known)
 {
+    const std::size_t live = live_count_;
+    const std::size_t stale = stale_count_;
     std::vector<Row> added;
     const int oldRows = static_cast<int>(rows_.size());
     for (const store::DeviceRow& k : known) {
@@ -175,7 +202,7 @@ void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& know
         row.last_seen_ms = k.last_seen;
         row.last_ts_ms = k.last_seen;
         row.samples = static_cast<std::uint64_t>(std::max<std::int64_t>(0, k.samples));
-        row.status = statusOf(row);
+        setStatus(row, statusOf(row));
         applyMark(row, k.device);
         index_.emplace(k.device, oldRows + static_cast<int>(added.size()));
         added.push_back(std::move(row));
@@ -185,7 +212,7 @@ void DeviceTableModel::addKnownDevices(const std::vector<store::DeviceRow>& know
     beginInsertRows({}, oldRows, oldRows + static_cast<int>(added.size()) - 1);
     std::move(added.begin(), added.end(), std::back_inserter(rows_));
     endInsertRows();
-    recount();
+    announceCounts(live, stale);
 }
 
 void DeviceTableModel::applyMark(Row& row, const std::string& device) const
@@ -239,17 +266,19 @@ void DeviceTableModel::setNow(std::int64_t now_ms)
 {
     now_ms_ = now_ms;
     changed_.clear();
+    const std::size_t live = live_count_;
+    const std::size_t stale = stale_count_;
     for (std::size_t i = 0; i < rows_.size(); ++i) {
         Row& row = rows_[i];
         const Status status = statusOf(row);
         if (status != row.status) {
-            row.status = status;
+            setStatus(row, status);
             changed_.push_back(static_cast<int>(i));
         }
     }
     if (!changed_.empty())
         emitRuns(changed_, ColStatus, ColRate);
-    recount();
+    announceCounts(live, stale);
     emit clockAdvanced();
 }
 
@@ -260,31 +289,10 @@ void DeviceTableModel::clear()
     index_.clear();
     metrics_.clear();
     metric_index_.clear();
+    const std::size_t live = std::exchange(live_count_, 0);
+    const std::size_t stale = std::exchange(stale_count_, 0);
     endResetModel();
-    recount();
-}
-
-void DeviceTableModel::recount()
-{
-    std::size_t live = 0;
-    std::size_t stale = 0;
-    for (const Row& row : rows_) {
-        switch (row.status) {
-        case Status::Live:
-            ++live;
-            break;
-        case Status::Stale:
-            ++stale;
-            break;
-        case Status::Offline:
-            break;
-        }
-    }
-    if (live != live_count_ || stale != stale_count_) {
-        live_count_ = live;
-        stale_count_ = stale;
-    }
-    emit countsChanged();
+    announceCounts(live, stale);
 }
 
 int DeviceTableModel::rowOf(const QString& device) const

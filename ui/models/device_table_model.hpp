@@ -64,7 +64,7 @@ public:
     static QString relativeAge(std::int64_t ms);
 
 signals:
-    /// The live/stale/offline counts may have changed.
+    /// The live or stale count changed (the offline count also moves with rows inserted).
     void countsChanged();
     /// The clock moved: relative ages changed everywhere. Views repaint what they show; no row moved, so
     /// this is deliberately not a dataChanged over every row, which would make a proxy re-sort them all.
@@ -91,7 +91,10 @@ private:
     Status statusOf(const Row& row) const;
     double rateOf(const Row& row) const;
     int metricColumn(const std::string& name); // -1 beyond kMaxMetricColumns
-    void recount();
+    /// Sets a row's status and keeps the live and stale counts with it.
+    void setStatus(Row& row, Status status);
+    /// countsChanged, if the counts differ from these (taken before a change).
+    void announceCounts(std::size_t live, std::size_t stale);
     void applyMark(Row& row, const std::string& device) const;
     void emitRuns(std::vector<int>& rows, int firstColumn, int lastColumn);
 
@@ -102,6 +105,7 @@ private:
     std::unordered_map<std::string, int> metric_index_;
     std::vector<std::string> pending_metrics_;
     std::vector<int> changed_;
+    std::vector<int> columns_; // applyFrame's metric columns, one per metric of each update, in order
     Millis stale_after_{60'000};
     std::int64_t now_ms_ = 0;
     std::size_t live_count_ = 0;

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/pages/alerts_page.hpp"
 
-#include "ui/feed/alert_center.hpp"
+#include "ui/models/alert_center.hpp"
 #include "ui/models/alert_models.hpp"
 
 #include <QComboBox>

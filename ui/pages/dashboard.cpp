@@ -6,13 +6,7 @@
 #include "ui/pages/device_detail_page.hpp"
 #include "ui/pages/devices_page.hpp"
 #include "ui/pages/overview_page.hpp"
-
-#include <QFileInfo>
-#include <QPainter>
-#include <QPdfWriter>
-#include <QPixmap>
-
-#include <algorithm>
+#include "ui/pages/widget_export.hpp"
 
 namespace fleetscope::ui {
 
@@ -88,28 +82,7 @@ QString Dashboard::exportView(const QString& path)
     // The scroll areas' content widgets render completely, including what is scrolled out of sight.
     if (auto* content = page->findChild<QWidget*>(QStringLiteral("overviewContent")))
         page = content;
-    const QString suffix = QFileInfo(path).suffix().toLower();
-    if (suffix == QLatin1String("png")) {
-        const QPixmap pixmap = page->grab();
-        return pixmap.save(path, "PNG") ? QString() : tr("cannot write '%1'").arg(path);
-    }
-    if (suffix == QLatin1String("pdf")) {
-        QPdfWriter writer(path);
-        writer.setCreator(QStringLiteral("FleetScope"));
-        writer.setResolution(96);
-        writer.setPageSize(QPageSize(page->size(), QPageSize::Point));
-        writer.setPageMargins(QMarginsF(0, 0, 0, 0));
-        QPainter painter;
-        if (!painter.begin(&writer))
-            return tr("cannot write '%1'").arg(path);
-        const double scale = std::min(writer.width() / static_cast<double>(page->width()),
-                                      writer.height() / static_cast<double>(page->height()));
-        painter.scale(scale, scale);
-        page->render(&painter);
-        painter.end();
-        return {};
-    }
-    return tr("cannot export to '%1': expected a file name ending in .png or .pdf").arg(path);
+    return exportWidget(page, path);
 }
 
 } // namespace fleetscope::ui

@@ -3,6 +3,7 @@
 
 #include "ui/models/device_table_model.hpp"
 
+#include <QAccessible>
 #include <QCheckBox>
 #include <QHBoxLayout>
 #include <QHeaderView>
@@ -14,6 +15,28 @@
 
 namespace fleetscope::ui {
 
+namespace {
+
+/// Leaves repainting after a change to DevicesPage::repaintChanged. QSortFilterProxyModel forwards a change
+/// to a run of source rows as one range, from the lowest to the highest proxy row it touches; sorted by
+/// name, the 250 devices a frame updates lie all over the table, so that range spans the rows on screen
+/// nearly every frame, and the view would repaint all of them though few if any changed.
+class DeviceTableView : public QTableView {
+public:
+    using QTableView::QTableView;
+
+protected:
+    void dataChanged(const QModelIndex& topLeft, const QModelIndex& bottomRight,
+                     const QList<int>& roles) override
+    {
+        // The table edits nothing: the base class's other duty is to tell assistive technology.
+        if (QAccessible::isActive())
+            QTableView::dataChanged(topLeft, bottomRight, roles);
+    }
+};
+
+} // namespace
+
 DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     : QWidget(parent)
     , model_(model)
@@ -21,7 +44,7 @@ DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     , filter_(new QLineEdit(this))
     , stale_only_(new QCheckBox(tr("Stale only"), this))
     , summary_(new QLabel(this))
-    , view_(new QTableView(this))
+    , view_(new DeviceTableView(this))
 {
     proxy_->setSourceModel(model_);
     filter_->setPlaceholderText(tr("Filter devices by id (Ctrl+F)"));
@@ -60,10 +83,18 @@ DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     layout->addLayout(bar);
     layout->addWidget(view_, 1);
 
+    // After the proxy's own handler (connected by setSourceModel), so the rows are where the proxy put them.
+    connect(model_, &QAbstractItemModel::dataChanged, this, &DevicesPage::repaintChanged);
     connect(filter_, &QLineEdit::textChanged, proxy_, &DeviceFilterProxy::setFilterText);
     connect(stale_only_, &QCheckBox::toggled, proxy_, &DeviceFilterProxy::setStaleOnly);
     connect(model_, &DeviceTableModel::countsChanged, this, &DevicesPage::updateSummary);
-    connect(model_, &DeviceTableModel::clockAdvanced, view_->viewport(), qOverload<>(&QWidget::update));
+    // Of what a row shows, only "last seen" moves with the clock alone (a status change is signalled with its
+    // row): repaint that column, not every cell on screen.
+    connect(model_, &DeviceTableModel::clockAdvanced, this, [this] {
+        QWidget* viewport = view_->viewport();
+        const int x = view_->columnViewportPosition(DeviceTableModel::ColLastSeen);
+        viewport->update(x, 0, view_->columnWidth(DeviceTableModel::ColLastSeen), viewport->height());
+    });
     connect(proxy_, &QAbstractItemModel::rowsInserted, this, &DevicesPage::updateSummary);
     connect(proxy_, &QAbstractItemModel::rowsRemoved, this, &DevicesPage::updateSummary);
     connect(proxy_, &QAbstractItemModel::modelReset, this, &DevicesPage::updateSummary);
@@ -77,6 +108,39 @@ void DevicesPage::focusFilter()
 {
     filter_->setFocus();
     filter_->selectAll();
+}
+
+void DevicesPage::repaintChanged(const QModelIndex& topLeft, const QModelIndex& bottomRight)
+{
+    if (!view_->isVisible() || !topLeft.isValid() || !bottomRight.isValid())
+        return;
+    QWidget* viewport = view_->viewport();
+    const int first = view_->rowAt(0);
+    if (first < 0)
+        return; // no row on screen
+    int last = view_->rowAt(viewport->height() - 1);
+    if (last < 0)
+        last = proxy_->rowCount() - 1;
+    QRegion region;
+    auto add = [&](int row) {
+        region += QRect(0, view_->rowViewportPosition(row), viewport->width(), view_->rowHeight(row));
+    };
+    // Walk whichever is shorter, the changed rows or the rows on screen; either way a lookup per row.
+    if (bottomRight.row() - topLeft.row() <= last - first) {
+        for (int source = topLeft.row(); source <= bottomRight.row(); ++source) {
+            const int row = proxy_->mapFromSource(model_->index(source, 0)).row();
+            if (row >= first && row <= last)
+                add(row);
+        }
+    } else {
+        for (int row = first; row <= last; ++row) {
+            const int source = proxy_->mapToSource(proxy_->index(row, 0)).row();
+            if (source >= topLeft.row() && source <= bottomRight.row())
+                add(row);
+        }
+    }
+    if (!region.isEmpty())
+        viewport->update(region);
 }
 
 void DevicesPage::updateSummary()

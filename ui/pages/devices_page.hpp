@@ -6,6 +6,7 @@
 class QCheckBox;
 class QLabel;
 class QLineEdit;
+class QModelIndex;
 class QTableView;
 
 namespace fleetscope::ui {
@@ -28,6 +29,8 @@ signals:
 
 private:
     void updateSummary();
+    /// Repaints the rows on screen among those the model changed (the view leaves that to this page).
+    void repaintChanged(const QModelIndex& topLeft, const QModelIndex& bottomRight);
 
     DeviceTableModel* model_;
     DeviceFilterProxy* proxy_;

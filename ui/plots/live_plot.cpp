@@ -13,6 +13,7 @@
 #include <QPointer>
 #include <QTimer>
 
+#include <algorithm>
 #include <cmath>
 
 namespace fleetscope::ui {
@@ -42,6 +43,15 @@ QString formatNumber(double value, int maxDecimals)
         }
     }
     return text;
+}
+
+QString formatElapsed(qint64 ms)
+{
+    const qint64 s = std::max<qint64>(0, ms) / 1000;
+    return QStringLiteral("%1:%2:%3")
+        .arg(s / 3600, 2, 10, QLatin1Char('0'))
+        .arg((s % 3600) / 60, 2, 10, QLatin1Char('0'))
+        .arg(s % 60, 2, 10, QLatin1Char('0'));
 }
 
 LivePlot* LivePlot::lastActive()
@@ -101,8 +111,12 @@ LivePlot::LivePlot(const QString& title, TimeWindow* window, QWidget* parent)
     legend->setMargins(QMargins(8, 2, 8, 0));
 
     addLayer(kOverlayLayer, layer(QStringLiteral("main")), QCustomPlot::limAbove);
-    // Buffered on its own so that moving the crosshair repaints only this layer, not the lines.
-    layer(kOverlayLayer)->setMode(QCPLayer::lmBuffered);
+    // Every layer logical, so that the plot draws into one paint buffer. A buffered crosshair layer would
+    // make moving the crosshair cheaper, but every live replot would then clear and composite a full-size
+    // buffer for each run of layers, four here with QCustomPlot's buffered "overlay" (which only its
+    // selection rectangle uses, and these plots have none), far more than the occasional hover replot costs.
+    for (int i = 0; i < layerCount(); ++i)
+        layer(i)->setMode(QCPLayer::lmLogical);
     cross_ = new QCPItemStraightLine(this);
     readout_ = new QCPItemText(this);
     overlay_ = new QCPItemText(this);
@@ -242,14 +256,24 @@ bool LivePlot::refresh(double now_s, bool force)
     if (!onScreen())
         return false;
     const qint64 ms = QDateTime::currentMSecsSinceEpoch();
-    if (!force && (ms - last_replot_ms_ < kMinReplotIntervalMs || (!following_ && !dirty_)))
-        return false;
+    const double right = window_->rightEdge(now_s);
+    if (!force) {
+        if (ms - last_replot_ms_ < kMinReplotIntervalMs)
+            return false;
+        // A replot that changes no pixel costs as much as one that does (clearing, drawing and compositing
+        // the whole plot): redraw for new data, or, following the window, once it has scrolled a pixel. A
+        // five-minute window moves a pixel every half second or so, far less often than the frame rate.
+        const double secondsPerPixel = window_->seconds() / std::max(1, axisRect()->width());
+        const bool scrolled = following_ && std::fabs(right - last_right_) >= secondsPerPixel;
+        if (!dirty_ && !scrolled)
+            return false;
+    }
     if (following_) {
-        const double right = window_->rightEdge(now_s);
         programmatic_range_ = true;
         xAxis->setRange(right - window_->seconds(), right);
         programmatic_range_ = false;
         rescaleValues();
+        last_right_ = right;
     }
     updateTicker();
     updateCrosshair();
@@ -420,7 +444,7 @@ void LivePlot::mouseMoveEvent(QMouseEvent* event)
     const int x = static_cast<int>(event->position().x());
     mouse_x_ = axisRect()->rect().contains(event->position().toPoint()) ? x : -1;
     updateCrosshair();
-    layer(kOverlayLayer)->replot();
+    replot(QCustomPlot::rpQueuedReplot); // once per pass of the event loop, however many moves it brought
 }
 
 void LivePlot::mousePressEvent(QMouseEvent* event)
@@ -447,7 +471,7 @@ void LivePlot::leaveEvent(QEvent* event)
     QCustomPlot::leaveEvent(event);
     mouse_x_ = -1;
     updateCrosshair();
-    layer(kOverlayLayer)->replot();
+    replot(QCustomPlot::rpQueuedReplot); // once per pass of the event loop, however many moves it brought
 }
 
 void LivePlot::showEvent(QShowEvent* event)

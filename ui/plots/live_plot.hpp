@@ -44,7 +44,8 @@ public:
     void setRetentionSeconds(double seconds) { retention_s_ = seconds; }
 
     /// Trims data older than the retention, scrolls to the window and replots when on screen and due (or
-    /// `force`). Returns whether it replotted.
+    /// `force`): at most every kMinReplotIntervalMs, and only for new data or once the followed window has
+    /// moved by a pixel. Returns whether it replotted.
     bool refresh(double now_s, bool force = false);
 
     /// Back to following the live window with automatic value ranges.
@@ -95,6 +96,7 @@ private:
     double retention_s_;
     double ticker_window_ = -1;
     double last_now_ = 0;
+    double last_right_ = 0; // the followed window's right edge at the last replot
     qint64 last_replot_ms_ = 0;
     int mouse_x_ = -1;
     int next_color_ = 0;
@@ -106,5 +108,7 @@ private:
 
 /// Formats a value for tiles and readouts: grouped thousands, at most 3 decimals, no trailing zeros.
 QString formatNumber(double value, int maxDecimals = 2);
+/// Formats a duration as hh:mm:ss (hours unbounded; negative durations as zero).
+QString formatElapsed(qint64 ms);
 
 } // namespace fleetscope::ui

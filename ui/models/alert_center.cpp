@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "ui/feed/alert_center.hpp"
+#include "ui/models/alert_center.hpp"
 
 #include "ui/feed/gateway_controller.hpp"
 #include "ui/models/alert_models.hpp"

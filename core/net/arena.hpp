@@ -5,7 +5,7 @@
 #include <memory_resource>
 #include <type_traits>
 
-namespace fleetscope::http {
+namespace fleetscope::net {
 
 /// An allocator over a std::pmr::memory_resource that, unlike std::pmr::polymorphic_allocator, is assignable
 /// and propagates, as Beast's basic_fields requires. A connection fiber points it at a monotonic arena on its
@@ -42,4 +42,4 @@ private:
     std::pmr::memory_resource* resource_ = std::pmr::new_delete_resource();
 };
 
-} // namespace fleetscope::http
+} // namespace fleetscope::net
