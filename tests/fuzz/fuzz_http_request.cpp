@@ -30,8 +30,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <memory>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
