@@ -26,6 +26,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #endif
 
 namespace fleetscope::metrics {
@@ -121,6 +122,12 @@ std::int64_t fd_limit()
 std::int64_t open_fd_count()
 {
 #ifdef __linux__
+    // Linux 6.2 and later give the count as the directory's size: one stat, where a listing reads an entry
+    // per descriptor (with 15,000 connections, a listing every sample cost 17% of the open-loop CPU). Older
+    // kernels report 0 there, and a process always holds a descriptor or more, so 0 means "list them".
+    struct stat st {};
+    if (::stat("/proc/self/fd", &st) == 0 && st.st_size > 0)
+        return static_cast<std::int64_t>(st.st_size);
     DIR* dir = opendir("/proc/self/fd");
     if (!dir)
         return -1;

@@ -17,7 +17,8 @@ std::int64_t raise_fd_limit();
 /// The current soft RLIMIT_NOFILE: INT64_MAX when unlimited, -1 when not available.
 std::int64_t fd_limit();
 
-/// File descriptors this process holds now (entries of /proc/self/fd), or -1 when not available.
+/// File descriptors this process holds now (the size of /proc/self/fd on Linux 6.2+, else its entries), or -1
+/// when not available.
 std::int64_t open_fd_count();
 
 /// Resident set size of this process in bytes (/proc/self/statm), or -1 when not available.

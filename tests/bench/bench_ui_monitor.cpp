@@ -53,6 +53,7 @@
 #include <ctime>
 #include <map>
 #include <string>
+#include <string_view>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <vector>
@@ -63,8 +64,10 @@ using namespace fleetscope::ui;
 namespace {
 
 constexpr double kCpuBarPct = 15;
-// Every gateway thread inherits the name of the thread that starts the gateway, GatewayController's.
+// Every gateway thread inherits the name of the thread that starts the gateway, GatewayController's, but the
+// store's, which name themselves store-writer, store-compact and store-ckpt.
 constexpr const char* kGatewayThreads = "gateway-control";
+constexpr std::string_view kStoreThreadsPrefix = "store-";
 // ctest's SKIP_RETURN_CODE: the machine could not carry the fleet, so there was nothing to measure.
 constexpr int kSkipped = 77;
 constexpr double kFrameBarMs = 33;
@@ -268,7 +271,8 @@ Phase measure(const std::string& name, double seconds, FrameLog& log, const Live
     for (const auto& [tid, t1] : threads1) {
         const auto it = threads0.find(tid);
         const double used = t1.cpu_ms - (it == threads0.end() ? 0 : it->second.cpu_ms);
-        if (tid != gui && t1.comm != kGatewayThreads && t1.comm != bench::SyntheticFleet::kThreadName)
+        if (tid != gui && t1.comm != kGatewayThreads && !t1.comm.starts_with(kStoreThreadsPrefix) &&
+            t1.comm != bench::SyntheticFleet::kThreadName)
             p.monitor_pct += 100 * used / wall_ms;
         p.busiest.emplace_back(
             QStringLiteral("%1 %2")

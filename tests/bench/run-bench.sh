@@ -184,10 +184,12 @@ fd_count() { find "/proc/$1/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
 start_gateway() {
     local name=$1 tag=$2 port cmd
     port=$(free_port)
-    rm -f "$WORK/$name.db" "$WORK/$name.db-wal" "$WORK/$name.db-shm" "$WORK/$name".*.db*
+    # Every file of the store: the database, its -recent file, and their -wal and -shm.
+    rm -f "$WORK/$name.db" "$WORK/$name.db-"* "$WORK/$name".*.db*
     cmd=${PEER_CMD[$name]//@PORT@/$port}
     cmd=${cmd//@DB@/$WORK/$name.db}
     local out=$WORK/$name.$tag.out
+    : >"$out" # before the gateway starts, so that the first look for "listening on" finds the file
     # shellcheck disable=SC2086 # the command line is split on purpose; paths come from this script
     $cmd >"$out" 2>"$LOG_DIR/$name.$tag.gateway.log" &
     GW_PID=$!
@@ -220,7 +222,7 @@ stop_gateway() {
     done
     kill -KILL "$GW_PID" 2>/dev/null || true
     wait "$GW_PID" 2>/dev/null || true
-    rm -f "$WORK"/*.db "$WORK"/*.db-wal "$WORK"/*.db-shm
+    rm -f "$WORK"/*.db "$WORK"/*.db-*
 }
 
 # Results, keyed "<peer>.<round>.<figure>".

@@ -31,6 +31,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -133,7 +134,7 @@ bool is_contract_status(unsigned status)
 /// The gateway's Api, with the oracles on what it answers. Runs where the Api does: on the worker's fiber.
 class CheckedApi final : public net::Handler {
 public:
-    CheckedApi(http::Api& api, store::Store& store)
+    CheckedApi(http::Api& api, store::Writer& store)
         : api_(api)
         , store_(store)
     {}
@@ -153,9 +154,9 @@ public:
 
     net::Reply handle(net::Request& request, net::Session& session) override
     {
-        const auto before = store_.writer().stats().committed_requests;
+        const auto before = store_.stats().committed_requests;
         net::Reply reply = api_.handle(request, session);
-        const auto committed = store_.writer().stats().committed_requests - before;
+        const auto committed = store_.stats().committed_requests - before;
         require(committed == (reply.response.result() == bhttp::status::no_content ? 1U : 0U),
                 "a request is committed exactly when it is answered 204");
         require(!reply.stream, "no route streams its body");
@@ -182,7 +183,7 @@ private:
     }
 
     http::Api& api_;
-    store::Store& store_;
+    store::Writer& store_;
 };
 
 /// The gateway's request path minus the sockets: one worker, the store, the blocking pool and the Api.
@@ -197,7 +198,7 @@ public:
         , api_(http::Services{*store_, blocking_, registry_, connected_, settings_,
                               [] { return metrics::prometheus_text(metrics::Snapshot{}); },
                               [] { return std::string(R"({"status":"ok"})"); }})
-        , checked_(api_, *store_)
+        , checked_(api_, store_->writer())
         // Never started: deadlines are armed and disarmed as on a connection, and never expire.
         , deadlines_(runtime_.worker(0).io(), settings_, [](net::Deadline&) {})
         , context_{deadlines_, settings_, registry_.slot(0), stopping_}

@@ -317,8 +317,9 @@ void TestFaults::diskFullAnswers503ThenRecovers()
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
     Settings s = fault_settings(dir);
-    // Room for a few seconds of these clients on a quiet machine, so only the ballast fills it.
-    s.store_max_bytes = 8 * 1024 * 1024;
+    // Room for a few seconds of these clients on a quiet machine, so only the ballast fills it. (The lean
+    // writer of Store v2 commits these clients' 8 MiB within the two phases before the ballast goes.)
+    s.store_max_bytes = 32 * 1024 * 1024;
     auto g = start_gateway(s);
     const auto port = g->port();
     auto sleep = [] { std::this_thread::sleep_for(kPhase); };
@@ -331,10 +332,10 @@ void TestFaults::diskFullAnswers503ThenRecovers()
 
     // Another program fills the file past the quota: every page the gateway would add is now beyond it.
     Connection other(s.db_path);
-    QCOMPARE(other.exec("CREATE TABLE ballast(b BLOB); INSERT INTO ballast VALUES (zeroblob(16000000))"),
+    QCOMPARE(other.exec("CREATE TABLE ballast(b BLOB); INSERT INTO ballast VALUES (zeroblob(40000000))"),
              std::string());
     bool read_while_full = false;
-    logs = post_while(port, "full", "database full: it reached store-max-bytes = 8388608 bytes", true, [&] {
+    logs = post_while(port, "full", "database full: it reached store-max-bytes = 33554432 bytes", true, [&] {
         sleep();
         read_while_full = devices_answer(port);
     });
@@ -355,7 +356,7 @@ void TestFaults::diskFullAnswers503ThenRecovers()
 
     // Full again, and stopped while full: the stop neither hangs nor crashes, and a restart with the quota
     // raised commits at once.
-    QCOMPARE(other.exec("CREATE TABLE ballast(b BLOB); INSERT INTO ballast VALUES (zeroblob(32000000))"),
+    QCOMPARE(other.exec("CREATE TABLE ballast(b BLOB); INSERT INTO ballast VALUES (zeroblob(48000000))"),
              std::string());
     logs = post_while(port, "full-again", "database full", true, sleep);
     why = remember(logs);

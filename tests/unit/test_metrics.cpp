@@ -6,6 +6,7 @@
 #include "core/metrics/registry.hpp"
 #include "core/metrics/system.hpp"
 
+#include <QDir>
 #include <QList>
 #include <QRegularExpression>
 #include <QSet>
@@ -584,6 +585,13 @@ void TestMetrics::openFdCountFollowsOpens()
         QVERIFY(fds.back().fd >= 0);
     }
     QCOMPARE(open_fd_count(), n0 + 5);
+    // The count agrees with a listing of /proc/self/fd (less the listing's own descriptor), whichever way
+    // the kernel lets open_fd_count take it.
+    const auto listed = QDir(QStringLiteral("/proc/self/fd"))
+                            .entryList(QDir::AllEntries | QDir::System | QDir::NoDotAndDotDot)
+                            .size() -
+                        1;
+    QCOMPARE(open_fd_count(), std::int64_t(listed));
     fds.clear();
     QCOMPARE(open_fd_count(), n0);
 }

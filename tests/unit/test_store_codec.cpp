@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The SQLite backend's encodings: the recent file's batches (core/store/sqlite/batch.hpp) and the main
 // file's chunks (chunk.hpp). What goes in comes out bit for bit, in order; a batch or a chunk cut short
-// anywhere, or with bytes past its end, is refused with an error rather than read as something else.
+// anywhere, or with bytes past its end, is refused with an error rather than read as something else. And the
+// writer's names-to-ids cache (name_ids.hpp), which a rolled-back batch truncates.
 #include "core/store/sqlite/batch.hpp"
 #include "core/store/sqlite/chunk.hpp"
+#include "core/store/sqlite/name_ids.hpp"
 #include "core/store/types.hpp"
 
 #include <QTest>
@@ -19,6 +21,7 @@ using store::sqlite::BatchDecoder;
 using store::sqlite::BatchEncoder;
 using store::sqlite::ChunkDecoder;
 using store::sqlite::ChunkEncoder;
+using store::sqlite::NameIds;
 
 namespace {
 
@@ -241,6 +244,39 @@ private slots:
         QVERIFY_THROWS_EXCEPTION(store::StoreError, decode_all(bytes, 6));
         QVERIFY_THROWS_EXCEPTION(store::StoreError, decode_all(bytes, -1));
         decode_all(bytes, 5);
+    }
+
+    void nameIdsFindAddAndTruncate()
+    {
+        NameIds ids;
+        QCOMPARE(ids.find("a"), NameIds::kNone);
+        QVERIFY(ids.add("a", 7));
+        QVERIFY(!ids.add("a", 8)); // a name keeps its first id
+        QCOMPARE(ids.find("a"), std::int64_t{7});
+        QVERIFY(ids.add("", 9)); // the empty name is a name like any other
+        QCOMPARE(ids.find(""), std::int64_t{9});
+        // Names that share a prefix, or whose bytes run on into the next name in the buffer, stay apart.
+        QVERIFY(ids.add("ab", 10));
+        QVERIFY(ids.add("b", 11));
+        QCOMPARE(ids.find("ab"), std::int64_t{10});
+        QCOMPARE(ids.find("b"), std::int64_t{11});
+        QCOMPARE(ids.find("abb"), NameIds::kNone);
+        // Many names, through the index's growth; then a rolled-back batch's names dropped newest first.
+        for (int i = 0; i < 20'000; ++i)
+            QVERIFY(ids.add("sim-" + std::to_string(i), 100 + i));
+        QCOMPARE(ids.size(), std::size_t{20'004});
+        for (int i = 0; i < 20'000; i += 997)
+            QCOMPARE(ids.find("sim-" + std::to_string(i)), std::int64_t{100 + i});
+        ids.truncate(4 + 15'000);
+        QCOMPARE(ids.size(), std::size_t{15'004});
+        QCOMPARE(ids.find("sim-14999"), std::int64_t{100 + 14'999});
+        QCOMPARE(ids.find("sim-15000"), NameIds::kNone);
+        QCOMPARE(ids.find("sim-19999"), NameIds::kNone);
+        // A dropped name is given again with a new id, and the others keep theirs.
+        QVERIFY(ids.add("sim-19999", 5));
+        QCOMPARE(ids.find("sim-19999"), std::int64_t{5});
+        QCOMPARE(ids.find("a"), std::int64_t{7});
+        QCOMPARE(ids.find("sim-0"), std::int64_t{100});
     }
 
     void otherFormatsAreRefused()

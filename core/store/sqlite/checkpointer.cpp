@@ -4,7 +4,6 @@
 #include "core/log.hpp"
 #include "core/store/sqlite/db.hpp"
 
-
 namespace fleetscope::store::sqlite {
 
 namespace {

@@ -93,12 +93,12 @@ RecentWriter::RecentWriter(const Options& options, const std::string& main_path,
     {
         Stmt st = prepare(main, "SELECT id, name FROM main.devices", main_path);
         while (st.step() == SQLITE_ROW) {
-            device_ids_.emplace(std::string(st.text(1)), st.int64(0));
+            device_ids_.add(st.text(1), st.int64(0));
             next_device_ = std::max(next_device_, st.int64(0) + 1);
         }
         st = prepare(main, "SELECT id, name FROM main.metrics", main_path);
         while (st.step() == SQLITE_ROW) {
-            metric_ids_.emplace(std::string(st.text(1)), st.int64(0));
+            metric_ids_.add(st.text(1), st.int64(0));
             next_metric_ = std::max(next_metric_, st.int64(0) + 1);
         }
     }
@@ -117,11 +117,11 @@ RecentWriter::RecentWriter(const Options& options, const std::string& main_path,
             std::int64_t id;
             std::string_view name;
             while (batch.next_device(id, name)) {
-                device_ids_.emplace(std::string(name), id);
+                device_ids_.add(name, id);
                 next_device_ = std::max(next_device_, id + 1);
             }
             while (batch.next_metric(id, name)) {
-                metric_ids_.emplace(std::string(name), id);
+                metric_ids_.add(name, id);
                 next_metric_ = std::max(next_metric_, id + 1);
             }
             std::int64_t device;
@@ -250,22 +250,20 @@ void RecentWriter::remove_moved()
 
 std::int64_t RecentWriter::device_id(const std::string& name)
 {
-    if (auto it = device_ids_.find(name); it != device_ids_.end())
-        return it->second;
+    if (const std::int64_t known = device_ids_.find(name); known != NameIds::kNone)
+        return known;
     const std::int64_t id = next_device_++;
-    device_ids_.emplace(name, id);
-    new_devices_.push_back(name);
+    device_ids_.add(name, id);
     encoder_.new_device(id, name);
     return id;
 }
 
 std::int64_t RecentWriter::metric_id(const std::string& name)
 {
-    if (auto it = metric_ids_.find(name); it != metric_ids_.end())
-        return it->second;
+    if (const std::int64_t known = metric_ids_.find(name); known != NameIds::kNone)
+        return known;
     const std::int64_t id = next_metric_++;
-    metric_ids_.emplace(name, id);
-    new_metrics_.push_back(name);
+    metric_ids_.add(name, id);
     encoder_.new_metric(id, name);
     return id;
 }
@@ -273,12 +271,10 @@ std::int64_t RecentWriter::metric_id(const std::string& name)
 void RecentWriter::forget_new_names()
 {
     // The batch that gave these ids rolled back: nothing durable names them, so they are given again.
-    for (const std::string& name : new_devices_)
-        device_ids_.erase(name);
-    for (const std::string& name : new_metrics_)
-        metric_ids_.erase(name);
-    next_device_ -= static_cast<std::int64_t>(new_devices_.size());
-    next_metric_ -= static_cast<std::int64_t>(new_metrics_.size());
+    next_device_ -= static_cast<std::int64_t>(device_ids_.size() - known_devices_);
+    next_metric_ -= static_cast<std::int64_t>(metric_ids_.size() - known_metrics_);
+    device_ids_.truncate(known_devices_);
+    metric_ids_.truncate(known_metrics_);
     last_metrics_.clear();
 }
 
@@ -318,8 +314,8 @@ int RecentWriter::check_quota()
 int RecentWriter::write_batch()
 {
     encoder_.clear();
-    new_devices_.clear();
-    new_metrics_.clear();
+    known_devices_ = device_ids_.size();
+    known_metrics_ = metric_ids_.size();
     std::int64_t rows = 0;
     for (const Request& r : batch_) {
         for (const telemetry::Sample& s : r.samples) {

@@ -4,9 +4,8 @@
 #include "core/metrics/histogram.hpp"
 #include "core/store/sqlite/batch.hpp"
 #include "core/store/sqlite/db.hpp"
+#include "core/store/sqlite/name_ids.hpp"
 #include "core/store/types.hpp"
-
-#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <atomic>
 #include <chrono>
@@ -110,10 +109,10 @@ private:
     Db main_reader_; // read-only, for the quota check; open only when Options::max_bytes is set
     Stmt begin_, commit_, rollback_, insert_batch_, remove_batches_, used_pages_, main_used_pages_;
     BatchEncoder encoder_;
-    boost::unordered_flat_map<std::string, std::int64_t> device_ids_;
-    boost::unordered_flat_map<std::string, std::int64_t> metric_ids_;
-    std::vector<std::string> new_devices_; // given ids in the batch being written
-    std::vector<std::string> new_metrics_;
+    NameIds device_ids_;
+    NameIds metric_ids_;
+    std::size_t known_devices_ = 0; // names with ids before the batch being written
+    std::size_t known_metrics_ = 0;
     std::vector<std::pair<std::string, std::int64_t>> last_metrics_; // the previous sample's, by position
     std::int64_t next_device_ = 1;
     std::int64_t next_metric_ = 1;
