@@ -180,10 +180,29 @@ int main(int argc, char** argv)
         });
     };
     arm();
-    signals.async_wait([&](const boost::system::error_code&, int sig) {
-        received = sig;
-        alert_timer.cancel();
-    });
+    // The first signal starts the drain (when --drain-time asks for one); its end, or a second signal, stops.
+    boost::asio::steady_timer drain_timer(signals_io);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
+            if (ec)
+                return;
+            if (received != 0) {
+                drain_timer.cancel();
+                return;
+            }
+            received = sig;
+            alert_timer.cancel();
+            gateway.drain();
+            if (settings.drain_time.count() == 0)
+                return;
+            std::cerr << "fleetscope-gateway: " << (sig == SIGINT ? "SIGINT" : "SIGTERM") << ": draining for "
+                      << settings.drain_time.count()
+                      << " ms (/healthz answers 503); a second signal stops at once\n";
+            drain_timer.expires_after(settings.drain_time);
+            drain_timer.async_wait([&](const boost::system::error_code&) { signals.cancel(); });
+            signals.async_wait(on_signal);
+        };
+    signals.async_wait(on_signal);
     signals_io.run();
 
     std::cerr << "fleetscope-gateway: " << (received == SIGINT ? "SIGINT" : "SIGTERM")

@@ -95,6 +95,8 @@ struct Gateway::Impl {
     mutable std::mutex latest_mutex;
     metrics::Snapshot latest;
     bool running = false;
+    std::atomic<bool> draining{false}; // read by the Api on worker threads
+    std::string name;                  // gateway_name(settings), resolved once
 
     // Sampler-thread state: the histogram counts at the previous snapshot, for per-interval percentiles.
     metrics::HistogramCounts prev_ack;
@@ -182,7 +184,8 @@ void Gateway::Impl::run_sampler()
 std::string Gateway::Impl::health_json()
 {
     boost::json::object o;
-    o["status"] = "ok";
+    o["status"] = draining.load(std::memory_order_relaxed) ? "draining" : "ok";
+    o["gateway"] = name;
     o["version"] = FLEETSCOPE_VERSION;
     o["uptime_ms"] =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
@@ -209,6 +212,8 @@ void Gateway::start()
         return;
     if (auto problem = validate(d.settings); !problem.empty())
         throw std::runtime_error("invalid setting: " + problem);
+    d.name = gateway_name(d.settings);
+    d.draining.store(false);
     // Access control is read before anything starts, so a bad token file or certificate stops the start.
     d.tokens = d.settings.token_file.empty()
                    ? nullptr
@@ -251,7 +256,7 @@ void Gateway::start()
         [this, &d] {
             return metrics::prometheus_text(snapshot()) + alerts::prometheus_text(d.alerts.active_counts());
         },
-        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts});
+        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts, &d.draining, d.name});
 
     try {
         d.listener =
@@ -307,6 +312,21 @@ void Gateway::stop()
     d.store.reset();
     d.tls.reset();
     d.tokens.reset();
+}
+
+void Gateway::drain()
+{
+    impl_->draining.store(true, std::memory_order_relaxed);
+}
+
+bool Gateway::draining() const
+{
+    return impl_->draining.load(std::memory_order_relaxed);
+}
+
+const std::string& Gateway::name() const
+{
+    return impl_->name;
 }
 
 bool Gateway::running() const

@@ -159,6 +159,8 @@ std::string validate(const Settings& s)
         return problem;
     if (s.retention_days > 100'000)
         return "retention: at most 100000 days (0 keeps everything)";
+    if (s.drain_time.count() < 0 || s.drain_time > Millis(3'600'000))
+        return "drain-time: must be from 0 to 3600000 ms (an hour)";
     if (s.store_connect_timeout.count() < 1)
         return "store-connect-timeout: must be at least 1 ms";
     if (s.gateway_name.size() > kMaxGatewayName ||

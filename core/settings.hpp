@@ -38,6 +38,7 @@ struct Settings {
     Millis body_timeout{30'000};
     Millis idle_timeout{300'000};
     Millis write_timeout{10'000};
+    Millis drain_time{0}; // after SIGTERM: serve with /healthz at 503 this long before stopping
 
     // Store
     std::string
@@ -105,6 +106,13 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"idle-timeout", "ms", "keep-alive connection idle time before it is closed"},
       s.idle_timeout);
     f(SettingInfo{"write-timeout", "ms", "time to write a response"}, s.write_timeout);
+    f(
+        SettingInfo{
+            "drain-time", "ms",
+            "after SIGTERM or SIGINT, time spent draining before stopping: /healthz answers 503 and each "
+            "response closes its connection, so a balancer moves devices to other gateways; 0 = stop "
+            "at once"},
+        s.drain_time);
     f(SettingInfo{"store", "",
                   "where samples are stored: sqlite:PATH, or postgresql://USER@HOST/DB (any libpq URI; "
                   "postgresql:KEY=VALUE... for a conninfo); empty = sqlite: at --db"},

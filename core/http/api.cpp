@@ -203,9 +203,16 @@ Response Api::reply(status st, std::string body, std::string_view content_type, 
     if (!body.empty())
         res.set(bhttp::field::content_type, content_type);
     res.body().assign(body.data(), body.size());
-    res.keep_alive(request.keep_alive());
+    // A draining gateway closes each connection after its response: the device reconnects, and the balancer
+    // puts it on a gateway that stays.
+    res.keep_alive(request.keep_alive() && !draining());
     res.prepare_payload();
     return res;
+}
+
+bool Api::draining() const
+{
+    return services_.draining && services_.draining->load(std::memory_order_relaxed);
 }
 
 Response Api::error(status st, std::string_view message, const Request& request) const
@@ -297,7 +304,9 @@ Response Api::handle(const Request& request, ConnectionState& connection)
     if (path == "/healthz") {
         if (!is_get)
             return error(status::method_not_allowed, "method not allowed: /healthz accepts GET", request);
-        return reply(status::ok, services_.health_json(), kJson, request);
+        // 503 while draining: a balancer's health check then stops sending new connections here.
+        return reply(draining() ? status::service_unavailable : status::ok, services_.health_json(), kJson,
+                     request);
     }
     if (path == "/metrics") {
         if (!is_get)
@@ -449,7 +458,12 @@ Response Api::get_devices(const Request& request)
         o["first_seen"] = r.first_seen;
         o["last_seen"] = r.last_seen;
         o["samples"] = r.samples;
-        o["connected"] = services_.connected.contains(r.device);
+        const bool connected = services_.connected.contains(r.device);
+        o["connected"] = connected;
+        if (connected)
+            o["gateway"] = services_.gateway_name;
+        else
+            o["gateway"] = nullptr;
         out.push_back(std::move(o));
     }
     return reply(status::ok, json::serialize(out), kJson, request);

@@ -9,6 +9,7 @@
 #include <boost/beast/http/string_body.hpp>
 
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory_resource>
@@ -83,6 +84,10 @@ struct Services {
     std::function<std::string()> health_json;  // the body of GET /healthz
     const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
     alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
+    // Set while the gateway drains (Gateway::drain): /healthz answers 503 and every response closes its
+    // connection, so a balancer sends devices elsewhere. Null: never.
+    const std::atomic<bool>* draining = nullptr;
+    std::string gateway_name; // reported by /v1/devices for the devices this gateway holds
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API. Stateless apart from its services: one instance serves
@@ -105,6 +110,7 @@ public:
     Response error(bhttp::status status, std::string_view message, const Request& request) const;
 
     const Settings& settings() const { return services_.settings; }
+    bool draining() const;
 
 private:
     /// 413 when an announced Content-Length exceeds max-body-bytes.
