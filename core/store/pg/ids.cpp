@@ -63,27 +63,4 @@ void Ids::resolve_metrics(Connection& c, const std::vector<std::string_view>& na
     resolve(c, "metrics", metrics_, names);
 }
 
-void Ids::resolve_series(Connection& c, const std::vector<std::uint64_t>& series)
-{
-    std::vector<std::uint64_t> missing;
-    for (const std::uint64_t k : series)
-        if (!series_.contains(k))
-            missing.push_back(k);
-    if (missing.empty())
-        return;
-    std::sort(missing.begin(), missing.end());
-    missing.erase(std::unique(missing.begin(), missing.end()), missing.end());
-    std::vector<std::int64_t> devices;
-    std::vector<std::int64_t> metrics;
-    for (const std::uint64_t k : missing) {
-        devices.push_back(static_cast<std::int32_t>(k >> 32));
-        metrics.push_back(static_cast<std::int32_t>(k & 0xffffffffu));
-    }
-    c.exec(
-        "INSERT INTO device_metrics(device_id, metric_id) SELECT d, m FROM unnest($1::int[], $2::int[]) AS "
-        "u(d, m) ORDER BY d, m ON CONFLICT DO NOTHING",
-        {int_array(devices), int_array(metrics)}, "cannot register series");
-    series_.insert(missing.begin(), missing.end());
-}
-
 } // namespace fleetscope::store::pg

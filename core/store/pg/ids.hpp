@@ -1,14 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// Integer ids of device and metric names, and the (device, metric) series, registered once in the shared
-// database and cached by each gateway. Private to core/store/pg.
+// Integer ids of device and metric names, registered once in the shared database and cached by each gateway.
+// Private to core/store/pg.
 
 #include <cstdint>
 #include <string>
 #include <string_view>
 #include <unordered_map>
-#include <unordered_set>
 #include <vector>
 
 namespace fleetscope::store::pg {
@@ -33,27 +32,17 @@ public:
     /// The id of each name, registering those not cached yet. Throws PgError.
     void resolve_devices(Connection& c, const std::vector<std::string_view>& names);
     void resolve_metrics(Connection& c, const std::vector<std::string_view>& names);
-    /// Registers the series not cached yet. Throws PgError.
-    void resolve_series(Connection& c, const std::vector<std::uint64_t>& series);
 
     std::int32_t device(std::string_view name) const { return devices_.find(name)->second; }
     std::int32_t metric(std::string_view name) const { return metrics_.find(name)->second; }
     bool has_device(std::string_view name) const { return devices_.find(name) != devices_.end(); }
     bool has_metric(std::string_view name) const { return metrics_.find(name) != metrics_.end(); }
-    bool has_series(std::uint64_t key) const { return series_.contains(key); }
-
-    static std::uint64_t series_key(std::int32_t device, std::int32_t metric)
-    {
-        return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(device)) << 32) |
-               static_cast<std::uint32_t>(metric);
-    }
 
 private:
     void resolve(Connection& c, const char* table, Map& cache, const std::vector<std::string_view>& names);
 
     Map devices_;
     Map metrics_;
-    std::unordered_set<std::uint64_t> series_;
 };
 
 } // namespace fleetscope::store::pg

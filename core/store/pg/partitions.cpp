@@ -97,8 +97,8 @@ bool Partitions::ensure(Connection& c, std::int64_t day, std::int64_t today)
             const std::string sql =
                 "CREATE TABLE " + name + " (LIKE samples INCLUDING DEFAULTS INCLUDING CONSTRAINTS); " +
                 "WITH moved AS (DELETE FROM samples_other WHERE ts >= " + from + " AND ts < " + to +
-                " RETURNING device_id, metric_id, ts, value) INSERT INTO " + name +
-                " SELECT device_id, metric_id, ts, value FROM moved; " +
+                " RETURNING device_id, ts, metric_ids, metric_values) INSERT INTO " + name +
+                " SELECT device_id, ts, metric_ids, metric_values FROM moved; " +
                 "ALTER TABLE samples ATTACH PARTITION " + name + " FOR VALUES FROM (" + from + ") TO (" + to +
                 ")";
             c.exec(sql.c_str(), what);

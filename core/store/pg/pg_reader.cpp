@@ -19,19 +19,18 @@ std::int64_t now_ms()
         .count();
 }
 
-// A device's readings: one index range per series (device_metrics lists them), each cut at the limit, then
-// merged in (ts, metric) order. The per-series LIMIT bounds the sort to limit x series rows however long the
-// device's history is. Names compare bytewise (COLLATE "C"), as SQLite's do, whatever the database's locale.
+// A device's readings: its samples in ts order from the (device_id, ts) index, each unnested into its
+// readings, which sort by metric name within one ts (an incremental sort: the LIMIT stops the scan early).
+// Names compare bytewise (COLLATE "C"), as SQLite's do, whatever the database's locale. An unknown device or
+// metric makes its id NULL, and the query empty.
 constexpr const char* kSamples = R"sql(
-SELECT s.ts, m.name, s.value
-FROM devices d
-JOIN device_metrics dm ON dm.device_id = d.id
-JOIN metrics m ON m.id = dm.metric_id
-CROSS JOIN LATERAL (
-    SELECT ts, value FROM samples
-    WHERE device_id = d.id AND metric_id = m.id AND ts >= $3::bigint AND ts <= $4::bigint
-    ORDER BY ts LIMIT $5::bigint) s
-WHERE d.name = $1 AND ($2::text IS NULL OR m.name = $2::text)
+SELECT s.ts, m.name, r.value
+FROM samples s
+CROSS JOIN LATERAL unnest(s.metric_ids, s.metric_values) AS r(metric_id, value)
+JOIN metrics m ON m.id = r.metric_id
+WHERE s.device_id = (SELECT id FROM devices WHERE name = $1)
+  AND s.ts >= $3::bigint AND s.ts <= $4::bigint
+  AND ($2::text IS NULL OR r.metric_id = (SELECT id FROM metrics WHERE name = $2::text))
 ORDER BY s.ts, m.name COLLATE "C"
 LIMIT $5::bigint)sql";
 

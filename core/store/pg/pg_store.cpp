@@ -21,12 +21,13 @@
 #include <map>
 #include <mutex>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 // The write path (docs/architecture.md, "Scale-out"): the writer takes whole requests up to max-batch samples
 // and commits them in one transaction:
-//   BEGIN; COPY samples FROM STDIN (binary)   one round trip to start, the rows streamed
-//   UPDATE devices ... FROM (VALUES ...); COMMIT   one round trip; the devices' totals, in id order
+//   BEGIN; COPY samples FROM STDIN (binary)   one round trip to start, the rows (one per sample) streamed
+//   UPDATE devices ... FROM unnest(...); COMMIT    one round trip (a pipeline); the devices' totals
 // then answers every request of the batch. Names become ids before the transaction (ids.hpp), and the days
 // the batch touches get their partitions first (partitions.hpp), so the transaction itself only appends.
 
@@ -70,6 +71,13 @@ struct DeviceDelta {
     std::int64_t last = std::numeric_limits<std::int64_t>::min();
     std::int64_t samples = 0;
 };
+
+/// The devices' totals of one batch, as arrays in device id order (prepared once per connection).
+constexpr const char* kUpdateDevicesName = "fleetscope_update_devices";
+constexpr const char* kUpdateDevices =
+    "UPDATE devices AS d SET first_seen = least(d.first_seen, u.f), last_seen = greatest(d.last_seen, u.l), "
+    "samples = d.samples + u.n FROM unnest($1::integer[], $2::bigint[], $3::bigint[], $4::bigint[]) "
+    "AS u(id, f, l, n) WHERE d.id = u.id";
 
 /// The retention pass someone waits for (PgStore::run_retention_now).
 struct RetentionRequest {
@@ -155,7 +163,11 @@ struct PgStore::Impl {
     std::optional<bool> batch_draining;
     std::vector<std::shared_ptr<RetentionRequest>> batch_retention;
     std::unordered_map<std::int32_t, DeviceDelta> deltas;
-    std::int64_t session = 0; // written by the constructor, read by session_id()
+    std::vector<Row> rows;
+    std::vector<std::int32_t> row_metrics; // the readings of `rows`
+    std::vector<double> row_values;
+    bool devices_prepared = false; // kUpdateDevices on the current connection
+    std::int64_t session = 0;      // written by the constructor, read by session_id()
     Clock::time_point next_heartbeat{};
     Clock::time_point next_upkeep{};
     Clock::time_point next_retention{};
@@ -277,6 +289,22 @@ void PgStore::Impl::abort_transaction()
 {
     if (!conn.ok())
         return;
+    if (PQpipelineStatus(conn.get()) != PQ_PIPELINE_OFF) {
+        // Up to the sync that ends the pipeline, then out of pipeline mode; a connection that will not leave
+        // it is dropped (the next batch opens a fresh one).
+        for (int i = 0; i < 16 && PQpipelineStatus(conn.get()) != PQ_PIPELINE_OFF; ++i) {
+            PGresult* r = PQgetResult(conn.get());
+            const bool sync = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+            PQclear(r);
+            if (sync || !r)
+                PQexitPipelineMode(conn.get());
+        }
+        if (PQpipelineStatus(conn.get()) != PQ_PIPELINE_OFF) {
+            conn = Connection();
+            devices_prepared = false;
+            return;
+        }
+    }
     // Results still pending (a COPY in progress among them) are consumed first, or libpq refuses the next
     // query.
     while (PGresult* r = PQgetResult(conn.get())) {
@@ -295,6 +323,7 @@ bool PgStore::Impl::ensure_connected()
         return false;
     try {
         conn = Connection::open(target);
+        devices_prepared = false;
     } catch (const PgError& e) {
         if (!outage_logged)
             std::fprintf(stderr, "fleetscope: store: %s; retrying\n", e.what());
@@ -321,6 +350,7 @@ void PgStore::Impl::lost(const PgError& e)
     // A connection libpq still believes in (an error that names an outage on a socket that stays open, such
     // as a shutdown notice) is dropped, so the next attempt opens a fresh one.
     conn = Connection();
+    devices_prepared = false;
     next_reconnect = Clock::now();
 }
 
@@ -340,7 +370,7 @@ void PgStore::Impl::write_transaction(bool& commit_sent)
         if (r.status() != PGRES_COPY_IN)
             throw conn.error(r.get(), "cannot start the COPY of the batch");
     }
-    const std::string& data = encoder.finish();
+    const std::string& data = encoder.encode(rows, row_metrics, row_values);
     if (PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 || PQputCopyEnd(c, nullptr) != 1)
         throw conn.error(nullptr, "cannot send the batch");
     {
@@ -351,35 +381,61 @@ void PgStore::Impl::write_transaction(bool& commit_sent)
     while (PGresult* extra = PQgetResult(c))
         PQclear(extra);
 
-    // The devices' totals, in id order: two gateways updating the same devices lock their rows in the same
-    // order. The values are integers the writer computed, so they are written inline, and the UPDATE and the
-    // COMMIT travel in one round trip.
+    // The devices' totals, in id order (two gateways updating the same devices lock their rows in the same
+    // order), and the COMMIT, in one round trip: a pipeline of the prepared UPDATE and the COMMIT.
+    if (!devices_prepared) {
+        Result r(PQprepare(c, kUpdateDevicesName, kUpdateDevices, 4, nullptr));
+        if (r.status() != PGRES_COMMAND_OK)
+            throw conn.error(r.get(), "cannot prepare the device update");
+        devices_prepared = true;
+    }
     std::vector<std::pair<std::int32_t, DeviceDelta>> sorted(deltas.begin(), deltas.end());
     std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::string sql = "UPDATE devices AS d SET first_seen = least(d.first_seen, v.f), last_seen = "
-                      "greatest(d.last_seen, v.l), samples = d.samples + v.n FROM (VALUES ";
-    sql.reserve(sql.size() + sorted.size() * 48 + 64);
-    bool first = true;
+    std::string ids_text = "{", first_text = "{", last_text = "{", count_text = "{";
     for (const auto& [id, d] : sorted) {
-        sql += first ? "(" : ",(";
-        sql += std::to_string(id);
-        sql += first ? "::integer," : ",";
-        sql += std::to_string(d.first);
-        sql += first ? "::bigint," : ",";
-        sql += std::to_string(d.last);
-        sql += first ? "::bigint," : ",";
-        sql += std::to_string(d.samples);
-        sql += first ? "::bigint)" : ")";
-        first = false;
+        const char* sep = ids_text.size() > 1 ? "," : "";
+        ids_text += sep + std::to_string(id);
+        first_text += sep + std::to_string(d.first);
+        last_text += sep + std::to_string(d.last);
+        count_text += sep + std::to_string(d.samples);
     }
-    sql += ") AS v(id, f, l, n) WHERE d.id = v.id; COMMIT";
+    for (std::string* a : {&ids_text, &first_text, &last_text, &count_text})
+        *a += '}';
+    const char* values[] = {ids_text.c_str(), first_text.c_str(), last_text.c_str(), count_text.c_str()};
+    if (!PQenterPipelineMode(c))
+        throw conn.error(nullptr, "cannot commit the batch");
     commit_sent = true;
-    Result r(PQexec(c, sql.c_str()));
-    if (r.status() != PGRES_COMMAND_OK)
-        throw conn.error(r.get(), "cannot commit the batch");
+    const bool sent = PQsendQueryPrepared(c, kUpdateDevicesName, 4, values, nullptr, nullptr, 0) &&
+                      PQsendQueryParams(c, "COMMIT", 0, nullptr, nullptr, nullptr, nullptr, 0) &&
+                      PQpipelineSync(c);
+    if (!sent)
+        throw conn.error(nullptr, "cannot commit the batch");
+    // Results: the UPDATE's, a NULL, the COMMIT's, a NULL, the sync. After an error the pipeline reports the
+    // rest as aborted; the first error is the one to tell.
+    std::optional<PgError> failure;
+    std::string commit_tag;
+    for (int step = 0; step < 2; ++step) {
+        Result r(PQgetResult(c));
+        if (!r.get())
+            throw conn.error(nullptr, "cannot commit the batch");
+        if (r.status() != PGRES_COMMAND_OK && !failure)
+            failure =
+                conn.error(r.get(), step == 0 ? "cannot update the devices" : "cannot commit the batch");
+        if (step == 1)
+            commit_tag = r.tag();
+        PQclear(PQgetResult(c)); // the NULL after each query's result
+    }
+    {
+        Result sync(PQgetResult(c));
+        if (sync.status() != PGRES_PIPELINE_SYNC && !failure)
+            failure = conn.error(sync.get(), "cannot commit the batch");
+    }
+    PQexitPipelineMode(c);
+    if (failure)
+        throw *failure;
     // COMMIT of a transaction that failed earlier answers "ROLLBACK" with a success status.
-    if (r.tag() != "COMMIT")
-        throw PgError("cannot commit the batch: the server answered " + std::string(r.tag()), "", false);
+    if (commit_tag != "COMMIT")
+        throw PgError("cannot commit the batch: the server answered " + commit_tag, "", false);
 }
 
 CommitStatus PgStore::Impl::write_batch()
@@ -406,13 +462,14 @@ CommitStatus PgStore::Impl::write_batch()
         try {
             ids.resolve_devices(conn, device_names);
             ids.resolve_metrics(conn, metric_names);
-            std::vector<std::uint64_t> series;
             const std::int64_t today = day_of(wall_ms());
             for (const std::int64_t day : days)
                 partitions.ensure(conn, day, today);
 
-            encoder.begin();
             deltas.clear();
+            rows.clear();
+            row_metrics.clear();
+            row_values.clear();
             for (const Request& r : batch) {
                 for (const telemetry::Sample& s : r.samples) {
                     const std::int32_t device = ids.device(s.device);
@@ -420,16 +477,19 @@ CommitStatus PgStore::Impl::write_batch()
                     d.first = std::min(d.first, s.ts_ms);
                     d.last = std::max(d.last, s.ts_ms);
                     ++d.samples;
+                    rows.push_back(Row{device, s.ts_ms, static_cast<std::uint32_t>(row_metrics.size()),
+                                       static_cast<std::uint32_t>(s.metrics.size())});
                     for (const telemetry::Metric& m : s.metrics) {
-                        const std::int32_t metric = ids.metric(m.name);
-                        const std::uint64_t key = Ids::series_key(device, metric);
-                        if (!ids.has_series(key))
-                            series.push_back(key);
-                        encoder.row(device, metric, s.ts_ms, m.value);
+                        row_metrics.push_back(ids.metric(m.name));
+                        row_values.push_back(m.value);
                     }
                 }
             }
-            ids.resolve_series(conn, series);
+            // In index order: consecutive rows then land on the same b-tree pages, which stay in the CPU's
+            // cache. The order of equal keys (a repeated timestamp) does not matter: both are kept.
+            std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+                return std::tie(a.device, a.ts) < std::tie(b.device, b.ts);
+            });
             write_transaction(commit_sent);
             return CommitStatus::committed;
         } catch (const PgError& e) {
