@@ -33,6 +33,8 @@ public:
     bool running();
 
     std::uint16_t port() const { return port_; }
+    /// The postmaster's process id (its backends are its children).
+    pid_t pid() const { return server_.pid(); }
     /// A libpq URI for database `db` as the superuser `fleetscope` (trust authentication, loopback only).
     std::string uri(const std::string& db = "postgres") const;
     /// Creates a fresh database and returns its URI.
