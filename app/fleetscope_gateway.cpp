@@ -3,8 +3,8 @@
 // SIGINT/SIGTERM stop accepting, finish the requests in flight, commit, and exit 0. Alert raises, clears and
 // acknowledgements are logged on stdout, one line each (alerts::log_line).
 // `fleetscope-gateway <subcommand> ...` runs a tool instead (see run_subcommand): `token add` issues a
-// device token; `export` and `sessions` work on a database.
-#include "core/auth/tokens.hpp"
+// device token, `operator add` an operator token; `export` and `sessions` work on a database.
+#include "core/auth/token_cli.hpp"
 #include "core/capture_cli.hpp"
 #include "core/cli.hpp"
 #include "core/gateway.hpp"
@@ -25,57 +25,6 @@ namespace po = boost::program_options;
 
 namespace {
 
-/// `token add`: prints a fresh token once and appends only its SHA-256 to the token file.
-int token_command(int argc, char** argv)
-{
-    std::string token_file;
-    std::string device;
-    po::options_description desc("Usage: fleetscope-gateway token add --token-file FILE --device ID\n\n"
-                                 "Issues a device token: prints it once on stdout and appends the device id "
-                                 "and the token's SHA-256 to FILE (created when absent). The token itself is "
-                                 "stored nowhere.\nOptions");
-    desc.add_options()("help,h", "show this help and exit")(
-        "token-file", po::value<std::string>(&token_file)->required()->value_name("FILE"),
-        "the gateway's token file (--token-file of the gateway)")(
-        "device", po::value<std::string>(&device)->required()->value_name("ID"),
-        "the device id the token may write: 1 to 128 characters of [A-Za-z0-9._:-]");
-    po::positional_options_description none;
-    try {
-        po::variables_map vm;
-        // argv[1] is "token", argv[2] the action.
-        const std::string action = argc > 2 ? argv[2] : "";
-        if (action == "--help" || action == "-h" || action.empty()) {
-            std::cout << desc << "\n";
-            return action.empty() ? 2 : 0;
-        }
-        if (action != "add") {
-            std::cerr << "fleetscope-gateway token: unknown action '" << action << "': expected 'add'\n";
-            return 2;
-        }
-        po::store(po::command_line_parser(argc - 2, argv + 2).options(desc).positional(none).run(), vm);
-        if (vm.count("help")) {
-            std::cout << desc << "\n";
-            return 0;
-        }
-        po::notify(vm);
-    } catch (const po::error& e) {
-        std::cerr << "fleetscope-gateway token add: " << e.what()
-                  << "\nTry 'fleetscope-gateway token add --help'.\n";
-        return 2;
-    }
-    try {
-        const std::string token = fleetscope::auth::add_token(token_file, device);
-        std::cout << token << std::endl;
-        std::cerr << "fleetscope-gateway: token for device '" << device << "' added to " << token_file
-                  << " (as its SHA-256). It is shown only this once: give it to the device as "
-                     "'Authorization: Bearer <token>'.\n";
-    } catch (const std::exception& e) {
-        std::cerr << "fleetscope-gateway token add: " << e.what() << "\n";
-        return 1;
-    }
-    return 0;
-}
-
 /// The subcommands, each given its own arguments (argv[0] is the subcommand's name). Empty when argv[1] names
 /// none: then the arguments are the gateway's.
 std::optional<int> run_subcommand(int argc, char** argv)
@@ -88,7 +37,11 @@ std::optional<int> run_subcommand(int argc, char** argv)
     if (command == "sessions")
         return fleetscope::run_sessions_command(argc - 1, argv + 1, std::cout, std::cerr);
     if (command == "token")
-        return token_command(argc, argv);
+        return fleetscope::auth::run_token_command(fleetscope::auth::TokenFile::devices, argc - 1, argv + 1,
+                                                   std::cout, std::cerr);
+    if (command == "operator")
+        return fleetscope::auth::run_token_command(fleetscope::auth::TokenFile::operators, argc - 1, argv + 1,
+                                                   std::cout, std::cerr);
     return std::nullopt;
 }
 
@@ -103,6 +56,7 @@ int main(int argc, char** argv)
     po::options_description desc(
         "Usage: fleetscope-gateway [options]\n"
         "       fleetscope-gateway token add --token-file FILE --device ID\n"
+        "       fleetscope-gateway operator add --operator-token-file FILE --name NAME\n"
         "       fleetscope-gateway export --help | sessions --help\n\n"
         "Accepts device telemetry over HTTP/1.1 (POST /v1/telemetry) and stores it in "
         "SQLite.\nOptions");
@@ -149,6 +103,9 @@ int main(int argc, char** argv)
                   << "; device tokens "
                   << (gateway.auth_enabled() ? "required (" + settings.token_file + ")" : std::string("off"))
                   << "\n";
+    if (!settings.operator_token_file.empty())
+        std::cerr << "fleetscope-gateway: operator tokens from " << settings.operator_token_file
+                  << " (remote device reads, alert reads and acknowledgements need one)\n";
     std::cerr << "fleetscope-gateway: " << gateway.alerts().rules().size() << " alert rules from "
               << fleetscope::alerts::rules_path(settings) << "\n";
     std::cout << "listening on " << gateway.listening_address() << std::endl;

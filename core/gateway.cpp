@@ -2,6 +2,7 @@
 #include "core/gateway.hpp"
 
 #include "core/alerts/alerts.hpp"
+#include "core/auth/operator_access.hpp"
 #include "core/auth/tokens.hpp"
 #include "core/http/api.hpp"
 #include "core/metrics/histogram.hpp"
@@ -22,6 +23,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -53,6 +55,18 @@ std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, met
     return {metrics::percentile(interval, 0.50), metrics::percentile(interval, 0.99)};
 }
 
+/// The database file and its write-ahead log on disk, in bytes; -1 when the file cannot be read. The -shm
+/// index is left out: it is a memory map, not data.
+std::int64_t database_bytes(const std::string& path)
+{
+    std::error_code ec;
+    const auto main = std::filesystem::file_size(path, ec);
+    if (ec)
+        return -1;
+    const auto wal = std::filesystem::file_size(path + "-wal", ec);
+    return static_cast<std::int64_t>(main + (ec ? 0 : wal));
+}
+
 } // namespace
 
 struct Gateway::Impl {
@@ -70,6 +84,7 @@ struct Gateway::Impl {
     std::uint64_t fd_limit = 0;
     std::uint64_t ceiling = 0;
     std::chrono::steady_clock::time_point started;
+    double process_started = -1; // seconds since the epoch: it never changes, so it is read once
 
     metrics::Hub hub;
     // Evaluated on the writer thread (as samples commit) and the sampler thread; its events are recorded
@@ -82,6 +97,7 @@ struct Gateway::Impl {
     std::unique_ptr<runtime::BlockingPool> blocking;
     http::ConnectedDevices connected;
     std::unique_ptr<auth::TokenTable> tokens;
+    std::unique_ptr<auth::TokenTable> operator_tokens;
     std::unique_ptr<boost::asio::ssl::context> tls;
     std::unique_ptr<http::Api> api;
     std::unique_ptr<net::Listener> listener;
@@ -135,6 +151,9 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.responses_by_class = totals.responses_by_class;
     s.samples_committed = totals.samples_committed;
     std::tie(s.ack_p50_ms, s.ack_p99_ms) = p50_p99_since(totals.ack_latency, prev_ack);
+    s.ack_latency = metrics::LatencyBuckets::from(totals.ack_latency);
+    s.samples_rejected = totals.samples_rejected;
+    s.devices_connected = connected.size();
 
     s.workers.reserve(runtime->size());
     for (std::size_t i = 0; i < runtime->size(); ++i) {
@@ -154,8 +173,14 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.store_batches = st.batches;
     s.store_last_batch = st.last_batch_samples;
     std::tie(s.commit_p50_ms, s.commit_p99_ms) = p50_p99_since(st.commit_latency, prev_commit);
+    s.commit_latency = metrics::LatencyBuckets::from(st.commit_latency);
+    s.database_bytes = database_bytes(db_path);
 
-    s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, metrics::process_rss_bytes()));
+    const auto memory = metrics::process_memory();
+    s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));
+    s.virtual_memory_bytes = memory.virtual_size;
+    s.cpu_seconds = metrics::process_cpu_seconds();
+    s.start_time_seconds = process_started;
     return s;
 }
 
@@ -218,6 +243,10 @@ void Gateway::start()
     d.tokens = d.settings.token_file.empty()
                    ? nullptr
                    : std::make_unique<auth::TokenTable>(auth::TokenTable::load(d.settings.token_file));
+    d.operator_tokens = d.settings.operator_token_file.empty()
+                            ? nullptr
+                            : std::make_unique<auth::TokenTable>(auth::TokenTable::load(
+                                  d.settings.operator_token_file, auth::TokenFile::operators));
     d.tls = d.settings.tls_cert.empty() ? nullptr
                                         : net::make_tls_context(d.settings.tls_cert, d.settings.tls_key);
 
@@ -256,7 +285,9 @@ void Gateway::start()
         [this, &d] {
             return metrics::prometheus_text(snapshot()) + alerts::prometheus_text(d.alerts.active_counts());
         },
-        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts, &d.draining, d.name});
+        [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts,
+        auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}, &d.draining,
+        d.name});
 
     try {
         d.listener =
@@ -269,6 +300,7 @@ void Gateway::start()
     d.server =
         std::make_unique<net::Server>(*d.runtime, *d.api, *d.registry, d.settings, d.ceiling, d.tls.get());
     d.started = std::chrono::steady_clock::now();
+    d.process_started = metrics::process_start_time_seconds();
     d.runtime->start();
     d.server->start(*d.listener);
 
@@ -312,6 +344,7 @@ void Gateway::stop()
     d.store.reset();
     d.tls.reset();
     d.tokens.reset();
+    d.operator_tokens.reset();
 }
 
 void Gateway::drain()

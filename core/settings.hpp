@@ -63,6 +63,9 @@ struct Settings {
     std::string token_file; // empty: no device tokens; else POST /v1/telemetry needs a device's bearer token
     std::string tls_cert;   // PEM certificate chain; with tls_key: HTTPS; both empty: plain HTTP
     std::string tls_key;    // PEM private key of tls_cert
+    // Empty: no operator tokens. With it or token_file set, peers off loopback need an operator's bearer
+    // token to read devices and alerts or to acknowledge alerts.
+    std::string operator_token_file;
 
     // Alerts
     std::string alert_rules; // empty: <user data dir>/fleetscope/alerts.json (a missing file: no rules)
@@ -154,6 +157,10 @@ void for_each_setting(S& s, F&& f)
                   "device tokens (DEVICE SHA256-HEX per line); empty = no authentication. "
                   "Add one with: fleetscope-gateway token add"},
       s.token_file);
+    f(SettingInfo{"operator-token-file", "",
+                  "operator tokens (NAME SHA256-HEX per line); with it or token-file set, peers off loopback "
+                  "need one to read devices and alerts. Add one with: fleetscope-gateway operator add"},
+      s.operator_token_file);
     f(SettingInfo{"tls-cert", "", "PEM certificate (chain) for HTTPS; empty with tls-key = plain HTTP"},
       s.tls_cert);
     f(SettingInfo{"tls-key", "", "PEM private key of tls-cert"}, s.tls_key);

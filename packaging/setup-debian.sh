@@ -17,6 +17,7 @@ packages=(
   golang-go golang-github-mattn-go-sqlite3-dev
   clang libclang-rt-14-dev
   dpkg-dev file appstream desktop-file-utils shared-mime-info libxml2-utils
+  prometheus python3-jsonschema
 )
 
 missing=()

@@ -3,6 +3,8 @@
 
 #include "core/telemetry/codec.hpp"
 
+#include <boost/beast/core/string.hpp>
+
 #include <fstream>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -14,8 +16,47 @@ namespace fleetscope::auth {
 
 namespace {
 
-constexpr std::size_t kMaxDeviceChars = 128; // DESIGN.md: device ids are 1 to 128 characters
+constexpr std::size_t kMaxNameChars = 128; // DESIGN.md: device ids are 1 to 128 characters; operators alike
 constexpr std::size_t kTokenBytes = 32;
+
+/// What the messages about one kind of token file call things.
+struct Words {
+    std::string_view setting; // the gateway setting naming the file
+    std::string_view entity;  // who a line's token is for
+    std::string_view name;    // how the first field is called in prose ("device id")
+    std::string_view form;    // the first field in the line's form
+    std::string_view flag;    // the `add` subcommand's flag for the name
+    std::string_view command; // the `add` subcommand
+    std::string_view header;  // the comment a new file starts with
+};
+
+const Words& words(TokenFile kind)
+{
+    static constexpr Words kDevices{
+        "token-file",
+        "device",
+        "device id",
+        "DEVICE",
+        "--device",
+        "fleetscope-gateway token add",
+        "# FleetScope device tokens: DEVICE SHA256-HEX-OF-TOKEN, one per line. Tokens are stored only as "
+        "their SHA-256.\n"};
+    static constexpr Words kOperators{
+        "operator-token-file",
+        "operator",
+        "operator name",
+        "NAME",
+        "--name",
+        "fleetscope-gateway operator add",
+        "# FleetScope operator tokens: NAME SHA256-HEX-OF-TOKEN, one per line. Tokens are stored only as "
+        "their SHA-256.\n"};
+    return kind == TokenFile::operators ? kOperators : kDevices;
+}
+
+std::string str(std::string_view v)
+{
+    return std::string(v);
+}
 
 /// SHA-256 fetched once: an implicit fetch per digest (EVP_sha256() in OpenSSL 3) takes a lock on the
 /// provider store, which every worker would contend on.
@@ -59,7 +100,7 @@ std::string_view next_field(std::string_view& rest)
     return field;
 }
 
-std::string read_file(const std::string& path, bool& exists)
+std::string read_file(const std::string& path, bool& exists, const Words& w)
 {
     std::ifstream in(path, std::ios::binary);
     exists = static_cast<bool>(in);
@@ -68,7 +109,7 @@ std::string read_file(const std::string& path, bool& exists)
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad())
-        throw std::runtime_error("token-file " + path + ": cannot be read");
+        throw std::runtime_error(str(w.setting) + " " + path + ": cannot be read");
     return std::move(text).str();
 }
 
@@ -104,8 +145,9 @@ std::string generate_token()
     return to_hex(raw);
 }
 
-std::string TokenTable::parse(std::string_view text, TokenTable& table)
+std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFile kind)
 {
+    const Words& w = words(kind);
     table.digests_.clear();
     decltype(table.digests_) digests;
     std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> line_of;
@@ -122,14 +164,14 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table)
             continue;
         const std::string_view hex = next_field(rest);
         if (hex.empty())
-            return where +
-                   "expected 'DEVICE SHA256-HEX' (the device id, a space or tab, the token's SHA-256 "
-                   "as 64 hex digits), got only '" +
+            return where + "expected '" + str(w.form) + " SHA256-HEX' (the " + str(w.name) +
+                   ", a space or tab, the token's SHA-256 as 64 hex digits), got only '" +
                    std::string(device.substr(0, 64)) + "'";
         if (!next_field(rest).empty())
-            return where + "expected 'DEVICE SHA256-HEX' and nothing after it; found a third field";
-        if (!telemetry::valid_identifier(device, kMaxDeviceChars))
-            return where + "device id '" + std::string(device.substr(0, 64)) +
+            return where + "expected '" + str(w.form) +
+                   " SHA256-HEX' and nothing after it; found a third field";
+        if (!telemetry::valid_identifier(device, kMaxNameChars))
+            return where + str(w.name) + " '" + std::string(device.substr(0, 64)) +
                    "': expected 1 to 128 characters of [A-Za-z0-9._:-]";
         Digest d{};
         bool hex_ok = hex.size() == d.size() * 2;
@@ -140,13 +182,13 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table)
             d[i] = static_cast<unsigned char>(hi * 16 + lo);
         }
         if (!hex_ok)
-            return where + "device '" + std::string(device) +
+            return where + str(w.entity) + " '" + std::string(device) +
                    "': expected the token's SHA-256 as 64 hex digits, got " +
                    (hex.size() != d.size() * 2 ? std::to_string(hex.size()) + " characters"
                                                : std::string("a character that is not a hex digit"));
         if (auto it = line_of.find(device); it != line_of.end())
-            return where + "device '" + std::string(device) + "' already has a token on line " +
-                   std::to_string(it->second) + ": one token per device";
+            return where + str(w.entity) + " '" + std::string(device) + "' already has a token on line " +
+                   std::to_string(it->second) + ": one token per " + str(w.entity);
         line_of.emplace(device, number);
         digests.emplace(device, d);
     }
@@ -154,18 +196,18 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table)
     return {};
 }
 
-TokenTable TokenTable::load(const std::string& path)
+TokenTable TokenTable::load(const std::string& path, TokenFile kind)
 {
+    const Words& w = words(kind);
     bool exists = false;
-    const std::string text = read_file(path, exists);
+    const std::string text = read_file(path, exists, w);
     if (!exists)
-        throw std::runtime_error("token-file " + path +
-                                 ": cannot be opened; create it with 'fleetscope-gateway token add "
-                                 "--token-file " +
-                                 path + " --device ID'");
+        throw std::runtime_error(str(w.setting) + " " + path + ": cannot be opened; create it with '" +
+                                 str(w.command) + " --" + str(w.setting) + " " + path + " " + str(w.flag) +
+                                 " " + (kind == TokenFile::operators ? "NAME" : "ID") + "'");
     TokenTable table;
-    if (auto problem = parse(text, table); !problem.empty())
-        throw std::runtime_error("token-file " + path + ", " + problem);
+    if (auto problem = parse(text, table, kind); !problem.empty())
+        throw std::runtime_error(str(w.setting) + " " + path + ", " + problem);
     return table;
 }
 
@@ -180,31 +222,45 @@ bool TokenTable::verify(std::string_view device, const Digest& token_digest) con
     return equal && it != digests_.end();
 }
 
+std::optional<std::string_view> TokenTable::find(const Digest& token_digest) const
+{
+    // Every entry is compared, with no early exit, so the time does not tell how many entries a wrong token
+    // was tried against; CRYPTO_memcmp does not tell how close a digest came.
+    const std::string* found = nullptr;
+    for (const auto& [name, digest] : digests_) {
+        if (CRYPTO_memcmp(digest.data(), token_digest.data(), digest.size()) == 0)
+            found = &name;
+    }
+    if (!found)
+        return std::nullopt;
+    return std::string_view(*found);
+}
+
 bool TokenTable::contains(std::string_view device) const
 {
     return digests_.find(device) != digests_.end();
 }
 
-std::string add_token(const std::string& path, std::string_view device)
+std::string add_token(const std::string& path, std::string_view device, TokenFile kind)
 {
-    if (!telemetry::valid_identifier(device, kMaxDeviceChars))
-        throw std::runtime_error("--device '" + std::string(device.substr(0, 64)) +
+    const Words& w = words(kind);
+    if (!telemetry::valid_identifier(device, kMaxNameChars))
+        throw std::runtime_error(str(w.flag) + " '" + std::string(device.substr(0, 64)) +
                                  "': expected 1 to 128 characters of [A-Za-z0-9._:-]");
     bool exists = false;
-    const std::string text = read_file(path, exists);
+    const std::string text = read_file(path, exists, w);
     TokenTable table;
-    if (auto problem = TokenTable::parse(text, table); !problem.empty())
-        throw std::runtime_error("token-file " + path + ", " + problem + "; nothing was added");
+    if (auto problem = TokenTable::parse(text, table, kind); !problem.empty())
+        throw std::runtime_error(str(w.setting) + " " + path + ", " + problem + "; nothing was added");
     if (table.contains(device))
-        throw std::runtime_error("token-file " + path + ": device '" + std::string(device) +
+        throw std::runtime_error(str(w.setting) + " " + path + ": " + str(w.entity) + " '" +
+                                 std::string(device) +
                                  "' already has a token; remove its line to issue a new one");
 
     const std::string token = generate_token();
     std::string line;
     if (!exists)
-        line +=
-            "# FleetScope device tokens: DEVICE SHA256-HEX-OF-TOKEN, one per line. Tokens are stored only "
-            "as their SHA-256.\n";
+        line += w.header;
     else if (!text.empty() && text.back() != '\n')
         line += '\n';
     line += std::string(device) + ' ' + to_hex(sha256(token)) + '\n';
@@ -212,8 +268,23 @@ std::string add_token(const std::string& path, std::string_view device)
     out << line;
     out.flush();
     if (!out)
-        throw std::runtime_error("token-file " + path + ": cannot be written; no token was added");
+        throw std::runtime_error(str(w.setting) + " " + path + ": cannot be written; no token was added");
     return token;
+}
+
+std::optional<std::string_view> bearer_token(std::string_view field)
+{
+    constexpr std::string_view kScheme = "Bearer ";
+    if (field.size() <= kScheme.size() || !boost::beast::iequals(field.substr(0, kScheme.size()), kScheme))
+        return std::nullopt;
+    field.remove_prefix(kScheme.size());
+    while (!field.empty() && field.front() == ' ')
+        field.remove_prefix(1);
+    while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
+        field.remove_suffix(1);
+    if (field.empty() || field.find_first_of(" \t") != std::string_view::npos)
+        return std::nullopt;
+    return field;
 }
 
 } // namespace fleetscope::auth

@@ -4,13 +4,21 @@
 #include <array>
 #include <cstddef>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
 
 namespace fleetscope::auth {
 
-/// A SHA-256 digest: how a device token is stored and compared, never the token itself.
+/// The two token files, one format: `NAME SHA256-HEX` per line, NAME a device id or an operator's name. The
+/// kind changes only the words of messages (setting, flag, subcommand) so each names its own file.
+enum class TokenFile {
+    devices,   // --token-file: a token writes its own device's telemetry
+    operators, // --operator-token-file: a token reads the fleet and acknowledges alerts from afar
+};
+
+/// A SHA-256 digest: how a token is stored and compared, never the token itself.
 using Digest = std::array<unsigned char, 32>;
 
 /// SHA-256 of `text`.
@@ -23,21 +31,26 @@ std::string to_hex(const Digest& d);
 /// generator fails.
 std::string generate_token();
 
-/// The device → token-digest table of a token file. Immutable once loaded: any thread may verify
+/// The name → token-digest table of a token file. Immutable once loaded: any thread may verify
 /// concurrently.
 class TokenTable {
 public:
-    /// Parses the text of a token file: one `DEVICE SHA256-HEX` per line, separated by spaces or tabs; blank
+    /// Parses the text of a token file: one `NAME SHA256-HEX` per line, separated by spaces or tabs; blank
     /// lines and lines starting with `#` are ignored. Returns an empty string when the text is valid, else
     /// "line N: what is wrong, and the expected form"; `table` is then left empty.
-    static std::string parse(std::string_view text, TokenTable& table);
+    static std::string parse(std::string_view text, TokenTable& table, TokenFile kind = TokenFile::devices);
 
     /// Reads and parses `path`. Throws std::runtime_error naming the file and the line on any problem.
-    static TokenTable load(const std::string& path);
+    static TokenTable load(const std::string& path, TokenFile kind = TokenFile::devices);
 
     /// Whether `token` is the token of `device`, compared as digests in constant time. A device with no entry
     /// gets false, in the same time as a wrong token.
     bool verify(std::string_view device, const Digest& token_digest) const;
+
+    /// The name whose token has this digest, or nothing. Compares with every entry in constant time, so the
+    /// time taken says nothing of which entry matched or how close a guess came; meant for the few entries
+    /// of an operator file, where the token alone says who is asking.
+    std::optional<std::string_view> find(const Digest& token_digest) const;
 
     bool contains(std::string_view device) const;
     std::size_t size() const { return digests_.size(); }
@@ -50,10 +63,14 @@ private:
     std::unordered_map<std::string, Digest, Hash, std::equal_to<>> digests_;
 };
 
-/// `fleetscope-gateway token add`: generates a token for `device`, appends `device sha256-hex` to the token
-/// file at `path` (creating it, with a comment header, when absent) and returns the token, which is stored
-/// nowhere in clear. Throws std::runtime_error when the device id is invalid, the file is not a valid token
-/// file, the device already has a token, or the file cannot be written.
-std::string add_token(const std::string& path, std::string_view device);
+/// `fleetscope-gateway token add` and `operator add`: generates a token for `name`, appends
+/// `name sha256-hex` to the token file at `path` (creating it, with a comment header, when absent) and
+/// returns the token, which is stored nowhere in clear. Throws std::runtime_error when the name is invalid,
+/// the file is not a valid token file, the name already has a token, or the file cannot be written.
+std::string add_token(const std::string& path, std::string_view name, TokenFile kind = TokenFile::devices);
+
+/// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
+/// nothing when the value is of another scheme or malformed.
+std::optional<std::string_view> bearer_token(std::string_view field);
 
 } // namespace fleetscope::auth

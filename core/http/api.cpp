@@ -3,6 +3,7 @@
 
 #include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
+#include "core/http/openapi.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
 #include "core/runtime/handoff.hpp"
@@ -78,6 +79,7 @@ constexpr std::string_view kTelemetryPath = "/v1/telemetry";
 constexpr std::string_view kDevicesPath = "/v1/devices";
 constexpr std::string_view kAlertsPath = "/v1/alerts";
 constexpr std::string_view kAckSuffix = "/ack";
+constexpr std::string_view kOpenApiPath = "/v1/openapi.json";
 
 /// POST /v1/alerts/{id}/ack: the {id} segment, or empty when `path` is not that route.
 std::string_view ack_route_id(std::string_view path)
@@ -134,25 +136,31 @@ store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&&
     return result.wait();
 }
 
-/// The token of an `Authorization: Bearer <token>` field value (the scheme is case-insensitive, RFC 7235), or
-/// nothing when the field is absent, of another scheme or malformed.
-std::optional<std::string_view> bearer_token(std::string_view field)
+/// How /metrics names a commit that did not happen (fleetscope_samples_rejected_total's reason).
+metrics::Rejection rejection_of(store::CommitStatus s)
 {
-    constexpr std::string_view kScheme = "Bearer ";
-    if (field.size() <= kScheme.size() || !boost::beast::iequals(field.substr(0, kScheme.size()), kScheme))
-        return std::nullopt;
-    field.remove_prefix(kScheme.size());
-    while (!field.empty() && field.front() == ' ')
-        field.remove_prefix(1);
-    while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
-        field.remove_suffix(1);
-    if (field.empty() || field.find_first_of(" \t") != std::string_view::npos)
-        return std::nullopt;
-    return field;
+    switch (s) {
+    case store::CommitStatus::overloaded:
+        return metrics::Rejection::overloaded;
+    case store::CommitStatus::full:
+        return metrics::Rejection::database_full;
+    case store::CommitStatus::locked:
+        return metrics::Rejection::database_locked;
+    case store::CommitStatus::stopped:
+        return metrics::Rejection::stopping;
+    case store::CommitStatus::committed:
+    case store::CommitStatus::failed:
+        break;
+    }
+    return metrics::Rejection::store_error;
 }
 
 constexpr std::string_view kBearerUsage = "send 'Authorization: Bearer <token>' with the token issued for "
                                           "the device (fleetscope-gateway token add)";
+constexpr std::string_view kOperatorUsage =
+    "a client off the gateway's host sends 'Authorization: Bearer <token>' with an operator token "
+    "(fleetscope-gateway operator add, operator-token-file) to read devices, samples and alerts and to "
+    "acknowledge alerts";
 
 /// A message may quote what the client sent (a path, a header value, a query key), and those bytes may be
 /// anything, but a JSON body must be valid UTF-8. Bytes outside printable ASCII are written as \xNN, as the
@@ -267,7 +275,7 @@ std::optional<Response> Api::check_header(const Request& h) const
         const auto field = h.find(bhttp::field::authorization);
         if (field == h.end())
             return error(status::unauthorized, "device token required: " + std::string(kBearerUsage), h);
-        if (!bearer_token(field->value()))
+        if (!auth::bearer_token(field->value()))
             return error(
                 status::unauthorized,
                 "malformed Authorization field: expected the Bearer scheme; " + std::string(kBearerUsage), h);
@@ -314,11 +322,16 @@ Response Api::handle(const Request& request, ConnectionState& connection)
         return reply(status::ok, services_.metrics_text(), "text/plain; version=0.0.4; charset=utf-8",
                      request);
     }
-    if (services_.tokens && !connection.loopback && path.starts_with(kDevicesPath))
-        return error(status::forbidden,
-                     "device reads are served to loopback clients only while device tokens are on "
-                     "(token-file is set): read them on the gateway's host",
-                     request);
+    if (path == kOpenApiPath) {
+        if (!is_get)
+            return error(status::method_not_allowed, "method not allowed: /v1/openapi.json accepts GET",
+                         request);
+        return reply(status::ok, std::string(openapi_document()), kJson, request);
+    }
+    if (path.starts_with(kDevicesPath) || path.starts_with(kAlertsPath)) {
+        if (auto denied = require_operator(request, connection))
+            return std::move(*denied);
+    }
     if (path == kDevicesPath) {
         if (!is_get)
             return error(status::method_not_allowed, "method not allowed: /v1/devices accepts GET", request);
@@ -343,11 +356,45 @@ Response Api::handle(const Request& request, ConnectionState& connection)
                          request);
         return ack_alert(request, id);
     }
-    return error(status::not_found,
-                 "no such endpoint '" + std::string(path) +
-                     "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
-                     "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics or GET /healthz",
-                 request);
+    return error(
+        status::not_found,
+        "no such endpoint '" + std::string(path) +
+            "': expected POST /v1/telemetry, GET /v1/devices, GET /v1/devices/{device}/samples, "
+            "GET /v1/alerts, POST /v1/alerts/{id}/ack, GET /metrics, GET /healthz or GET /v1/openapi.json",
+        request);
+}
+
+std::optional<Response> Api::require_operator(const Request& request, const ConnectionState& connection) const
+{
+    const auto field = request.find(bhttp::field::authorization);
+    const auto authorization =
+        field == request.end() ? std::nullopt : std::optional<std::string_view>(field->value());
+    switch (services_.operators.check(connection.loopback, authorization)) {
+    case auth::OperatorVerdict::allowed:
+        return std::nullopt;
+    case auth::OperatorVerdict::token_required:
+        return error(status::unauthorized, "operator token required: " + std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_malformed:
+        return error(status::unauthorized,
+                     "malformed Authorization field: expected the Bearer scheme; " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::token_invalid:
+        return error(status::unauthorized,
+                     "the bearer token is not an operator token (a device token only writes its device's "
+                     "telemetry); " +
+                         std::string(kOperatorUsage),
+                     request);
+    case auth::OperatorVerdict::no_operators:
+        break;
+    }
+    return error(
+        status::forbidden,
+        "device and alert reads and alert acknowledgements are served to loopback clients only: access "
+        "control is on (token-file or operator-token-file is set) and operator-token-file is empty; use "
+        "them on the gateway's host, or issue operator tokens (fleetscope-gateway operator add)",
+        request);
 }
 
 void Api::on_close(const ConnectionState& connection)
@@ -365,21 +412,25 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     if (!decoded.ok())
         return error(status::bad_request, decoded.error, request);
 
+    const auto n = decoded.samples.size();
+    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     if (services_.tokens) {
         // check_header made sure a bearer token is present. Its digest is computed once per request; each
         // sample's device must be the one the token was issued for, or nothing from the request is stored.
-        const auto token = bearer_token(request[bhttp::field::authorization]);
+        const auto token = auth::bearer_token(request[bhttp::field::authorization]);
         const auth::Digest digest = auth::sha256(token.value_or(std::string_view{}));
         std::string_view verified;
         for (const auto& sample : decoded.samples) {
             if (sample.device == verified)
                 continue;
-            if (!token || !services_.tokens->verify(sample.device, digest))
+            if (!token || !services_.tokens->verify(sample.device, digest)) {
+                slot.count_rejected(metrics::Rejection::unauthorized, n);
                 return error(status::unauthorized,
                              "the bearer token is not valid for device '" + sample.device +
                                  "': a token writes only the device it was issued for; nothing from this "
                                  "request was stored",
                              request);
+            }
             verified = sample.device;
         }
     }
@@ -390,10 +441,11 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
         services_.connected.add(connection.device);
     }
 
-    const auto n = decoded.samples.size();
-    auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     slot.samples_accepted.add(n);
-    switch (commit(services_.store, std::move(decoded.samples))) {
+    const auto outcome = commit(services_.store, std::move(decoded.samples));
+    if (outcome != store::CommitStatus::committed)
+        slot.count_rejected(rejection_of(outcome), n);
+    switch (outcome) {
     case store::CommitStatus::committed:
         slot.samples_committed.add(n);
         return reply(status::no_content, {}, {}, request);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/auth/operator_access.hpp"
 #include "core/http/arena.hpp"
 #include "core/settings.hpp"
 
@@ -19,9 +20,6 @@
 #include <string_view>
 #include <unordered_map>
 
-namespace fleetscope::auth {
-class TokenTable;
-}
 namespace fleetscope::store {
 class Store;
 }
@@ -66,8 +64,8 @@ private:
 };
 
 /// What one connection remembers between requests: the device it posts for, so that its close updates
-/// ConnectedDevices, and whether its peer is on loopback (device reads are served only there while device
-/// tokens are on). Owned by the connection's fiber.
+/// ConnectedDevices, and whether its peer is on loopback (auth::is_loopback_peer: local peers need no
+/// operator token). Owned by the connection's fiber.
 struct ConnectionState {
     std::string device;
     bool loopback = true;
@@ -84,6 +82,7 @@ struct Services {
     std::function<std::string()> health_json;  // the body of GET /healthz
     const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
     alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
+    auth::OperatorPolicy operators;            // who may read the fleet and act on alerts from afar
     // Set while the gateway drains (Gateway::drain): /healthz answers 503 and every response closes its
     // connection, so a balancer sends devices elsewhere. Null: never.
     const std::atomic<bool>* draining = nullptr;
@@ -111,6 +110,11 @@ public:
 
     const Settings& settings() const { return services_.settings; }
     bool draining() const;
+
+    /// The operator rule (auth::OperatorPolicy) applied to a request: nothing when it may proceed, else the
+    /// 401 or 403 to answer. Every operator endpoint goes through it: device and sample reads, alerts and
+    /// their acknowledgement.
+    std::optional<Response> require_operator(const Request& request, const ConnectionState& connection) const;
 
 private:
     /// 413 when an announced Content-Length exceeds max-body-bytes.

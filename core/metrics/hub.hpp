@@ -20,10 +20,10 @@ namespace fleetscope::metrics {
 /// Consumer: the subscriber's own thread (the GUI thread), which drains both on a timer.
 /// When a queue is full the producer drops the update and counts it; it never waits.
 /// `capacity` bounds the device-update queue; the snapshot queue holds min(capacity, kMaxSnapshots), because
-/// a snapshot is a few hundred bytes and arrives only every sample interval.
+/// a snapshot is about 1.3 KB (most of it the two latency histograms) and arrives only every sample interval.
 class Subscription {
 public:
-    static constexpr std::size_t kMaxSnapshots = 1024; // ~100 s of snapshots at the default 100 ms interval
+    static constexpr std::size_t kMaxSnapshots = 1024; // ~100 s at the default 100 ms interval, ~1.3 MB
 
     explicit Subscription(std::size_t capacity);
 

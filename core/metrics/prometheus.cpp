@@ -12,20 +12,23 @@ namespace fleetscope::metrics {
 namespace {
 
 // Appends families and samples to one reserved string; numbers go through std::to_chars into a stack buffer,
-// so rendering allocates only when the reservation was too small.
+// so rendering allocates only when the reservation was too small. Every name gets the writer's prefix.
 class Writer {
 public:
-    explicit Writer(std::string& out)
+    Writer(std::string& out, std::string_view prefix)
         : out_(out)
+        , prefix_(prefix)
     {}
 
     void family(std::string_view name, std::string_view type, std::string_view help)
     {
-        out_ += "# HELP fleetscope_";
+        out_ += "# HELP ";
+        out_ += prefix_;
         out_ += name;
         out_ += ' ';
         out_ += help;
-        out_ += "\n# TYPE fleetscope_";
+        out_ += "\n# TYPE ";
+        out_ += prefix_;
         out_ += name;
         out_ += ' ';
         out_ += type;
@@ -33,22 +36,23 @@ public:
     }
 
     template <class T>
-    void sample(std::string_view name, T value)
+    void sample(std::string_view name, T value, std::string_view suffix = {})
     {
-        start(name);
+        start(name, suffix);
         out_ += ' ';
         number(value);
         out_ += '\n';
     }
 
     template <class T>
-    void sample(std::string_view name, std::string_view label, std::string_view label_value, T value)
+    void sample(std::string_view name, std::string_view label, std::string_view label_value, T value,
+                std::string_view suffix = {})
     {
-        start(name);
+        start(name, suffix);
         out_ += '{';
         out_ += label;
         out_ += "=\"";
-        out_ += label_value; // our label values never need escaping: digits, "2xx", "0.99"
+        escaped(label_value);
         out_ += "\"} ";
         number(value);
         out_ += '\n';
@@ -67,11 +71,52 @@ public:
         sample(name, value);
     }
 
-private:
-    void start(std::string_view name)
+    /// A histogram family in seconds: one cumulative _bucket line per bound, +Inf, _sum and _count.
+    void histogram(std::string_view name, std::string_view help, const LatencyBuckets& h)
     {
-        out_ += "fleetscope_";
+        family(name, "histogram", help);
+        char le[32];
+        for (std::size_t i = 0; i < kLatencyBounds; ++i)
+            sample(name, "le", seconds_text(le, kLatencyBoundsNs[i]), h.below[i], "_bucket");
+        sample(name, "le", "+Inf", h.count, "_bucket");
+        sample(name, double(h.sum_ns) / 1e9, "_sum");
+        sample(name, h.count, "_count");
+    }
+
+private:
+    void start(std::string_view name, std::string_view suffix)
+    {
+        out_ += prefix_;
         out_ += name;
+        out_ += suffix;
+    }
+
+    /// The exposition format escapes backslash, double quote and newline in label values.
+    void escaped(std::string_view v)
+    {
+        for (char c : v) {
+            if (c == '\\' || c == '"')
+                out_ += '\\';
+            if (c == '\n')
+                out_ += "\\n";
+            else
+                out_ += c;
+        }
+    }
+
+    /// `ns` as decimal seconds, written exactly ("0.000001024", "1.5"), so a bound reads as what it is rather
+    /// than as the nearest double's shortest digits in exponent form.
+    static std::string_view seconds_text(char (&buf)[32], std::uint64_t ns)
+    {
+        auto r = std::to_chars(buf, buf + sizeof buf, ns / 1'000'000'000);
+        if (std::uint64_t frac = ns % 1'000'000'000; frac != 0) {
+            *r.ptr++ = '.';
+            for (std::uint64_t unit = 100'000'000; frac != 0; unit /= 10) {
+                *r.ptr++ = static_cast<char>('0' + frac / unit);
+                frac %= unit;
+            }
+        }
+        return {buf, static_cast<std::size_t>(r.ptr - buf)};
     }
 
     void number(std::uint64_t v) { append_chars(v); }
@@ -83,19 +128,22 @@ private:
             out_ += "NaN";
         else if (std::isinf(v))
             out_ += v > 0 ? "+Inf" : "-Inf";
+        else if (v == 0 || (std::abs(v) >= 1e-6 && std::abs(v) < 1e15))
+            append_chars(v, std::chars_format::fixed); // shortest round-trip digits: 0.0005, 1732629987.5
         else
-            append_chars(v, std::chars_format::general); // shortest round-trip digits, no 5e-04 for 0.0005
+            append_chars(v, std::chars_format::general);
     }
 
     template <class T, class... Format>
     void append_chars(T v, Format... format)
     {
-        char buf[32];
+        char buf[64]; // a shortest fixed double under 1e15 and at least 1e-6 takes at most 25
         const auto r = std::to_chars(buf, buf + sizeof buf, v, format...);
         out_.append(buf, r.ptr);
     }
 
     std::string& out_;
+    std::string_view prefix_;
 };
 
 double seconds_from_ms(double ms)
@@ -103,15 +151,40 @@ double seconds_from_ms(double ms)
     return ms / 1e3;
 }
 
+/// The standard process_* families, named and described as Prometheus's own client libraries export them so
+/// that stock dashboards and alerts work unchanged. A figure the platform cannot give is left out.
+void process_families(std::string& out, const Snapshot& s)
+{
+    Writer p(out, "process_");
+    if (s.cpu_seconds >= 0)
+        p.counter("cpu_seconds_total", "Total user and system CPU time spent in seconds.", s.cpu_seconds);
+    if (s.rss_bytes > 0)
+        p.gauge("resident_memory_bytes", "Resident memory size in bytes.", s.rss_bytes);
+    if (s.virtual_memory_bytes >= 0)
+        p.gauge("virtual_memory_bytes", "Virtual memory size in bytes.", s.virtual_memory_bytes);
+    if (s.open_fds > 0)
+        p.gauge("open_fds", "Number of open file descriptors.", s.open_fds);
+    if (s.fd_limit > 0)
+        p.gauge("max_fds",
+                "Maximum number of open file descriptors (the soft RLIMIT_NOFILE, after the gateway raised "
+                "it to the hard limit).",
+                s.fd_limit);
+    if (s.start_time_seconds >= 0)
+        p.gauge("start_time_seconds", "Start time of the process since unix epoch in seconds.",
+                s.start_time_seconds);
+}
+
 } // namespace
 
 std::string prometheus_text(const Snapshot& s)
 {
     std::string out;
-    // About 4 KB of fixed families plus ~600 bytes of per-worker lines each.
-    out.reserve(4096 + s.workers.size() * 640);
-    Writer w(out);
+    // About 16 KB of fixed families (the two histograms are 57 lines each) plus ~600 bytes per worker.
+    out.reserve(16384 + s.workers.size() * 640);
+    Writer w(out, "fleetscope_");
 
+    w.family("build_info", "gauge", "Always 1; the version label says which FleetScope build answers.");
+    w.sample("build_info", "version", FLEETSCOPE_VERSION, 1u);
     w.gauge("uptime_seconds", "Time since the gateway started.", seconds_from_ms(double(s.uptime_ms)));
 
     w.gauge("connections_open", "Device connections open now, active and parked.", s.connections_open);
@@ -121,8 +194,8 @@ std::string prometheus_text(const Snapshot& s)
     w.gauge("connection_ceiling",
             "Connections the gateway admits at most (file-descriptor limit less a reserve).",
             s.connection_ceiling);
-    w.gauge("fd_limit", "Soft RLIMIT_NOFILE of the process, after raising it to the hard limit.", s.fd_limit);
-    w.gauge("open_fds", "File descriptors the process holds now.", s.open_fds);
+    w.gauge("devices_connected", "Devices with an open connection that posted for them.",
+            s.devices_connected);
 
     if (s.listen_queue >= 0)
         w.gauge("listen_queue", "Connections in the kernel accept queue, not yet accepted.", s.listen_queue);
@@ -144,21 +217,22 @@ std::string prometheus_text(const Snapshot& s)
 
     w.counter("samples_committed_total", "Telemetry samples committed to the store and acknowledged.",
               s.samples_committed);
-    w.family("ack_latency_seconds", "gauge",
-             "POST /v1/telemetry latency from request received to 204 sent, over the last sample interval.");
-    w.sample("ack_latency_seconds", "quantile", "0.5", seconds_from_ms(s.ack_p50_ms));
-    w.sample("ack_latency_seconds", "quantile", "0.99", seconds_from_ms(s.ack_p99_ms));
+    w.family("samples_rejected_total", "counter",
+             "Telemetry samples that decoded but were not stored, by reason (a body that does not decode "
+             "counts as a 4xx response).");
+    for (std::size_t r = 0; r < kRejections; ++r)
+        w.sample("samples_rejected_total", "reason", kRejectionNames[r], s.samples_rejected[r]);
+    w.histogram("ack_latency_seconds",
+                "POST /v1/telemetry latency from request received to 204 sent, since start.", s.ack_latency);
 
     w.gauge("store_queue_samples", "Samples waiting for the store's writer thread.", s.store_queue);
     w.counter("store_batches_total", "Transactions committed by the store's writer thread.", s.store_batches);
     w.gauge("store_last_batch_samples", "Samples in the most recent committed transaction.",
             s.store_last_batch);
-    w.family("commit_latency_seconds", "gauge",
-             "Store transaction commit time, over the last sample interval.");
-    w.sample("commit_latency_seconds", "quantile", "0.5", seconds_from_ms(s.commit_p50_ms));
-    w.sample("commit_latency_seconds", "quantile", "0.99", seconds_from_ms(s.commit_p99_ms));
-
-    w.gauge("resident_memory_bytes", "Resident set size of the gateway process.", s.rss_bytes);
+    w.histogram("commit_latency_seconds", "Store transaction commit time, since start.", s.commit_latency);
+    if (s.database_bytes >= 0)
+        w.gauge("database_bytes", "Size of the database file and its write-ahead log on disk.",
+                s.database_bytes);
 
     // Per-worker families: one HELP/TYPE each, then one line per worker, as the format requires a family's
     // samples to be contiguous.
@@ -186,6 +260,7 @@ std::string prometheus_text(const Snapshot& s)
         per_worker("worker_parked_connections", "gauge", "Idle connections the worker holds without a fiber.",
                    [](const WorkerSnapshot& x) { return x.parked; });
     }
+    process_families(out, s);
     return out;
 }
 

@@ -8,11 +8,13 @@
 namespace fleetscope::metrics {
 
 /// Renders `s` in the Prometheus text exposition format 0.0.4, for GET /metrics (Content-Type
-/// `text/plain; version=0.0.4; charset=utf-8`). Every family has # HELP and # TYPE lines and a `fleetscope_`
-/// prefix; counters end in `_total`; times are in seconds; per-worker figures carry a worker="i" label and
-/// responses a class="2xx" label; latency quantiles are gauges with a quantile="0.5"/"0.99" label over the
-/// last sample interval. Listen-queue figures that are -1 (not available) are left out, family and all. A
-/// pure function of its argument: safe from any thread.
+/// `text/plain; version=0.0.4; charset=utf-8`), clean under `promtool check metrics`. Every family has # HELP
+/// and # TYPE lines; the gateway's own carry a `fleetscope_` prefix, and the process's are the standard
+/// `process_*` ones. Counters end in `_total`; times are in seconds; per-worker figures carry a worker="i"
+/// label, responses a class="2xx" label, rejected samples a reason label (kRejectionNames). Ack and commit
+/// latencies are histograms since start, at the fixed `le` bounds of kLatencyBoundsNs. Figures the platform
+/// cannot give (listen queue, process figures: -1, or 0 where 0 is impossible) are left out, family and all.
+/// A pure function of its argument: safe from any thread.
 std::string prometheus_text(const Snapshot& s);
 
 } // namespace fleetscope::metrics

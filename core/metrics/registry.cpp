@@ -13,6 +13,8 @@ WorkerTotals& WorkerTotals::operator+=(const WorkerTotals& other)
     samples_committed += other.samples_committed;
     requests += other.requests;
     accepts += other.accepts;
+    for (std::size_t i = 0; i < samples_rejected.size(); ++i)
+        samples_rejected[i] += other.samples_rejected[i];
     ack_latency += other.ack_latency;
     return *this;
 }
@@ -26,6 +28,8 @@ WorkerTotals WorkerMetrics::read() const
     t.samples_committed = samples_committed.load();
     t.requests = requests.load();
     t.accepts = accepts.load();
+    for (std::size_t i = 0; i < samples_rejected.size(); ++i)
+        t.samples_rejected[i] = samples_rejected[i].load();
     t.ack_latency = ack_latency.counts();
     return t;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/metrics/histogram.hpp"
+#include "core/metrics/snapshot.hpp"
 
 #include <array>
 #include <atomic>
@@ -33,7 +34,8 @@ struct WorkerTotals {
     std::uint64_t samples_committed = 0;               // acknowledged after commit
     std::uint64_t requests = 0;                        // requests read (any route, any outcome)
     std::uint64_t accepts = 0;                         // connections accepted by this worker's accept fiber
-    HistogramCounts ack_latency;                       // POST /v1/telemetry, request received to ack sent
+    std::array<std::uint64_t, kRejections> samples_rejected{}; // decoded and not stored, by Rejection
+    HistogramCounts ack_latency; // POST /v1/telemetry, request received to ack sent
 
     WorkerTotals& operator+=(const WorkerTotals& other);
 };
@@ -48,6 +50,7 @@ struct alignas(64) WorkerMetrics {
     Counter samples_committed;
     Counter requests;
     Counter accepts;
+    std::array<Counter, kRejections> samples_rejected;
     Histogram ack_latency;
 
     /// Counts one response by its status class; statuses outside 100..599 are not counted.
@@ -56,6 +59,12 @@ struct alignas(64) WorkerMetrics {
         const unsigned cls = status / 100;
         if (cls >= 1 && cls <= 5)
             responses_by_class[cls].add();
+    }
+
+    /// Counts `n` samples of one request that decoded and were not stored.
+    void count_rejected(Rejection why, std::uint64_t n)
+    {
+        samples_rejected[static_cast<std::size_t>(why)].add(n);
     }
 
     /// Any thread: a copy of every counter as of now.

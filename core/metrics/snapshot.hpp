@@ -1,14 +1,31 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/metrics/latency_buckets.hpp"
 #include "core/telemetry/sample.hpp"
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fleetscope::metrics {
+
+/// Why samples that decoded were not stored: the `reason` label of fleetscope_samples_rejected_total. A body
+/// that does not decode has no countable samples; it shows as a 4xx response.
+enum class Rejection : std::uint8_t {
+    unauthorized,    // 401: the bearer token is not the token of a device in the request
+    overloaded,      // 503: the store's queue was full
+    database_full,   // 503: store-max-bytes reached, or the disk is full
+    database_locked, // 503: another process held the write lock past store-busy-timeout
+    store_error,     // 503: any other SQLite error
+    stopping,        // 503: the gateway was stopping
+};
+inline constexpr std::size_t kRejections = 6;
+inline constexpr std::array<std::string_view, kRejections> kRejectionNames = {
+    "unauthorized", "overloaded", "database_full", "database_locked", "store_error", "stopping"};
 
 /// One worker thread's scheduler figures at the moment of a snapshot.
 struct WorkerSnapshot {
@@ -45,6 +62,9 @@ struct Snapshot {
     std::uint64_t samples_committed = 0;
     double ack_p50_ms = 0; // POST /v1/telemetry receive-to-ack latency over the last interval
     double ack_p99_ms = 0;
+    LatencyBuckets ack_latency;                                // the same since start, cumulative
+    std::array<std::uint64_t, kRejections> samples_rejected{}; // totals since start, by Rejection
+    std::uint64_t devices_connected = 0; // devices with an open connection that posted for them
 
     // Scheduler
     std::vector<WorkerSnapshot> workers;
@@ -55,9 +75,14 @@ struct Snapshot {
     std::uint32_t store_last_batch = 0;
     double commit_p50_ms = 0; // over the last interval
     double commit_p99_ms = 0;
+    LatencyBuckets commit_latency;    // every commit since start, cumulative
+    std::int64_t database_bytes = -1; // the database file and its WAL on disk; -1 when not known
 
-    // Process
+    // Process; 0 or -1 where the platform cannot say
     std::uint64_t rss_bytes = 0;
+    std::int64_t virtual_memory_bytes = -1;
+    double cpu_seconds = -1;        // user + system since the process started
+    double start_time_seconds = -1; // when the process started, since the Unix epoch
 
     // View-update drops of the subscriber that received this snapshot (it lagged)
     std::uint64_t dropped_updates = 0;

@@ -160,22 +160,70 @@ double process_cpu_seconds()
 #endif
 }
 
-std::int64_t process_rss_bytes()
+ProcessMemory process_memory()
 {
+    ProcessMemory m;
 #ifdef __linux__
     std::string text;
     if (!read_proc_file("/proc/self/statm", text))
-        return -1;
+        return m;
     // statm: size resident shared text lib data dt, in pages.
     const auto fields = split_fields(text);
-    if (fields.size() < 2)
-        return -1;
-    std::int64_t pages = 0;
-    const auto f = fields[1];
-    if (std::from_chars(f.data(), f.data() + f.size(), pages).ec != std::errc{})
-        return -1;
     const long page = sysconf(_SC_PAGESIZE);
-    return page > 0 ? pages * page : -1;
+    if (fields.size() < 2 || page <= 0)
+        return m;
+    auto bytes = [page](std::string_view f) -> std::int64_t {
+        std::int64_t pages = 0;
+        const auto [ptr, ec] = std::from_chars(f.data(), f.data() + f.size(), pages);
+        return ec == std::errc{} && ptr == f.data() + f.size() ? pages * page : -1;
+    };
+    m.virtual_size = bytes(fields[0]);
+    m.resident = bytes(fields[1]);
+#endif
+    return m;
+}
+
+std::int64_t process_rss_bytes()
+{
+    return process_memory().resident;
+}
+
+double process_start_time_seconds()
+{
+#if defined(_WIN32)
+    FILETIME created, exited, kernel, user;
+    if (!GetProcessTimes(GetCurrentProcess(), &created, &exited, &kernel, &user))
+        return -1;
+    // FILETIME counts 100 ns steps since 1601-01-01; the Unix epoch is 11644473600 s later.
+    const auto ticks = (static_cast<std::uint64_t>(created.dwHighDateTime) << 32) | created.dwLowDateTime;
+    return static_cast<double>(ticks) / 1e7 - 11644473600.0;
+#elif defined(__linux__)
+    std::string stat;
+    std::string self;
+    if (!read_proc_file("/proc/stat", stat) || !read_proc_file("/proc/self/stat", self))
+        return -1;
+    std::int64_t boot = -1;
+    for (std::size_t pos = 0; pos < stat.size();) {
+        std::size_t end = stat.find('\n', pos);
+        if (end == std::string::npos)
+            end = stat.size();
+        const auto fields = split_fields(std::string_view(stat).substr(pos, end - pos));
+        if (fields.size() == 2 && fields[0] == "btime")
+            std::from_chars(fields[1].data(), fields[1].data() + fields[1].size(), boot);
+        pos = end + 1;
+    }
+    // The command name (field 2) is in parentheses and may hold spaces or parentheses itself: count the
+    // fields after the last ')', where field 3 (state) comes first and field 22 (starttime) is the 20th.
+    const auto paren = self.rfind(')');
+    if (boot < 0 || paren == std::string::npos)
+        return -1;
+    const auto fields = split_fields(std::string_view(self).substr(paren + 1));
+    std::uint64_t ticks = 0;
+    const long hz = sysconf(_SC_CLK_TCK);
+    if (fields.size() < 20 || hz <= 0 ||
+        std::from_chars(fields[19].data(), fields[19].data() + fields[19].size(), ticks).ec != std::errc{})
+        return -1;
+    return static_cast<double>(boot) + static_cast<double>(ticks) / static_cast<double>(hz);
 #else
     return -1;
 #endif

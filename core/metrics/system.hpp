@@ -23,6 +23,19 @@ std::int64_t open_fd_count();
 /// Resident set size of this process in bytes (/proc/self/statm), or -1 when not available.
 std::int64_t process_rss_bytes();
 
+/// Resident and virtual memory of this process in bytes, from one read of /proc/self/statm; -1s when not
+/// available.
+struct ProcessMemory {
+    std::int64_t resident = -1;
+    std::int64_t virtual_size = -1;
+};
+ProcessMemory process_memory();
+
+/// When this process started, in seconds since the Unix epoch: on Linux the boot time (/proc/stat btime) plus
+/// the process's start in clock ticks after boot (/proc/self/stat field 22), as Prometheus's own clients
+/// compute it; on Windows its creation time. -1 where not available.
+double process_start_time_seconds();
+
 /// User plus system CPU time of this process, in seconds; -1 where not available.
 double process_cpu_seconds();
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/net/connection.hpp"
 
+#include "core/auth/operator_access.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/net/request_parser.hpp"
 #include "core/runtime/worker.hpp"
@@ -210,12 +211,12 @@ void WorkerNet::adopt(Socket socket)
     }
     if (tls_)
         c->tls = std::make_unique<TlsSession>(c->socket, *tls_);
-    if (!settings_.token_file.empty()) {
-        // With device tokens on, device reads are for local clients only (Api::handle); one getpeername per
-        // connection, and none when tokens are off.
+    if (auth::access_control_enabled(settings_)) {
+        // With access control on, remote peers need an operator token for fleet reads
+        // (Api::require_operator); one getpeername per connection, and none when it is off.
         error_code ec;
         const auto peer = c->socket.remote_endpoint(ec);
-        c->state.loopback = !ec && peer.address().is_loopback();
+        c->state.loopback = !ec && auth::is_loopback_peer(peer.address());
     }
     worker_.spawn([this, c] { serve(*c); });
 }

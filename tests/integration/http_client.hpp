@@ -58,8 +58,23 @@ public:
 
     bool connect(std::uint16_t port, milliseconds timeout = kWait)
     {
+        return connect("127.0.0.1", port, {}, timeout);
+    }
+
+    /// Connects to `host`:`port` from the local address `source` (any when empty), so that a test chooses
+    /// the peer address the gateway sees.
+    bool connect(const std::string& host, std::uint16_t port, const std::string& source,
+                 milliseconds timeout = kWait)
+    {
         close();
-        const asio::ip::tcp::endpoint ep(asio::ip::make_address("127.0.0.1"), port);
+        const asio::ip::tcp::endpoint ep(asio::ip::make_address(host), port);
+        if (!source.empty()) {
+            socket_.open(ep.protocol(), error_);
+            if (!error_)
+                socket_.bind(asio::ip::tcp::endpoint(asio::ip::make_address(source), 0), error_);
+            if (error_)
+                return false;
+        }
         error_ =
             run([&](auto done) { socket_.async_connect(ep, [done](error_code ec) mutable { done(ec); }); },
                 timeout);
@@ -172,6 +187,12 @@ inline std::string post_telemetry(std::string_view body, std::string_view header
     r += "\r\n";
     r += body;
     return r;
+}
+
+/// An `Authorization: Bearer` header line for `token`.
+inline std::string bearer_header(std::string_view token)
+{
+    return "Authorization: Bearer " + std::string(token) + "\r\n";
 }
 
 inline std::string get(std::string_view target, std::string_view headers = {})

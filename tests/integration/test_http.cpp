@@ -652,7 +652,7 @@ void TestHttp::metricsAndHealth()
     for (std::string line; std::getline(lines, line);) {
         if (line.empty() || line.front() == '#')
             continue;
-        QVERIFY2(line.starts_with("fleetscope_"), line.c_str());
+        QVERIFY2(line.starts_with("fleetscope_") || line.starts_with("process_"), line.c_str());
         const auto space = line.rfind(' ');
         QVERIFY2(space != std::string::npos, line.c_str());
         values[line.substr(0, space)] = std::stod(line.substr(space + 1));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/metrics/histogram.hpp"
 #include "core/metrics/hub.hpp"
+#include "core/metrics/latency_buckets.hpp"
 #include "core/metrics/prometheus.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/metrics/system.hpp"
@@ -14,6 +15,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <chrono>
 #include <cmath>
 #include <cstdint>
@@ -86,6 +88,8 @@ private slots:
     void percentiles();
     void emptyHistogramIsZero();
     void diffKeepsOnlyTheInterval();
+    void latencyBoundsAreBucketEdges();
+    void latencyBucketsAreExact();
     void concurrentSamplerLosesNothing();
 
     // Registry
@@ -102,6 +106,7 @@ private slots:
     void raiseFdLimit();
     void openFdCountFollowsOpens();
     void rssIsPositive();
+    void processMemoryAndStart();
     void listenQueue_data();
     void listenQueue();
     void listenQueueOnNonListeningSocket();
@@ -114,6 +119,7 @@ private slots:
     void prometheusLines();
     void prometheusWellFormed();
     void prometheusOmitsUnavailable();
+    void prometheusHistogram();
 };
 
 void TestMetrics::bucketBoundsCoverEveryValue()
@@ -231,6 +237,62 @@ void TestMetrics::diffKeepsOnlyTheInterval()
     merged += d;
     QCOMPARE(merged.count, second.count);
     QVERIFY(merged.buckets == second.buckets);
+}
+
+void TestMetrics::latencyBoundsAreBucketEdges()
+{
+    // Powers of two and 1.5 × powers of two of nanoseconds, 1.024 µs to 2^37 ns, ascending.
+    QCOMPARE(kLatencyBoundsNs.size(), std::size_t{55});
+    QCOMPARE(kLatencyBoundsNs.front(), std::uint64_t{1024});
+    QCOMPARE(kLatencyBoundsNs.back(), std::uint64_t{1} << 37);
+    for (std::size_t i = 0; i < kLatencyBoundsNs.size(); ++i) {
+        const std::uint64_t b = kLatencyBoundsNs[i];
+        QVERIFY(std::has_single_bit(b) || (b % 3 == 0 && std::has_single_bit(b / 3)));
+        if (i > 0) {
+            const double ratio = double(b) / double(kLatencyBoundsNs[i - 1]);
+            QVERIFY2(ratio == 1.5 || std::abs(ratio - 4.0 / 3.0) < 1e-12, qPrintable(QString::number(ratio)));
+        }
+        // A bound starts a bucket: the value just below it lies in the bucket before.
+        QCOMPARE(Histogram::bucket_lower_ns(Histogram::bucket_index(b)), b);
+        QCOMPARE(Histogram::bucket_index(b - 1) + 1, Histogram::bucket_index(b));
+    }
+}
+
+void TestMetrics::latencyBucketsAreExact()
+{
+    // Values at, just below and just above every bound, and a spread over the whole range: each cumulative
+    // count must be exactly the number of values below its bound.
+    std::vector<std::uint64_t> values{0, 1, 1023, std::uint64_t{1} << 40, ~std::uint64_t{0}};
+    for (const std::uint64_t b : kLatencyBoundsNs) {
+        values.push_back(b - 1);
+        values.push_back(b);
+        values.push_back(b + 1);
+    }
+    std::uint64_t x = 88172645463325252ull; // xorshift64: a fixed spread, the same every run
+    for (int i = 0; i < 20'000; ++i) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        values.push_back(x >> (x % 40 + 20)); // magnitudes from 0 to 2^44
+    }
+    Histogram h;
+    std::uint64_t sum = 0;
+    for (const std::uint64_t v : values) {
+        h.record_ns(v);
+        sum += v;
+    }
+    const LatencyBuckets b = LatencyBuckets::from(h.counts());
+    for (std::size_t i = 0; i < kLatencyBounds; ++i) {
+        const auto below = std::uint64_t(std::count_if(
+            values.begin(), values.end(), [&](std::uint64_t v) { return v < kLatencyBoundsNs[i]; }));
+        QVERIFY2(b.below[i] == below, qPrintable(QStringLiteral("le %1 ns: %2, expected %3")
+                                                     .arg(kLatencyBoundsNs[i])
+                                                     .arg(b.below[i])
+                                                     .arg(below)));
+    }
+    QCOMPARE(b.count, std::uint64_t(values.size()));
+    QCOMPARE(b.sum_ns, sum);
+    QCOMPARE(LatencyBuckets::from(HistogramCounts{}).count, std::uint64_t{0});
 }
 
 void TestMetrics::concurrentSamplerLosesNothing()
@@ -541,6 +603,22 @@ void TestMetrics::rssIsPositive()
     QVERIFY2(after >= rss + (24 << 20), qPrintable(QStringLiteral("%1 -> %2").arg(rss).arg(after)));
 }
 
+void TestMetrics::processMemoryAndStart()
+{
+    const ProcessMemory m = process_memory();
+    QVERIFY(m.resident > 0);
+    QVERIFY(m.virtual_size >= m.resident);
+    // This test process started moments ago, and not in the future.
+    const double now = double(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::system_clock::now().time_since_epoch())
+                                  .count()) /
+                       1e3;
+    const double started = process_start_time_seconds();
+    QVERIFY2(started <= now + 1 && started > now - 300,
+             qPrintable(QStringLiteral("started %1, now %2").arg(started, 0, 'f', 2).arg(now, 0, 'f', 2)));
+    QVERIFY(process_cpu_seconds() > 0);
+}
+
 void TestMetrics::listenQueue_data()
 {
     QTest::addColumn<int>("backlog");
@@ -622,6 +700,10 @@ void TestMetrics::openFdCountFollowsOpens()
 void TestMetrics::rssIsPositive()
 {
     QCOMPARE(process_rss_bytes(), std::int64_t{-1});
+}
+void TestMetrics::processMemoryAndStart()
+{
+    QCOMPARE(process_memory().resident, std::int64_t{-1});
 }
 void TestMetrics::listenQueue_data() {}
 void TestMetrics::listenQueue()
@@ -713,6 +795,20 @@ Snapshot sample_snapshot()
     s.commit_p50_ms = 0.75;
     s.commit_p99_ms = 4;
     s.rss_bytes = 52'428'800;
+    s.virtual_memory_bytes = 1'073'741'824;
+    s.cpu_seconds = 3.25;
+    s.start_time_seconds = 1'732'629'987.5;
+    s.samples_rejected = {3, 1000, 0, 0, 0, 0};
+    s.devices_connected = 14'999;
+    s.database_bytes = 123'456'789;
+    // Ack latencies: two values of 1 µs (below the first bound), one of 1.5 ms, one past the last bound.
+    HistogramCounts ack;
+    ack.buckets[Histogram::bucket_index(1000)] = 2;
+    ack.buckets[Histogram::bucket_index(1'500'000)] = 1;
+    ack.buckets[Histogram::kBuckets - 1] = 1;
+    ack.count = 4;
+    ack.sum_ns = 2'000 + 1'500'000 + 200'000'000'000;
+    s.ack_latency = LatencyBuckets::from(ack);
     return s;
 }
 
@@ -735,8 +831,9 @@ void TestMetrics::prometheusLines_data()
         "fleetscope_connections_accepted_total 15321",
         "fleetscope_accept_backoffs_total 2",
         "fleetscope_connection_ceiling 19900",
-        "fleetscope_fd_limit 20000",
-        "fleetscope_open_fds 15012",
+        "fleetscope_devices_connected 14999",
+        "# TYPE fleetscope_build_info gauge",
+        "fleetscope_build_info{version=\"" FLEETSCOPE_VERSION "\"} 1",
         "# TYPE fleetscope_listen_queue gauge",
         "fleetscope_listen_queue 3",
         "fleetscope_listen_queue_limit 4096",
@@ -750,15 +847,35 @@ void TestMetrics::prometheusLines_data()
         "fleetscope_responses_total{class=\"4xx\"} 12",
         "fleetscope_responses_total{class=\"5xx\"} 5",
         "fleetscope_samples_committed_total 1000000",
-        "# TYPE fleetscope_ack_latency_seconds gauge",
-        "fleetscope_ack_latency_seconds{quantile=\"0.5\"} 0.0015",
-        "fleetscope_ack_latency_seconds{quantile=\"0.99\"} 0.01225",
+        "# TYPE fleetscope_samples_rejected_total counter",
+        "fleetscope_samples_rejected_total{reason=\"unauthorized\"} 3",
+        "fleetscope_samples_rejected_total{reason=\"overloaded\"} 1000",
+        "fleetscope_samples_rejected_total{reason=\"database_full\"} 0",
+        "fleetscope_samples_rejected_total{reason=\"database_locked\"} 0",
+        "fleetscope_samples_rejected_total{reason=\"store_error\"} 0",
+        "fleetscope_samples_rejected_total{reason=\"stopping\"} 0",
+        "# TYPE fleetscope_ack_latency_seconds histogram",
+        "fleetscope_ack_latency_seconds_bucket{le=\"0.000001024\"} 2",
+        "fleetscope_ack_latency_seconds_bucket{le=\"0.001048576\"} 2",
+        "fleetscope_ack_latency_seconds_bucket{le=\"0.001572864\"} 3",
+        "fleetscope_ack_latency_seconds_bucket{le=\"137.438953472\"} 3",
+        "fleetscope_ack_latency_seconds_bucket{le=\"+Inf\"} 4",
+        "fleetscope_ack_latency_seconds_sum 200.001502",
+        "fleetscope_ack_latency_seconds_count 4",
+        "# TYPE fleetscope_commit_latency_seconds histogram",
+        "fleetscope_commit_latency_seconds_bucket{le=\"+Inf\"} 0",
+        "fleetscope_commit_latency_seconds_count 0",
+        "fleetscope_database_bytes 123456789",
         "fleetscope_store_queue_samples 42",
         "fleetscope_store_batches_total 8000",
         "fleetscope_store_last_batch_samples 128",
-        "fleetscope_commit_latency_seconds{quantile=\"0.5\"} 0.00075",
-        "fleetscope_commit_latency_seconds{quantile=\"0.99\"} 0.004",
-        "fleetscope_resident_memory_bytes 52428800",
+        "# TYPE process_cpu_seconds_total counter",
+        "process_cpu_seconds_total 3.25",
+        "process_resident_memory_bytes 52428800",
+        "process_virtual_memory_bytes 1073741824",
+        "process_open_fds 15012",
+        "process_max_fds 20000",
+        "process_start_time_seconds 1732629987.5",
         "# TYPE fleetscope_worker_ready_fibers gauge",
         "fleetscope_worker_ready_fibers{worker=\"0\"} 4",
         "fleetscope_worker_ready_fibers{worker=\"1\"} 0",
@@ -785,10 +902,12 @@ void TestMetrics::prometheusWellFormed()
 {
     const std::string text = prometheus_text(sample_snapshot());
     QVERIFY(!text.empty() && text.back() == '\n');
-    const QRegularExpression help(QStringLiteral(R"(^# HELP (fleetscope_[a-z_]+) \S.*$)"));
-    const QRegularExpression type(QStringLiteral(R"(^# TYPE (fleetscope_[a-z_]+) (counter|gauge)$)"));
+    const QRegularExpression help(QStringLiteral(R"(^# HELP ((?:fleetscope|process)_[a-z_]+) \S.*$)"));
+    const QRegularExpression type(
+        QStringLiteral(R"(^# TYPE ((?:fleetscope|process)_[a-z_]+) (counter|gauge|histogram)$)"));
     const QRegularExpression sample(QStringLiteral(
-        R"(^(fleetscope_[a-z_]+)(\{[a-z]+="[^"\\]*"\})? (-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?)$)"));
+        R"(^((?:fleetscope|process)_[a-z_]+)(\{[a-z]+="[^"\\]*"\})? (-?[0-9]+(\.[0-9]+)?(e[-+][0-9]+)?)$)"));
+    const QRegularExpression histogram_suffix(QStringLiteral("_(bucket|sum|count)$"));
 
     QSet<QString> typed;
     QString current; // the family whose samples may follow
@@ -807,10 +926,13 @@ void TestMetrics::prometheusWellFormed()
         }
         const auto m = sample.match(line);
         QVERIFY2(m.hasMatch(), qPrintable(QStringLiteral("not a sample line: ") + line));
-        QCOMPARE(m.captured(1), current); // a family's samples are contiguous, after its TYPE
+        QString name = m.captured(1);
+        if (current_type == QLatin1String("histogram"))
+            name.remove(histogram_suffix);
+        QCOMPARE(name, current); // a family's samples are contiguous, after its TYPE
         QCOMPARE(current_type == QLatin1String("counter"), current.endsWith(QLatin1String("_total")));
     }
-    QVERIFY(typed.size() >= 20);
+    QVERIFY(typed.size() >= 25);
 }
 
 void TestMetrics::prometheusOmitsUnavailable()
@@ -822,6 +944,48 @@ void TestMetrics::prometheusOmitsUnavailable()
     QVERIFY(text.find("listen_") == std::string::npos);
     QVERIFY(text.find("worker_") == std::string::npos);
     QVERIFY(text.find("fleetscope_responses_total{class=\"2xx\"} 250000\n") != std::string::npos);
+
+    // Process figures a platform cannot give: -1, or 0 where 0 cannot be true.
+    s.cpu_seconds = s.start_time_seconds = -1;
+    s.virtual_memory_bytes = s.database_bytes = -1;
+    s.rss_bytes = s.open_fds = s.fd_limit = 0;
+    const std::string bare = prometheus_text(s);
+    QVERIFY(bare.find("process_") == std::string::npos);
+    QVERIFY(bare.find("database_bytes") == std::string::npos);
+    QVERIFY(bare.find("fleetscope_ack_latency_seconds_count 4\n") != std::string::npos);
+}
+
+void TestMetrics::prometheusHistogram()
+{
+    // One family: HELP, TYPE, 55 finite buckets in ascending le, +Inf, _sum, _count, in that order.
+    const QStringList lines = lines_of(prometheus_text(sample_snapshot()));
+    const auto type = lines.indexOf(QStringLiteral("# TYPE fleetscope_ack_latency_seconds histogram"));
+    QVERIFY(type > 0);
+    QVERIFY(lines[type - 1].startsWith(QLatin1String("# HELP fleetscope_ack_latency_seconds ")));
+    const QRegularExpression bucket(QStringLiteral("^fleetscope_ack_latency_seconds_bucket"
+                                                   "\\{le=\"([0-9.]+|\\+Inf)\"\\} ([0-9]+)$"));
+    double previous_le = 0;
+    qulonglong previous_count = 0;
+    for (qsizetype i = 0; i <= qsizetype(kLatencyBounds); ++i) {
+        const auto m = bucket.match(lines[type + 1 + i]);
+        QVERIFY2(m.hasMatch(), qPrintable(lines[type + 1 + i]));
+        const qulonglong count = m.captured(2).toULongLong();
+        QVERIFY(count >= previous_count);
+        previous_count = count;
+        if (i == qsizetype(kLatencyBounds)) {
+            QCOMPARE(m.captured(1), QStringLiteral("+Inf"));
+            break;
+        }
+        // The label is the bound written exactly in seconds.
+        const double le = m.captured(1).toDouble();
+        QCOMPARE(qRound64(le * 1e9), qint64(kLatencyBoundsNs[std::size_t(i)]));
+        QVERIFY(le > previous_le);
+        previous_le = le;
+    }
+    QCOMPARE(lines[type + 2 + qsizetype(kLatencyBounds)],
+             QStringLiteral("fleetscope_ack_latency_seconds_sum 200.001502"));
+    QCOMPARE(lines[type + 3 + qsizetype(kLatencyBounds)],
+             QStringLiteral("fleetscope_ack_latency_seconds_count 4"));
 }
 
 QTEST_GUILESS_MAIN(TestMetrics)

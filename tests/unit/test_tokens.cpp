@@ -1,14 +1,20 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Device tokens (core/auth): the token-file parser, SHA-256, constant-time verification and `token add`.
+// Tokens (core/auth): the token-file parser, SHA-256, constant-time verification, `token add` and
+// `operator add`, the Bearer field, which peers count as local, and the operator rule.
+#include "core/auth/operator_access.hpp"
+#include "core/auth/token_cli.hpp"
 #include "core/auth/tokens.hpp"
 
 #include <QtTest>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <string>
+#include <vector>
 
 using namespace fleetscope::auth;
+Q_DECLARE_METATYPE(OperatorVerdict)
 
 namespace {
 
@@ -40,6 +46,16 @@ private slots:
     void addToken();
     void addTokenRefuses();
     void loadNamesFileAndLine();
+    void operatorFileSpeaksOfOperators();
+    void findNamesTheHolder();
+    void bearerToken_data();
+    void bearerToken();
+    void loopbackPeers_data();
+    void loopbackPeers();
+    void accessControlIsEitherFile();
+    void operatorPolicy_data();
+    void operatorPolicy();
+    void tokenCommands();
 };
 
 void TestTokens::sha256KnownAnswers_data()
@@ -227,6 +243,212 @@ void TestTokens::loadNamesFileAndLine()
     } catch (const std::runtime_error& e) {
         QVERIFY2(std::string(e.what()).find("cannot be opened") != std::string::npos, e.what());
     }
+}
+
+void TestTokens::operatorFileSpeaksOfOperators()
+{
+    TokenTable table;
+    const std::string h = hash_of("t");
+    QVERIFY(TokenTable::parse("alice " + h + "\n", table, TokenFile::operators).empty());
+    QCOMPARE(table.size(), std::size_t{1});
+    std::string error = TokenTable::parse("alice " + h + "\nalice " + h + "\n", table, TokenFile::operators);
+    QVERIFY2(error.find("line 2: operator 'alice' already has a token on line 1: one token per operator") !=
+                 std::string::npos,
+             error.c_str());
+    error = TokenTable::parse("alice\n", table, TokenFile::operators);
+    QVERIFY2(error.find("expected 'NAME SHA256-HEX' (the operator name") != std::string::npos, error.c_str());
+
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("operators")).toStdString();
+    try {
+        TokenTable::load(path, TokenFile::operators);
+        QFAIL("a missing operator file loaded");
+    } catch (const std::runtime_error& e) {
+        QVERIFY2(
+            std::string(e.what()).find("operator-token-file " + path +
+                                       ": cannot be opened; create it with 'fleetscope-gateway operator add "
+                                       "--operator-token-file " +
+                                       path + " --name NAME'") != std::string::npos,
+            e.what());
+    }
+    const std::string token = add_token(path, "alice", TokenFile::operators);
+    QVERIFY(read_all(QString::fromStdString(path)).starts_with("# FleetScope operator tokens"));
+    try {
+        add_token(path, "alice", TokenFile::operators);
+        QFAIL("a second token for one operator");
+    } catch (const std::runtime_error& e) {
+        QVERIFY2(std::string(e.what()).find("operator 'alice' already has a token") != std::string::npos,
+                 e.what());
+    }
+    QCOMPARE(TokenTable::load(path, TokenFile::operators).find(sha256(token)).value_or(""),
+             std::string_view("alice"));
+}
+
+void TestTokens::findNamesTheHolder()
+{
+    TokenTable table;
+    QVERIFY(TokenTable::parse("alice " + hash_of("a") + "\nbob " + hash_of("b") + "\ncarol " + hash_of("c") +
+                                  "\n",
+                              table, TokenFile::operators)
+                .empty());
+    QCOMPARE(table.find(sha256("a")).value_or(""), std::string_view("alice"));
+    QCOMPARE(table.find(sha256("b")).value_or(""), std::string_view("bob"));
+    QCOMPARE(table.find(sha256("c")).value_or(""), std::string_view("carol"));
+    QVERIFY(!table.find(sha256("d")));
+    QVERIFY(!table.find(Digest{}));
+    QVERIFY(!TokenTable{}.find(sha256("a")));
+}
+
+void TestTokens::bearerToken_data()
+{
+    QTest::addColumn<QString>("field");
+    QTest::addColumn<QString>("token"); // empty: refused
+    QTest::addRow("plain") << "Bearer abc"
+                           << "abc";
+    QTest::addRow("scheme in any case") << "bEARER abc"
+                                        << "abc";
+    QTest::addRow("extra spaces") << "Bearer   abc \t"
+                                  << "abc";
+    QTest::addRow("other scheme") << "Basic YWxpY2U6eA=="
+                                  << "";
+    QTest::addRow("no token") << "Bearer "
+                              << "";
+    QTest::addRow("only spaces") << "Bearer    "
+                                 << "";
+    QTest::addRow("two words") << "Bearer abc def"
+                               << "";
+    QTest::addRow("no space") << "Bearerabc"
+                              << "";
+    QTest::addRow("empty") << ""
+                           << "";
+}
+
+void TestTokens::bearerToken()
+{
+    QFETCH(QString, field);
+    QFETCH(QString, token);
+    const std::string f = field.toStdString();
+    const auto got = bearer_token(f);
+    QCOMPARE(QString::fromStdString(std::string(got.value_or(""))), token);
+    QCOMPARE(got.has_value(), !token.isEmpty());
+}
+
+void TestTokens::loopbackPeers_data()
+{
+    QTest::addColumn<QString>("address");
+    QTest::addColumn<bool>("local");
+    QTest::addRow("127.0.0.1") << "127.0.0.1" << true;
+    QTest::addRow("all of 127/8") << "127.255.3.9" << true;
+    QTest::addRow("::1") << "::1" << true;
+    QTest::addRow("mapped 127.0.0.1") << "::ffff:127.0.0.1" << true;
+    QTest::addRow("mapped 127.1.2.3") << "::ffff:127.1.2.3" << true;
+    QTest::addRow("192.0.2.1") << "192.0.2.1" << false;
+    QTest::addRow("mapped 192.0.2.1") << "::ffff:192.0.2.1" << false;
+    QTest::addRow("10.0.0.1") << "10.0.0.1" << false;
+    QTest::addRow("0.0.0.0") << "0.0.0.0" << false;
+    QTest::addRow("::") << "::" << false;
+    QTest::addRow("link-local") << "fe80::1" << false;
+    QTest::addRow("compatible ::127.0.0.1") << "::127.0.0.1" << false; // deprecated, and no loopback
+}
+
+void TestTokens::loopbackPeers()
+{
+    QFETCH(QString, address);
+    QFETCH(bool, local);
+    QCOMPARE(is_loopback_peer(boost::asio::ip::make_address(address.toStdString())), local);
+}
+
+void TestTokens::accessControlIsEitherFile()
+{
+    fleetscope::Settings s;
+    QVERIFY(!access_control_enabled(s));
+    s.token_file = "devices";
+    QVERIFY(access_control_enabled(s));
+    s.token_file.clear();
+    s.operator_token_file = "operators";
+    QVERIFY(access_control_enabled(s));
+}
+
+void TestTokens::operatorPolicy_data()
+{
+    QTest::addColumn<bool>("enforced");
+    QTest::addColumn<bool>("operators");
+    QTest::addColumn<bool>("loopback");
+    QTest::addColumn<QString>("authorization"); // "-": no field
+    QTest::addColumn<OperatorVerdict>("verdict");
+    using V = OperatorVerdict;
+    QTest::addRow("off, remote, nothing") << false << false << false << "-" << V::allowed;
+    QTest::addRow("off, remote, garbage") << false << true << false << "garbage" << V::allowed;
+    QTest::addRow("on, local, nothing") << true << true << true << "-" << V::allowed;
+    QTest::addRow("on, local, wrong token") << true << true << true << "Bearer nope" << V::allowed;
+    QTest::addRow("on, local, no operators") << true << false << true << "-" << V::allowed;
+    QTest::addRow("on, remote, no operators")
+        << true << false << false << "Bearer op-token" << V::no_operators;
+    QTest::addRow("on, remote, nothing") << true << true << false << "-" << V::token_required;
+    QTest::addRow("on, remote, empty field") << true << true << false << "" << V::token_malformed;
+    QTest::addRow("on, remote, Basic") << true << true << false << "Basic eDp5" << V::token_malformed;
+    QTest::addRow("on, remote, wrong") << true << true << false << "Bearer nope" << V::token_invalid;
+    QTest::addRow("on, remote, device's") << true << true << false << "Bearer dev-token" << V::token_invalid;
+    QTest::addRow("on, remote, operator's") << true << true << false << "Bearer op-token" << V::allowed;
+}
+
+void TestTokens::operatorPolicy()
+{
+    QFETCH(bool, enforced);
+    QFETCH(bool, operators);
+    QFETCH(bool, loopback);
+    QFETCH(QString, authorization);
+    QFETCH(OperatorVerdict, verdict);
+    TokenTable table;
+    QVERIFY(TokenTable::parse("alice " + hash_of("op-token") + "\n", table, TokenFile::operators).empty());
+    const OperatorPolicy policy{enforced, operators ? &table : nullptr};
+    const std::string field = authorization.toStdString();
+    const auto given = field == "-" ? std::nullopt : std::optional<std::string_view>(field);
+    QCOMPARE(policy.check(loopback, given), verdict);
+}
+
+void TestTokens::tokenCommands()
+{
+    QTemporaryDir dir;
+    const std::string path = dir.filePath(QStringLiteral("operators")).toStdString();
+    const auto run = [](TokenFile kind, std::vector<const char*> args, std::string& out, std::string& err) {
+        std::ostringstream o, e;
+        const int code = run_token_command(kind, int(args.size()), args.data(), o, e);
+        out = o.str();
+        err = e.str();
+        return code;
+    };
+    std::string out, err;
+    QCOMPARE(run(TokenFile::operators,
+                 {"operator", "add", "--operator-token-file", path.c_str(), "--name", "alice"}, out, err),
+             0);
+    QCOMPARE(out.size(), std::size_t{65}); // 64 hex digits and a newline, on stdout alone
+    const std::string token = out.substr(0, 64);
+    QVERIFY2(err.find("operator 'alice' added to " + path) != std::string::npos, err.c_str());
+    QVERIFY(read_all(QString::fromStdString(path)).find("alice " + hash_of(token) + "\n") !=
+            std::string::npos);
+
+    QCOMPARE(run(TokenFile::operators,
+                 {"operator", "add", "--operator-token-file", path.c_str(), "--name", "alice"}, out, err),
+             1);
+    QVERIFY2(err.find("already has a token") != std::string::npos, err.c_str());
+    QVERIFY(out.empty());
+    QCOMPARE(run(TokenFile::operators, {"operator", "add", "--operator-token-file", path.c_str()}, out, err),
+             2);
+    QVERIFY2(err.find("--name") != std::string::npos, err.c_str());
+    QCOMPARE(run(TokenFile::operators, {"operator", "remove"}, out, err), 2);
+    QVERIFY2(err.find("unknown action 'remove'") != std::string::npos, err.c_str());
+    QCOMPARE(run(TokenFile::operators, {"operator"}, out, err), 2);
+    QVERIFY(out.find("Usage: fleetscope-gateway operator add --operator-token-file FILE --name NAME") == 0);
+    QCOMPARE(run(TokenFile::devices, {"token", "add", "--help"}, out, err), 0);
+    QVERIFY(out.find("Usage: fleetscope-gateway token add --token-file FILE --device ID") == 0);
+    // The device command still writes device tokens, with the device's words.
+    const std::string devices = dir.filePath(QStringLiteral("devices")).toStdString();
+    QCOMPARE(run(TokenFile::devices, {"token", "add", "--token-file", devices.c_str(), "--device", "pump-1"},
+                 out, err),
+             0);
+    QVERIFY(read_all(QString::fromStdString(devices)).starts_with("# FleetScope device tokens"));
+    QVERIFY2(err.find("device 'pump-1'") != std::string::npos, err.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestTokens)
