@@ -95,10 +95,10 @@ private slots:
     void outageFailsThenCommitsResume();
 
 private:
-    std::string fresh_database();
+    std::string fresh_schema();
 
     std::unique_ptr<PostgresServer> server_;
-    int databases_ = 0;
+    int schemas_ = 0;
 };
 
 void TestPgStore::initTestCase()
@@ -113,9 +113,9 @@ void TestPgStore::initTestCase()
     }
 }
 
-std::string TestPgStore::fresh_database()
+std::string TestPgStore::fresh_schema()
 {
-    return server_->create_database("t" + std::to_string(++databases_));
+    return server_->create_schema("t" + std::to_string(++schemas_));
 }
 
 void TestPgStore::startRefusesWhatCannotWork_data()
@@ -183,7 +183,7 @@ void TestPgStore::roundTripInTimeThenMetricOrder_data()
 void TestPgStore::roundTripInTimeThenMetricOrder()
 {
     QFETCH(bool, binary);
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     auto o = options(uri);
     o.copy_format = binary ? store::pg::CopyFormat::binary : store::pg::CopyFormat::text;
     PgStore s(o);
@@ -236,7 +236,7 @@ void TestPgStore::valuesSurviveBothCopyFormats_data()
 void TestPgStore::valuesSurviveBothCopyFormats()
 {
     QFETCH(bool, binary);
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     auto o = options(uri);
     o.copy_format = binary ? store::pg::CopyFormat::binary : store::pg::CopyFormat::text;
     PgStore s(o);
@@ -264,7 +264,7 @@ void TestPgStore::migrationRaceMigratesOnce()
 {
     // Eight gateways start at once on a database FleetScope never used. Without the advisory lock, two of
     // them create the same tables and one fails (a duplicate key in pg_type, or "relation already exists").
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     constexpr int kGateways = 8;
     std::vector<std::string> errors(kGateways);
     std::atomic<int> ready{0};
@@ -288,7 +288,7 @@ void TestPgStore::migrationRaceMigratesOnce()
         t.join();
     for (const auto& e : errors)
         QVERIFY2(e.empty(), e.c_str());
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string& db = uri;
     QCOMPARE(server_->query_value("SELECT count(*) FROM fleetscope_schema", db), std::string("1"));
     QCOMPARE(server_->query_value("SELECT max(version) FROM fleetscope_schema", db),
              std::to_string(store::pg::kSchemaVersion));
@@ -297,11 +297,11 @@ void TestPgStore::migrationRaceMigratesOnce()
 
 void TestPgStore::newerSchemaIsRefused()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     {
         PgStore s(options(uri));
     }
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string& db = uri;
     server_->execute("INSERT INTO fleetscope_schema VALUES (99, 0, 'future')", db);
     try {
         PgStore s(options(uri));
@@ -315,7 +315,7 @@ void TestPgStore::twoGatewaysRegisterTheSameDevices()
 {
     // Two gateways see the same 300 new devices at the same moment, each posting every device twice, in
     // opposite orders. Every sample commits, and each device has one row with both gateways' counts.
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     PgStore a(options(uri, "gw-a"));
     PgStore b(options(uri, "gw-b"));
     constexpr int kDevices = 300;
@@ -342,7 +342,7 @@ void TestPgStore::twoGatewaysRegisterTheSameDevices()
         QCOMPARE(st, CommitStatus::committed);
     for (auto st : rb)
         QCOMPARE(st, CommitStatus::committed);
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string& db = uri;
     QCOMPARE(server_->query_value("SELECT count(*) FROM devices", db), std::to_string(kDevices));
     QCOMPARE(server_->query_value("SELECT count(*) FROM metrics", db), std::string("7"));
     QCOMPARE(server_->query_value("SELECT count(*) FROM devices WHERE samples <> 4", db), std::string("0"));
@@ -353,8 +353,8 @@ void TestPgStore::twoGatewaysRegisterTheSameDevices()
 
 void TestPgStore::dayPartitionsAndTheDefaultPartition()
 {
-    const std::string uri = fresh_database();
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string uri = fresh_schema();
+    const std::string& db = uri;
     PgStore s(options(uri));
     const std::int64_t now = now_ms();
     const std::int64_t today = store::pg::day_of(now);
@@ -390,8 +390,8 @@ void TestPgStore::dayPartitionsAndTheDefaultPartition()
 
 void TestPgStore::retentionDropsWholeOldPartitions()
 {
-    const std::string uri = fresh_database();
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string uri = fresh_schema();
+    const std::string& db = uri;
     const std::int64_t now = now_ms();
     const std::int64_t today = store::pg::day_of(now);
     {
@@ -426,7 +426,7 @@ void TestPgStore::retentionDropsWholeOldPartitions()
 
 void TestPgStore::sessionsMarksTimelineAlerts()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     std::int64_t first = 0;
     {
         PgStore s(options(uri, "gw-a"));
@@ -459,13 +459,13 @@ void TestPgStore::sessionsMarksTimelineAlerts()
     QCOMPARE(points.size(), std::size_t(3));
     QCOMPARE(points[2].value, 7.0);
     QCOMPARE(s.reader().timeline_series(), (std::vector<std::string>{"connections", "samples_rate"}));
-    const std::string db = uri.substr(uri.rfind('/') + 1);
+    const std::string& db = uri;
     QCOMPARE(server_->query_value("SELECT cleared_at FROM alerts", db), std::string("1700"));
 }
 
 void TestPgStore::connectionsShowWhichGatewayHoldsThem()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     auto a = std::make_unique<PgStore>(options(uri, "gw-a"));
     PgStore b(options(uri, "gw-b"));
     const std::int64_t t = now_ms();
@@ -491,7 +491,7 @@ void TestPgStore::connectionsShowWhichGatewayHoldsThem()
 
 void TestPgStore::gatewayNameInUseIsRefused()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     PgStore a(options(uri, "same"));
     try {
         PgStore b(options(uri, "same"));
@@ -503,7 +503,7 @@ void TestPgStore::gatewayNameInUseIsRefused()
 
 void TestPgStore::overloadRefusesAndLosesNothing()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     auto o = options(uri);
     o.queue_samples = 50;
     PgStore s(o);
@@ -530,7 +530,7 @@ void TestPgStore::overloadRefusesAndLosesNothing()
 
 void TestPgStore::outageFailsThenCommitsResume()
 {
-    const std::string uri = fresh_database();
+    const std::string uri = fresh_schema();
     PgStore s(options(uri));
     const std::int64_t t = now_ms();
     QCOMPARE(commit(s, {sample("o", t, {{"m", 1}})}), CommitStatus::committed);

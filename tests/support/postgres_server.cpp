@@ -182,9 +182,10 @@ void PostgresServer::execute(const std::string& sql, const std::string& db)
 
 std::string PostgresServer::query_value(const std::string& sql, const std::string& db)
 {
-    std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(uri(db).c_str()));
+    const std::string target = db.starts_with("postgresql://") ? db : uri(db);
+    std::unique_ptr<PGconn, ConnCloser> conn(PQconnectdb(target.c_str()));
     if (PQstatus(conn.get()) != CONNECTION_OK)
-        throw std::runtime_error("cannot connect to " + uri(db) + ": " + PQerrorMessage(conn.get()));
+        throw std::runtime_error("cannot connect to " + target + ": " + PQerrorMessage(conn.get()));
     std::unique_ptr<PGresult, ResultClearer> res(PQexec(conn.get(), sql.c_str()));
     const auto st = PQresultStatus(res.get());
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
@@ -198,6 +199,12 @@ std::string PostgresServer::create_database(const std::string& name)
 {
     execute("CREATE DATABASE \"" + name + "\"");
     return uri(name);
+}
+
+std::string PostgresServer::create_schema(const std::string& name)
+{
+    execute("CREATE SCHEMA \"" + name + "\"");
+    return uri("postgres") + "?options=-csearch_path%3D" + name;
 }
 
 void PostgresServer::add_password_role(const std::string& role, const std::string& password)

@@ -39,7 +39,11 @@ public:
     std::string uri(const std::string& db = "postgres") const;
     /// Creates a fresh database and returns its URI.
     std::string create_database(const std::string& name);
-    /// Runs one SQL statement as the superuser on `db`; throws with the server's message on an error.
+    /// Creates a fresh schema in database `postgres` and returns a URI whose search_path is that schema: a
+    /// clean slate for the store, made much faster than a database.
+    std::string create_schema(const std::string& name);
+    /// Runs one SQL statement as the superuser on `db` (a database name, or a URI); throws with the server's
+    /// message on an error.
     void execute(const std::string& sql, const std::string& db = "postgres");
     /// The first column of the first row of a query, as text ("" when there is none).
     std::string query_value(const std::string& sql, const std::string& db = "postgres");
