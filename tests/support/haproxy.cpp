@@ -99,8 +99,9 @@ void Haproxy::start(const std::vector<Backend>& backends, std::chrono::milliseco
         // The directives of packaging/haproxy/fleetscope-haproxy.cfg, with loopback addresses, faster checks
         // and an admin socket for the test.
         std::ostringstream cfg;
+        // maxconn: two descriptors per connection, and the machine's limit is 20,000 per process.
         cfg << "global\n"
-            << "    maxconn 20000\n"
+            << "    maxconn 4096\n"
             << "    stats socket " << dir_ << "/admin.sock mode 600 level admin\n"
             << "defaults\n"
             << "    mode tcp\n"
