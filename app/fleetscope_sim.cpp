@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // fleetscope-sim: rehearses a fleet against a gateway. Parses the command line, prints progress on stderr and
 // the report on stdout; the simulation itself is fleetscope::sim::run.
+#include "core/log.hpp"
 #include "core/sim/simulator.hpp"
 
 #include <boost/json/serialize.hpp>
@@ -12,17 +13,34 @@
 #include <iostream>
 #include <string>
 #include <thread>
+
+#if defined(_WIN32)
+#include <io.h>
+#else
 #include <unistd.h>
+#endif
 
 namespace po = boost::program_options;
 namespace sim = fleetscope::sim;
 
 namespace {
 
+namespace log = fleetscope::log;
 using sim::grouped;
 
-// Prints progress on stderr: a line rewritten in place each second on a terminal, a plain line every few
-// seconds otherwise (logs and pipes), and always one line when a phase begins, which scripts can wait for.
+bool stderr_is_terminal()
+{
+#if defined(_WIN32)
+    return _isatty(_fileno(stderr)) != 0;
+#else
+    return ::isatty(STDERR_FILENO) != 0;
+#endif
+}
+
+// Prints progress on stderr: a line rewritten in place each second on a terminal, an info log line every few
+// seconds otherwise (logs and pipes), and always one info line when a phase begins, which scripts can wait
+// for
+// ("fleetscope-sim: info: holding ...").
 class ProgressPrinter {
 public:
     ProgressPrinter(const sim::Options& o, bool tty)
@@ -35,17 +53,18 @@ public:
         if (p.phase_started) {
             end_line();
             if (auto line = phase_line(p); !line.empty())
-                std::fprintf(stderr, "%s\n", line.c_str());
+                log::info(line);
             return;
         }
         const std::string line = status_line(p);
         if (tty_) {
+            // A status line rewritten in place, not a log line.
             std::fprintf(stderr, "\r\033[K%s", line.c_str());
+            std::fflush(stderr);
             open_line_ = true;
         } else {
-            std::fprintf(stderr, "%s\n", line.c_str());
+            log::info(line);
         }
-        std::fflush(stderr);
     }
 
 private:
@@ -126,6 +145,7 @@ fleetscope::Millis from_seconds(double s)
 
 int main(int argc, char** argv)
 {
+    log::set_program("fleetscope-sim");
     sim::Options o;
     std::string mode = "closed";
     double duration_s = 10;
@@ -143,6 +163,7 @@ int main(int argc, char** argv)
     // clang-format off
     desc.add_options()
         ("help,h", "show this help")
+        ("version", "print the version and exit")
         ("target,t", po::value(&o.target)->default_value(o.target)->value_name("HOST:PORT"),
          "gateway address")
         ("connections,c", po::value(&o.connections)->default_value(o.connections)->value_name("N"),
@@ -188,8 +209,12 @@ int main(int argc, char** argv)
         po::store(po::parse_command_line(argc, argv, desc), vm);
         po::notify(vm);
     } catch (const po::error& e) {
-        std::cerr << "fleetscope-sim: " << e.what() << "\n(see --help)\n";
+        log::error(std::string(e.what()) + " (see --help)");
         return 2;
+    }
+    if (vm.count("version")) {
+        std::cout << "fleetscope-sim " FLEETSCOPE_VERSION "\n";
+        return 0;
     }
     if (vm.count("help")) {
         std::cout << desc
@@ -199,11 +224,11 @@ int main(int argc, char** argv)
     }
     const auto parsed_mode = sim::parse_mode(mode);
     if (!parsed_mode) {
-        std::cerr << "fleetscope-sim: --mode '" << mode << "' is not one of closed, open, hold\n";
+        log::error("--mode '" + mode + "' is not one of closed, open, hold");
         return 2;
     }
     if (!std::isfinite(duration_s) || duration_s <= 0 || !std::isfinite(hold_s) || hold_s < 0) {
-        std::cerr << "fleetscope-sim: --duration must be positive and --hold not negative, in seconds\n";
+        log::error("--duration must be positive and --hold not negative, in seconds");
         return 2;
     }
     o.mode = *parsed_mode;
@@ -215,10 +240,10 @@ int main(int argc, char** argv)
     o.request_timeout = fleetscope::Millis(request_ms);
 
     const bool quiet = vm.count("quiet") > 0;
-    const bool tty = ::isatty(STDERR_FILENO) != 0;
+    const bool tty = stderr_is_terminal();
     o.progress_period = std::chrono::seconds(tty ? 1 : 5);
     if (auto err = sim::validate(o); !err.empty()) {
-        std::cerr << "fleetscope-sim: " << err << "\n";
+        log::error(err);
         return 2;
     }
 
@@ -231,7 +256,7 @@ int main(int argc, char** argv)
     if (vm.count("json")) {
         std::cout << boost::json::serialize(sim::to_json(report)) << "\n";
         if (!report.fatal.empty())
-            std::cerr << "fleetscope-sim: " << report.fatal << "\n";
+            log::error(report.fatal);
     } else if (!report.fatal.empty()) {
         std::cerr << sim::format_text(report);
     } else {

@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/cli.hpp"
 
+#include <boost/program_options/errors.hpp>
+#include <boost/program_options/parsers.hpp>
 #include <boost/program_options/value_semantic.hpp>
 
+#include <fstream>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 
@@ -34,6 +38,22 @@ void add_setting_options(po::options_description& desc, Settings& s)
                                help.c_str());
         }
     });
+}
+
+void store_config_file(const std::string& path, const po::options_description& desc, po::variables_map& vm)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw std::runtime_error("--config " + path + ": cannot be opened");
+    try {
+        po::store(po::parse_config_file(in, desc), vm);
+    } catch (const po::unknown_option& e) {
+        throw std::runtime_error("--config " + path + ": " + e.what() +
+                                 "; expected 'key = value' lines whose keys are the flags without '--', as "
+                                 "--help lists them");
+    } catch (const po::error& e) {
+        throw std::runtime_error("--config " + path + ": " + e.what());
+    }
 }
 
 std::string settings_markdown(const Settings& defaults)

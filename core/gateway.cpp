@@ -445,4 +445,40 @@ std::string Gateway::set_alert_rules(std::vector<alerts::Rule> rules)
     return impl_->alerts.set_rules(std::move(rules), wall_ms());
 }
 
+std::vector<Gateway::Reloaded> Gateway::reload()
+{
+    auto& d = *impl_;
+    std::vector<Reloaded> out;
+    if (!d.running)
+        return out;
+    // Both token files: a table is replaced whole, so every lookup sees the old one or the new one.
+    auto reload_tokens = [&out](auth::TokenTable* table, const std::string& flag, const std::string& path,
+                                auth::TokenFile kind, const char* what) {
+        if (!table)
+            return;
+        Reloaded r{flag + " " + path, {}, {}};
+        try {
+            table->replace(auth::TokenTable::load(path, kind));
+        } catch (const std::exception& e) {
+            r.error = e.what();
+        }
+        r.state = std::to_string(table->size()) + " " + what;
+        out.push_back(std::move(r));
+    };
+    reload_tokens(d.tokens.get(), "token-file", d.settings.token_file, auth::TokenFile::devices,
+                  "device tokens");
+    reload_tokens(d.operator_tokens.get(), "operator-token-file", d.settings.operator_token_file,
+                  auth::TokenFile::operators, "operator tokens");
+    const std::string path = alerts::rules_path(d.settings);
+    Reloaded r{"alert rules " + path, {}, {}};
+    auto rules = alerts::load_rules(path);
+    if (!rules.ok())
+        r.error = rules.error;
+    else if (auto problem = d.alerts.set_rules(std::move(rules.rules), wall_ms()); !problem.empty())
+        r.error = problem;
+    r.state = std::to_string(d.alerts.rules().size()) + " alert rules";
+    out.push_back(std::move(r));
+    return out;
+}
+
 } // namespace fleetscope

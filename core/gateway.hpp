@@ -82,6 +82,18 @@ public:
     /// wrong. Does not write the rules file: alerts::save_rules does. Any thread.
     std::string set_alert_rules(std::vector<alerts::Rule> rules);
 
+    /// What reload() did with one file.
+    struct Reloaded {
+        std::string file;  // e.g. "token-file /etc/fleetscope/tokens"
+        std::string error; // empty: the file was applied; else why it was not, and that the old one stays
+        std::string state; // what is in force now, e.g. "12 device tokens"
+    };
+    /// Rereads the token files (those that are set: device and operator tokens) and the alert rules file, and
+    /// applies each one that is valid; an invalid one leaves what was in force. Connections stay open and
+    /// requests in flight are unaffected: a request verifies against the old tokens or the new ones. SIGHUP
+    /// in fleetscope-gateway. Controlling thread, while running.
+    std::vector<Reloaded> reload();
+
 private:
     struct Impl;
     std::unique_ptr<Impl> impl_;

@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
+#include <string_view>
 #include <thread>
 
 #if !defined(_WIN32)
@@ -88,22 +90,42 @@ std::string gateway_name(const Settings& s)
 std::string default_db_path()
 {
     namespace fs = std::filesystem;
-    fs::path base;
-#if defined(_WIN32)
-    if (const char* appdata = std::getenv("LOCALAPPDATA"))
-        base = appdata;
-#elif defined(__APPLE__)
-    if (const char* home = std::getenv("HOME"))
-        base = fs::path(home) / "Library" / "Application Support";
-#else
-    if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
-        base = xdg;
-    else if (const char* home = std::getenv("HOME"))
-        base = fs::path(home) / ".local" / "share";
+    fs::path dir;
+    // systemd's StateDirectory= (fleetscope-gateway.service): the service's own folder under /var/lib, made
+    // and owned for it by systemd. It may list several folders, separated by colons; the first is ours.
+    const char* state = nullptr;
+#if !defined(_WIN32)
+    state = std::getenv("STATE_DIRECTORY");
 #endif
-    if (base.empty())
-        base = fs::current_path();
-    const fs::path dir = base / "fleetscope";
+    if (state && *state) {
+        const std::string_view list(state);
+        dir = fs::path(std::string(list.substr(0, list.find(':'))));
+    } else {
+        fs::path base;
+#if defined(_WIN32)
+        if (const char* appdata = std::getenv("LOCALAPPDATA"); appdata && *appdata)
+            base = appdata;
+        constexpr const char* kWhere = "LOCALAPPDATA is not set";
+#elif defined(__APPLE__)
+        if (const char* home = std::getenv("HOME"); home && *home)
+            base = fs::path(home) / "Library" / "Application Support";
+        constexpr const char* kWhere = "HOME is not set";
+#else
+        if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+            base = xdg;
+        else if (const char* home = std::getenv("HOME"); home && *home)
+            base = fs::path(home) / ".local" / "share";
+        constexpr const char* kWhere = "neither XDG_DATA_HOME nor HOME is set";
+#endif
+        // Never the working directory: under a service manager that is `/`, and a database there is a
+        // surprise at best.
+        if (base.empty())
+            throw std::runtime_error(
+                std::string("no default database location: ") + kWhere +
+                " (nor STATE_DIRECTORY, as systemd sets it); give the database with --db "
+                "PATH");
+        dir = base / "fleetscope";
+    }
     std::error_code ec;
     fs::create_directories(dir, ec);
     return (dir / "fleetscope.db").string();

@@ -171,8 +171,10 @@ void for_each_setting(S& s, F&& f)
       s.alerts_recent);
 }
 
-/// The default database path: `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux, the
-/// platform's application-data folder elsewhere. Creates the folder.
+/// The default database path: `$STATE_DIRECTORY/fleetscope.db` under systemd (StateDirectory=fleetscope:
+/// /var/lib/fleetscope), else `<XDG data home or ~/.local/share>/fleetscope/fleetscope.db` on Linux and the
+/// platform's application-data folder elsewhere. Creates the folder. Throws std::runtime_error, saying which
+/// variables are missing, when none of them is set: it never falls back to the working directory.
 std::string default_db_path();
 
 /// Where the store lives, from --store (or --db, its shorthand).

@@ -18,6 +18,7 @@ packages=(
   clang libclang-rt-14-dev
   dpkg-dev file appstream desktop-file-utils shared-mime-info libxml2-utils
   prometheus python3-jsonschema
+  libsystemd-dev systemd help2man python3 iproute2
 )
 
 missing=()

@@ -6,7 +6,9 @@
 #                libFuzzer target for FLEETSCOPE_FUZZ_SECONDS (20 s) among them and the executions they ran.
 #                Benchmarks gate speed, which a Debug ASan build does not have: bench_ui_frame misses its
 #                33 ms frame bar there;
-#   3. tsan:     the runtime, store, metrics and HTTP tests under ThreadSanitizer (clang).
+#   3. tsan:     the runtime, store, metrics, HTTP and token tests under ThreadSanitizer (clang);
+#   4. headless: the gateway and the simulator configured, built and packaged with no Qt to be found (the
+#                headless preset), and their package checked to depend on no Qt library.
 # On request, fuzz: the fuzz targets alone in an optimised (-O1) build, for longer runs
 # (FLEETSCOPE_TEST_STEPS="fuzz" and -DFLEETSCOPE_FUZZ_SECONDS=N on its configure).
 # Each step prints what it does and its wall time. FLEETSCOPE_TEST_STEPS limits the steps, e.g.
@@ -14,7 +16,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-steps=${FLEETSCOPE_TEST_STEPS:-"dev dev-asan tsan"}
+steps=${FLEETSCOPE_TEST_STEPS:-"dev dev-asan tsan headless"}
 jobs=$(nproc)
 started=$SECONDS
 
@@ -52,7 +54,12 @@ fi
 
 if wants tsan; then
   timed "tsan: configure and build" bash -c "cmake --preset tsan >/dev/null && cmake --build --preset tsan -j $jobs"
-  timed "tsan: runtime, store, metrics and HTTP tests under ThreadSanitizer" ctest --preset tsan -j 2
+  timed "tsan: runtime, store, metrics, HTTP and token tests under ThreadSanitizer" ctest --preset tsan -j 2
+fi
+
+if wants headless; then
+  timed "headless: configure, build and package with no Qt" \
+    ./packaging/check-headless.sh "$PWD" "$PWD/build/headless" --build
 fi
 
 if wants fuzz; then

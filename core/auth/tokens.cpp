@@ -11,6 +11,7 @@
 #include <openssl/rand.h>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
 
 namespace fleetscope::auth {
 
@@ -18,6 +19,11 @@ namespace {
 
 constexpr std::size_t kMaxNameChars = 128; // DESIGN.md: device ids are 1 to 128 characters; operators alike
 constexpr std::size_t kTokenBytes = 32;
+// Token tables one thread keeps entries of at once: the device and operator tables of a gateway, or several
+// gateways in one test process. A table beyond that costs its threads a mutex acquisition per lookup.
+constexpr std::size_t kCachedTables = 4;
+
+std::atomic<std::uint64_t> g_next_version{1};
 
 /// What the messages about one kind of token file call things.
 struct Words {
@@ -148,8 +154,8 @@ std::string generate_token()
 std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFile kind)
 {
     const Words& w = words(kind);
-    table.digests_.clear();
-    decltype(table.digests_) digests;
+    table.assign(std::make_shared<const Map>());
+    Map digests;
     std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> line_of;
     std::size_t number = 0;
     while (!text.empty()) {
@@ -192,7 +198,7 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFil
         line_of.emplace(device, number);
         digests.emplace(device, d);
     }
-    table.digests_ = std::move(digests);
+    table.assign(std::make_shared<const Map>(std::move(digests)));
     return {};
 }
 
@@ -211,34 +217,96 @@ TokenTable TokenTable::load(const std::string& path, TokenFile kind)
     return table;
 }
 
+TokenTable::TokenTable()
+    : map_(std::make_shared<const Map>())
+    , version_(g_next_version.fetch_add(1, std::memory_order_relaxed))
+{}
+
+TokenTable::TokenTable(TokenTable&& other) noexcept
+    : TokenTable()
+{
+    replace(std::move(other));
+}
+
+TokenTable& TokenTable::operator=(TokenTable&& other) noexcept
+{
+    if (this != &other)
+        replace(std::move(other));
+    return *this;
+}
+
+TokenTable::~TokenTable() = default;
+
+void TokenTable::assign(std::shared_ptr<const Map> map)
+{
+    std::lock_guard lk(mutex_);
+    map_ = std::move(map);
+    version_.store(g_next_version.fetch_add(1, std::memory_order_relaxed), std::memory_order_release);
+}
+
+void TokenTable::replace(TokenTable&& fresh)
+{
+    std::shared_ptr<const Map> taken;
+    {
+        std::lock_guard lk(fresh.mutex_);
+        taken = std::exchange(fresh.map_, std::make_shared<const Map>());
+        fresh.version_.store(g_next_version.fetch_add(1, std::memory_order_relaxed),
+                             std::memory_order_release);
+    }
+    assign(std::move(taken));
+}
+
+const TokenTable::Map& TokenTable::entries() const
+{
+    // This thread's references to the entries of the last few tables it used, by version. A version seen
+    // here is current until version_ moves on; the old entries are freed once every thread has moved on too.
+    thread_local std::array<std::pair<std::uint64_t, std::shared_ptr<const Map>>, kCachedTables> cache{};
+    thread_local std::size_t next_slot = 0;
+    const std::uint64_t version = version_.load(std::memory_order_acquire);
+    for (const auto& [v, map] : cache)
+        if (v == version)
+            return *map;
+    std::lock_guard lk(mutex_);
+    auto& slot = cache[next_slot++ % kCachedTables];
+    slot = {version_.load(std::memory_order_relaxed), map_};
+    return *slot.second;
+}
+
 bool TokenTable::verify(std::string_view device, const Digest& token_digest) const
 {
     // An unknown device still costs one comparison, against a digest no token has, so timing does not say
     // which device ids are registered.
     static const Digest kNone{};
-    const auto it = digests_.find(device);
-    const Digest& expected = it == digests_.end() ? kNone : it->second;
+    const Map& digests = entries();
+    const auto it = digests.find(device);
+    const Digest& expected = it == digests.end() ? kNone : it->second;
     const bool equal = CRYPTO_memcmp(expected.data(), token_digest.data(), expected.size()) == 0;
-    return equal && it != digests_.end();
+    return equal && it != digests.end();
 }
 
-std::optional<std::string_view> TokenTable::find(const Digest& token_digest) const
+std::optional<std::string> TokenTable::find(const Digest& token_digest) const
 {
     // Every entry is compared, with no early exit, so the time does not tell how many entries a wrong token
     // was tried against; CRYPTO_memcmp does not tell how close a digest came.
     const std::string* found = nullptr;
-    for (const auto& [name, digest] : digests_) {
+    for (const auto& [name, digest] : entries()) {
         if (CRYPTO_memcmp(digest.data(), token_digest.data(), digest.size()) == 0)
             found = &name;
     }
     if (!found)
         return std::nullopt;
-    return std::string_view(*found);
+    return *found;
 }
 
 bool TokenTable::contains(std::string_view device) const
 {
-    return digests_.find(device) != digests_.end();
+    const Map& digests = entries();
+    return digests.find(device) != digests.end();
+}
+
+std::size_t TokenTable::size() const
+{
+    return entries().size();
 }
 
 std::string add_token(const std::string& path, std::string_view device, TokenFile kind)

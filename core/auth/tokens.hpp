@@ -2,8 +2,12 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -31,10 +35,19 @@ std::string to_hex(const Digest& d);
 /// generator fails.
 std::string generate_token();
 
-/// The name → token-digest table of a token file. Immutable once loaded: any thread may verify
-/// concurrently.
+/// The name → token-digest table of a token file. Any thread may verify concurrently, and replace() swaps a
+/// reloaded table in while they do (SIGHUP): each lookup sees the old entries or the new ones, whole.
+/// Each thread keeps its own reference to the entries it last used, so a lookup reads one shared word (the
+/// version) and takes the mutex only on the first lookup after a replace.
 class TokenTable {
 public:
+    TokenTable();
+    TokenTable(TokenTable&& other) noexcept;
+    TokenTable& operator=(TokenTable&& other) noexcept;
+    TokenTable(const TokenTable&) = delete;
+    TokenTable& operator=(const TokenTable&) = delete;
+    ~TokenTable();
+
     /// Parses the text of a token file: one `NAME SHA256-HEX` per line, separated by spaces or tabs; blank
     /// lines and lines starting with `#` are ignored. Returns an empty string when the text is valid, else
     /// "line N: what is wrong, and the expected form"; `table` is then left empty.
@@ -43,6 +56,9 @@ public:
     /// Reads and parses `path`. Throws std::runtime_error naming the file and the line on any problem.
     static TokenTable load(const std::string& path, TokenFile kind = TokenFile::devices);
 
+    /// Takes the entries of `fresh` (emptied) in place of these, while other threads may be verifying.
+    void replace(TokenTable&& fresh);
+
     /// Whether `token` is the token of `device`, compared as digests in constant time. A device with no entry
     /// gets false, in the same time as a wrong token.
     bool verify(std::string_view device, const Digest& token_digest) const;
@@ -50,17 +66,28 @@ public:
     /// The name whose token has this digest, or nothing. Compares with every entry in constant time, so the
     /// time taken says nothing of which entry matched or how close a guess came; meant for the few entries
     /// of an operator file, where the token alone says who is asking.
-    std::optional<std::string_view> find(const Digest& token_digest) const;
+    /// A copy, as the entries may be replaced once this returns.
+    std::optional<std::string> find(const Digest& token_digest) const;
 
     bool contains(std::string_view device) const;
-    std::size_t size() const { return digests_.size(); }
+    std::size_t size() const;
 
 private:
     struct Hash {
         using is_transparent = void;
         std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
     };
-    std::unordered_map<std::string, Digest, Hash, std::equal_to<>> digests_;
+    using Map = std::unordered_map<std::string, Digest, Hash, std::equal_to<>>;
+
+    /// The entries as this thread last saw them, refreshed when version_ moved on.
+    const Map& entries() const;
+    void assign(std::shared_ptr<const Map> map);
+
+    mutable std::mutex mutex_;
+    std::shared_ptr<const Map> map_; // guarded by mutex_
+    // Process-wide unique per assignment, so a thread's cached entries can never be taken for another
+    // table's, even one at the same address after this one is gone.
+    std::atomic<std::uint64_t> version_;
 };
 
 /// `fleetscope-gateway token add` and `operator add`: generates a token for `name`, appends

@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/runtime/worker.hpp"
 
+#include "core/log.hpp"
 #include "core/runtime/yield.hpp"
 
 #include <boost/fiber/operations.hpp>
 
-#include <cstdio>
 #include <exception>
 #include <mutex>
 
@@ -21,7 +21,7 @@ boost::asio::io_context& this_worker_io()
     // A fiber outside any worker (a test's main thread) gets a private io_context that it never runs; yield
     // asserts against that misuse by requiring a worker.
     if (!tl_io) {
-        std::fputs("fleetscope: runtime::yield used outside a worker thread\n", stderr);
+        log::error("runtime::yield used outside a worker thread");
         std::terminate();
     }
     return *tl_io;
@@ -77,9 +77,9 @@ void Worker::report_fiber_exception() noexcept
     try {
         throw;
     } catch (const std::exception& e) {
-        std::fprintf(stderr, "fleetscope: fiber ended by exception: %s\n", e.what());
+        log::error(std::string("fiber ended by exception: ") + e.what());
     } catch (...) {
-        std::fputs("fleetscope: fiber ended by an unknown exception\n", stderr);
+        log::error("fiber ended by an unknown exception");
     }
 }
 

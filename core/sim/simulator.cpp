@@ -2,6 +2,7 @@
 #include "core/sim/simulator.hpp"
 
 #include "core/metrics/system.hpp"
+#include "core/sim/loopback.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -753,7 +754,10 @@ Report run(const Options& options, const ProgressCallback& progress)
     const bool loopback_v4 =
         s.target.address().is_v4() && (s.target.address().to_v4().to_uint() >> 24) == 127;
     if (loopback_v4) {
-        const std::size_t n = options.sources ? options.sources : auto_sources(options);
+        // 127.0.0.2 and up, as many as the host has; only 127.0.0.1 where no other is configured (macOS).
+        const std::size_t wanted = options.sources ? options.sources : auto_sources(options);
+        s.sources = usable_loopback_sources(wanted);
+        const std::size_t n = s.sources.size();
         const std::size_t per_source = (options.connections + n - 1) / n;
         if (const std::size_t ports = ephemeral_ports(); ports > 0 && per_source > ports) {
             report.fatal = "--connections " + std::to_string(options.connections) + " over " +
@@ -761,13 +765,15 @@ Report run(const Options& options, const ProgressCallback& progress)
                            " ephemeral ports per address, but net.ipv4.ip_local_port_range holds " +
                            std::to_string(ports) + ": use --sources " +
                            std::to_string((options.connections + ports - 1) / ports) + " or more";
+            if (n < wanted)
+                report.fatal += " (this host lets only " + std::to_string(n) + " of the " +
+                                std::to_string(wanted) +
+                                " loopback addresses from 127.0.0.2 be bound: add the others to the loopback "
+                                "interface)";
             return report;
         }
-        for (std::size_t i = 0; i < n; ++i) {
-            const auto a = asio::ip::address_v4((127u << 24) | static_cast<unsigned>(2 + i));
-            s.sources.emplace_back(a);
+        for (const auto& a : s.sources)
             report.sources.push_back(a.to_string());
-        }
     } else if (options.sources > 0) {
         report.fatal =
             "--sources needs a target in 127.0.0.0/8; " + report.target_address + " is not loopback";

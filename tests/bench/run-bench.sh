@@ -307,7 +307,7 @@ scenario_hold() {
     : >"$err"
     "$SIM" --target "$GW_TARGET" --connections "$HOLD_N" --mode hold --hold "$HOLD_S" --json >"$json" 2>>"$err" &
     SIM_PID=$!
-    while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "^holding" "$err"; do
+    while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "^fleetscope-sim: info: holding" "$err"; do
         sleep 0.2
     done
     sleep "$(calc "print $HOLD_S * 0.6")"

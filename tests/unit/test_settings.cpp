@@ -7,6 +7,7 @@
 #include <boost/program_options.hpp>
 
 #include <fstream>
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -25,7 +26,54 @@ private slots:
     void storeTargetFromStoreAndDb_data();
     void storeTargetFromStoreAndDb();
     void defaultsAreValid();
+    void configFileFlagsOverride();
+    void configFileErrors_data();
+    void configFileErrors();
+    void shippedConfigParses();
+    void defaultDbUnderSystemd();
+    void noDefaultDbWithoutHome();
 };
+
+namespace {
+
+/// Writes `text` to a file in `dir` and returns its path.
+std::string write_file(const QTemporaryDir& dir, const char* name, const std::string& text)
+{
+    const std::string path = dir.filePath(QString::fromLatin1(name)).toStdString();
+    std::ofstream(path) << text;
+    return path;
+}
+
+/// Sets an environment variable for the scope of one test, then puts back what was there.
+class ScopedEnv {
+public:
+    ScopedEnv(const char* name, const char* value)
+        : name_(name)
+        , had_(qEnvironmentVariableIsSet(name))
+        , old_(qgetenv(name))
+    {
+        if (value)
+            qputenv(name, value);
+        else
+            qunsetenv(name);
+    }
+    ~ScopedEnv()
+    {
+        if (had_)
+            qputenv(name_, old_);
+        else
+            qunsetenv(name_);
+    }
+    ScopedEnv(const ScopedEnv&) = delete;
+    ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+private:
+    const char* name_;
+    bool had_;
+    QByteArray old_;
+};
+
+} // namespace
 
 void TestSettings::validate_data()
 {
@@ -253,6 +301,131 @@ void TestSettings::defaultsAreValid()
 {
     QVERIFY(fleetscope::validate(Settings{}).empty());
     QVERIFY(resolved_workers(Settings{}) >= 1);
+}
+
+void TestSettings::configFileFlagsOverride()
+{
+    QTemporaryDir dir;
+    const std::string path = write_file(dir, "gateway.conf",
+                                        "# a comment line\n"
+                                        "listen = 0.0.0.0:9100\n"
+                                        "\n"
+                                        "workers=3   # a comment after the value\n"
+                                        "header-timeout = 2500\n"
+                                        "db = /var/lib/x.db\n");
+    Settings s;
+    po::options_description desc;
+    add_setting_options(desc, s);
+    const char* argv[] = {"x", "--workers", "5", "--db", "/tmp/flag.db"};
+    po::variables_map vm;
+    po::store(po::parse_command_line(5, argv, desc), vm); // the command line first: it wins
+    store_config_file(path, desc, vm);
+    po::notify(vm);
+    QCOMPARE(s.listen, std::string("0.0.0.0:9100")); // from the file
+    QCOMPARE(s.header_timeout, Millis(2500));        // from the file, through the Millis notifier
+    QCOMPARE(s.workers, 5u);                         // the flag beats the file
+    QCOMPARE(s.db_path, std::string("/tmp/flag.db"));
+    QCOMPARE(s.backlog, 4096); // in neither: the default
+}
+
+void TestSettings::configFileErrors_data()
+{
+    QTest::addColumn<QString>("text");
+    QTest::addColumn<QString>("expected"); // a fragment of the error
+    QTest::addRow("unknown key") << "listen = 127.0.0.1:1\nworker = 2\n"
+                                 << "worker";
+    QTest::addRow("flag spelling") << "--workers = 2\n"
+                                   << "workers";
+    QTest::addRow("no equals sign") << "workers 2\n"
+                                    << "workers 2";
+    QTest::addRow("bad value") << "workers = many\n"
+                               << "workers";
+    QTest::addRow("twice") << "workers = 1\nworkers = 2\n"
+                           << "workers";
+}
+
+void TestSettings::configFileErrors()
+{
+    QFETCH(QString, text);
+    QFETCH(QString, expected);
+    QTemporaryDir dir;
+    const std::string path = write_file(dir, "bad.conf", text.toStdString());
+    Settings s;
+    po::options_description desc;
+    add_setting_options(desc, s);
+    po::variables_map vm;
+    std::string error;
+    try {
+        store_config_file(path, desc, vm);
+        po::notify(vm);
+    } catch (const std::exception& e) {
+        error = e.what();
+    }
+    QVERIFY2(error.find(path) != std::string::npos, ("the error names the file: " + error).c_str());
+    QVERIFY2(error.find(expected.toStdString()) != std::string::npos, error.c_str());
+
+    QVERIFY_THROWS_EXCEPTION(std::runtime_error, store_config_file(path + ".missing", desc, vm));
+}
+
+void TestSettings::shippedConfigParses()
+{
+    // The packaged /etc/fleetscope/gateway.conf: every key in it, and in its commented lines, is a setting.
+    std::ifstream f(FLEETSCOPE_SOURCE_DIR "/packaging/linux/gateway.conf");
+    QVERIFY(f);
+    std::stringstream all;
+    all << f.rdbuf();
+    // The commented examples ("#token-file = /etc/...") must be settings too, once uncommented.
+    const std::string uncommented =
+        std::regex_replace(all.str(), std::regex("^#([a-z-]+ =)", std::regex::multiline), "$1");
+    QVERIFY(uncommented != all.str());
+    QTemporaryDir dir;
+    Settings s;
+    po::options_description desc;
+    add_setting_options(desc, s);
+    po::variables_map vm;
+    store_config_file(write_file(dir, "shipped.conf", all.str()), desc, vm);
+    po::notify(vm);
+    QCOMPARE(s.listen, std::string("127.0.0.1:8080"));
+    QVERIFY(fleetscope::validate(s).empty());
+    Settings examples;
+    po::options_description desc2;
+    add_setting_options(desc2, examples);
+    po::variables_map vm2;
+    store_config_file(write_file(dir, "examples.conf", uncommented), desc2, vm2);
+    po::notify(vm2);
+    QCOMPARE(examples.token_file, std::string("/etc/fleetscope/tokens"));
+}
+
+void TestSettings::defaultDbUnderSystemd()
+{
+#if defined(_WIN32)
+    QSKIP("STATE_DIRECTORY is systemd's");
+#endif
+    QTemporaryDir dir;
+    const QByteArray state = dir.filePath(QStringLiteral("state")).toUtf8();
+    const QByteArray list = state + ":" + dir.filePath(QStringLiteral("other")).toUtf8();
+    ScopedEnv env("STATE_DIRECTORY", list.constData());
+    ScopedEnv home("HOME", nullptr);
+    QCOMPARE(QString::fromStdString(default_db_path()),
+             QString::fromUtf8(state) + QStringLiteral("/fleetscope.db"));
+}
+
+void TestSettings::noDefaultDbWithoutHome()
+{
+    ScopedEnv state("STATE_DIRECTORY", nullptr);
+    ScopedEnv xdg("XDG_DATA_HOME", nullptr);
+    ScopedEnv home("HOME", nullptr);
+    ScopedEnv appdata("LOCALAPPDATA", nullptr);
+    std::string error;
+    try {
+        const std::string path = default_db_path();
+        error = "no error; the path was " + path;
+    } catch (const std::runtime_error& e) {
+        error = e.what();
+    }
+    QVERIFY2(error.find("no default database location") != std::string::npos &&
+                 error.find("--db") != std::string::npos,
+             error.c_str());
 }
 
 QTEST_GUILESS_MAIN(TestSettings)

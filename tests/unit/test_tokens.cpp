@@ -7,10 +7,12 @@
 
 #include <QtTest>
 
+#include <atomic>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 using namespace fleetscope::auth;
@@ -42,6 +44,8 @@ private slots:
     void parse_data();
     void parse();
     void verify();
+    void replaceSwapsEntriesWhole();
+    void replaceWhileOtherThreadsVerify();
     void generatedTokensDiffer();
     void addToken();
     void addTokenRefuses();
@@ -161,6 +165,81 @@ void TestTokens::verify()
     QVERIFY(!table.verify("pump-3", Digest{}));          // not even the all-zero digest of an absent entry
     QVERIFY(table.contains("pump-1"));
     QVERIFY(!table.contains("pump-3"));
+}
+
+void TestTokens::replaceSwapsEntriesWhole()
+{
+    TokenTable table;
+    QVERIFY(TokenTable::parse("pump-1 " + hash_of("one") + "\n", table).empty());
+    QVERIFY(table.verify("pump-1", sha256("one"))); // this thread now holds the first entries
+    TokenTable fresh;
+    QVERIFY(
+        TokenTable::parse("pump-2 " + hash_of("two") + "\npump-3 " + hash_of("three") + "\n", fresh).empty());
+    table.replace(std::move(fresh));
+    QVERIFY(!table.verify("pump-1", sha256("one"))); // gone, even for a thread that looked before
+    QVERIFY(table.verify("pump-2", sha256("two")));
+    QVERIFY(table.verify("pump-3", sha256("three")));
+    QCOMPARE(table.size(), std::size_t{2});
+    QCOMPARE(fresh.size(), std::size_t{0}); // NOLINT(bugprone-use-after-move): replace() leaves it empty
+
+    // Two tables used alternately on one thread keep their own entries.
+    TokenTable other;
+    QVERIFY(TokenTable::parse("valve-1 " + hash_of("v") + "\n", other).empty());
+    for (int i = 0; i < 3; ++i) {
+        QVERIFY(table.verify("pump-2", sha256("two")));
+        QVERIFY(!table.verify("valve-1", sha256("v")));
+        QVERIFY(other.verify("valve-1", sha256("v")));
+        QVERIFY(!other.verify("pump-2", sha256("two")));
+    }
+}
+
+void TestTokens::replaceWhileOtherThreadsVerify()
+{
+    // Generation g holds devices d<g>-0 .. d<g>-7, all with token "t<g>". A reader must always see one whole
+    // generation: device 0 and device 7 of the same one, never one of each.
+    auto generation = [](int g) {
+        std::string text;
+        for (int d = 0; d < 8; ++d)
+            text += "d" + std::to_string(g) + "-" + std::to_string(d) + " " +
+                    hash_of("t" + std::to_string(g)) + "\n";
+        TokenTable t;
+        if (!TokenTable::parse(text, t).empty())
+            qFatal("generation %d does not parse", g);
+        return t;
+    };
+    constexpr int kGenerations = 200;
+    std::vector<Digest> digests;
+    for (int g = 0; g < kGenerations; ++g)
+        digests.push_back(sha256("t" + std::to_string(g)));
+    TokenTable table = generation(0);
+    std::atomic<bool> stop{false};
+    std::atomic<int> torn{0};
+    std::atomic<long> checks{0};
+    std::vector<std::thread> readers;
+    for (int r = 0; r < 3; ++r)
+        readers.emplace_back([&] {
+            while (!stop.load()) {
+                for (int g = 0; g < kGenerations; ++g) {
+                    const std::string prefix = "d" + std::to_string(g) + "-";
+                    const bool first = table.verify(prefix + "0", digests[std::size_t(g)]);
+                    const bool last = table.contains(prefix + "7");
+                    // Generations only move forward: device 0 of g seen before and after a lookup that missed
+                    // device 7 of g would mean a table holding part of a generation.
+                    if (first && !last && table.contains(prefix + "0"))
+                        torn.fetch_add(1);
+                    checks.fetch_add(1, std::memory_order_relaxed);
+                }
+            }
+        });
+    for (int g = 1; g < kGenerations; ++g)
+        table.replace(generation(g));
+    stop.store(true);
+    for (auto& t : readers)
+        t.join();
+    QCOMPARE(torn.load(), 0);
+    QVERIFY(checks.load() > 0);
+    QVERIFY(table.verify("d199-7", digests.back()));
+    QCOMPARE(table.size(), std::size_t{8});
 }
 
 void TestTokens::generatedTokensDiffer()

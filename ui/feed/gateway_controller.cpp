@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/feed/gateway_controller.hpp"
 
+#include <QCoreApplication>
 #include <QDateTime>
 
 #include <exception>
@@ -105,6 +106,11 @@ GatewayController::GatewayController(QObject* parent)
     connect(worker_, &Worker::markRecorded, this, &GatewayController::markRecorded);
     connect(worker_, &Worker::alertAcknowledged, this, &GatewayController::alertAcknowledged);
     connect(worker_, &Worker::alertRulesApplied, this, &GatewayController::alertRulesApplied);
+    // However the application quits (the last window closed, a signal, the session ending), the gateway
+    // drains and commits before the event loop's caller goes on to exit.
+    if (QCoreApplication::instance())
+        connect(QCoreApplication::instance(), &QCoreApplication::aboutToQuit, this,
+                &GatewayController::stopAndWait);
     thread_.start();
 }
 
@@ -142,6 +148,12 @@ void GatewayController::requestSetAlertRules(const std::vector<alerts::Rule>& ru
 {
     QMetaObject::invokeMethod(
         worker_, [w = worker_, rules] { w->setAlertRules(rules); }, Qt::QueuedConnection);
+}
+
+void GatewayController::stopAndWait()
+{
+    QMetaObject::invokeMethod(
+        worker_, [w = worker_] { w->stop(); }, Qt::BlockingQueuedConnection);
 }
 
 void GatewayController::requestStop()

@@ -45,6 +45,10 @@ public:
     /// Queued to the control thread.
     void requestStart(const fleetscope::Settings& settings);
     void requestStop();
+    /// Stops the gateway and returns once it has drained and committed (a no-op when it is not running). For
+    /// a quit that cannot wait for the event loop: it runs on aboutToQuit, and on Windows before the session
+    /// ends. The GUI waits here; the control thread must not call it.
+    void stopAndWait();
     /// Queued to the control thread: records a marked span in the running gateway's session.
     void requestMark(const QString& label, qint64 from_ms, qint64 to_ms);
     bool busy() const { return busy_; }

@@ -331,6 +331,11 @@ void MainWindow::stopGateway()
     updateActions();
 }
 
+void MainWindow::stopGatewayAndWait()
+{
+    controller_->stopAndWait();
+}
+
 void MainWindow::attachSubscription(std::shared_ptr<metrics::Subscription> subscription,
                                     const QString& dbPath)
 {

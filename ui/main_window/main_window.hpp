@@ -50,6 +50,8 @@ public:
 
     void startGateway();
     void stopGateway();
+    /// Stops the gateway synchronously (drain, commit, session "stop"), for a quit that cannot wait.
+    void stopGatewayAndWait();
     bool gatewayRunning() const { return running_; }
     const Settings& settings() const { return settings_; }
 
@@ -70,6 +72,9 @@ public:
     /// Reviews the capture at `path` offline in this window, read-only: no gateway, the views fed by a replay
     /// of its timeline and readings. Loads on a worker thread; captureOpened or captureFailed follows.
     void openCapture(const QString& path);
+    /// Reviews the capture in this window when it is offline, else in a window of its own (File → Open, and a
+    /// document the desktop hands over, e.g. from macOS Finder).
+    void reviewCapture(const QString& path);
     bool offline() const { return replay_ != nullptr; }
     QString capturePath() const { return capture_path_; }
     CaptureReplay* replay() const { return replay_; }

@@ -167,8 +167,7 @@ void MainWindow::fillRecentMenu()
             QStringLiteral("&%1  %2").arg(i + 1 == 10 ? 0 : i + 1).arg(QFileInfo(path).fileName()));
         a->setToolTip(QDir::toNativeSeparators(path));
         a->setStatusTip(QDir::toNativeSeparators(path));
-        connect(a, &QAction::triggered, this,
-                [this, path] { offline() ? openCapture(path) : reviewInOwnWindow(this, path); });
+        connect(a, &QAction::triggered, this, [this, path] { reviewCapture(path); });
     }
     if (entries.isEmpty())
         recent_menu_->addAction(tr("No recent captures"))->setEnabled(false);
@@ -188,6 +187,11 @@ void MainWindow::openCaptureInteractive()
     if (path.isEmpty())
         return;
     prefs.setValue(QStringLiteral("capture/dir"), QFileInfo(path).absolutePath());
+    reviewCapture(path);
+}
+
+void MainWindow::reviewCapture(const QString& path)
+{
     offline() ? openCapture(path) : reviewInOwnWindow(this, path);
 }
 
