@@ -23,7 +23,6 @@
 
 #include <atomic>
 #include <condition_variable>
-#include <filesystem>
 #include <mutex>
 #include <optional>
 #include <stdexcept>
@@ -55,18 +54,6 @@ std::pair<double, double> p50_p99_since(const metrics::HistogramCounts& now, met
     return {metrics::percentile(interval, 0.50), metrics::percentile(interval, 0.99)};
 }
 
-/// The database file and its write-ahead log on disk, in bytes; -1 when the file cannot be read. The -shm
-/// index is left out: it is a memory map, not data.
-std::int64_t database_bytes(const std::string& path)
-{
-    std::error_code ec;
-    const auto main = std::filesystem::file_size(path, ec);
-    if (ec)
-        return -1;
-    const auto wal = std::filesystem::file_size(path + "-wal", ec);
-    return static_cast<std::int64_t>(main + (ec ? 0 : wal));
-}
-
 } // namespace
 
 struct Gateway::Impl {
@@ -90,7 +77,7 @@ struct Gateway::Impl {
     // Evaluated on the writer thread (as samples commit) and the sampler thread; its events are recorded
     // through alerts_store, which is set while the store runs.
     alerts::Engine alerts;
-    std::atomic<store::Store*> alerts_store{nullptr};
+    std::atomic<store::Writer*> alerts_store{nullptr};
     std::unique_ptr<store::Store> store;
     std::unique_ptr<metrics::Registry> registry;
     std::unique_ptr<runtime::Runtime> runtime;
@@ -168,13 +155,13 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
         s.workers.push_back(w);
     }
 
-    const auto st = store->stats();
+    const auto st = store->writer().stats();
     s.store_queue = st.queue_samples;
     s.store_batches = st.batches;
     s.store_last_batch = st.last_batch_samples;
     std::tie(s.commit_p50_ms, s.commit_p99_ms) = p50_p99_since(st.commit_latency, prev_commit);
     s.commit_latency = metrics::LatencyBuckets::from(st.commit_latency);
-    s.database_bytes = database_bytes(db_path);
+    s.database_bytes = store->disk_bytes();
 
     const auto memory = metrics::process_memory();
     s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));
@@ -195,7 +182,7 @@ void Gateway::Impl::run_sampler()
         if (timeline) {
             // One write job per point set; the writer runs it after its next group commit.
             if (auto points = timeline->push(snap); !points.empty())
-                store->add_timeline(std::move(points));
+                store->writer().add_timeline(std::move(points));
         }
         {
             std::lock_guard g(latest_mutex);
@@ -266,11 +253,12 @@ void Gateway::start()
     d.db_path = d.settings.db_path.empty() ? default_db_path() : d.settings.db_path;
     auto opts = store::Options::from(d.settings);
     opts.path = d.db_path;
-    d.store = std::make_unique<store::Store>(opts);
-    d.alerts.set_session(d.store->session_id());
+    d.store = store::open_store(opts);
+    store::Writer& writer = d.store->writer();
+    d.alerts.set_session(writer.session_id());
     d.alerts.set_rules(std::move(rules.rules), wall_ms());
-    d.alerts_store.store(d.store.get(), std::memory_order_release);
-    d.store->set_observer([&d](std::span<const telemetry::Sample> batch) {
+    d.alerts_store.store(&writer, std::memory_order_release);
+    writer.set_observer([&d](std::span<const telemetry::Sample> batch) {
         d.hub.publish_updates(batch);
         d.alerts.on_samples(batch, wall_ms());
     });
@@ -294,7 +282,7 @@ void Gateway::start()
             std::make_unique<net::Listener>(d.runtime->worker(0).io(), d.settings.listen, d.settings.backlog);
     } catch (...) {
         d.alerts_store.store(nullptr, std::memory_order_release);
-        d.store->stop();
+        d.store->writer().stop();
         throw;
     }
     d.server =
@@ -332,7 +320,7 @@ void Gateway::stop()
         std::lock_guard lk(d.latest_mutex);
         d.latest = d.build_snapshot(); // the run's final figures, for whoever asks after stop
     }
-    d.store->stop(); // commits whatever is queued (nothing is: every request was answered)
+    d.store->writer().stop(); // commits whatever is queued (nothing is: every request was answered)
     // The blocking pool's threads post their completions to the workers' io_contexts, and Asio's post signals
     // after it unlocks: join them before those io_contexts go, as the store's writer is joined above.
     d.blocking.reset();
@@ -420,14 +408,14 @@ metrics::Snapshot Gateway::snapshot() const
 
 std::int64_t Gateway::session_id() const
 {
-    return impl_->store ? impl_->store->session_id() : 0;
+    return impl_->store ? impl_->store->writer().session_id() : 0;
 }
 
 std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
 {
     if (!impl_->store)
         return "the gateway is not running; start it before marking a span";
-    return impl_->store->add_mark(label, from_ts, to_ts);
+    return impl_->store->writer().add_mark(label, from_ts, to_ts);
 }
 
 alerts::Engine& Gateway::alerts()

@@ -2,7 +2,7 @@
 // The alerts engine: compiled rules, incremental evaluation, the alert lists, feeds, and their renderings.
 #include "core/alerts/alerts.hpp"
 
-#include "core/store/store.hpp"
+#include "core/store/writer.hpp"
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
@@ -16,7 +16,6 @@
 #include <ctime>
 #include <deque>
 #include <mutex>
-#include <sqlite3.h>
 #include <utility>
 
 namespace fleetscope::alerts {
@@ -757,67 +756,35 @@ std::string prometheus_text(const std::array<std::uint64_t, 3>& counts)
     return out;
 }
 
-bool persist(store::Store& store, std::span<const AlertEvent> events)
+bool persist(store::Writer& writer, std::span<const AlertEvent> events)
 {
-    struct Row {
-        AlertEvent::Kind kind;
-        Alert alert;
-    };
-    std::vector<Row> rows;
-    rows.reserve(events.size());
-    for (const AlertEvent& e : events)
-        rows.push_back(Row{e.kind, e.alert});
-    const std::int64_t session = store.session_id();
-    return store.post_write([rows = std::move(rows), session](sqlite3* db) {
-        auto run = [db](const char* sql, auto&& bind) {
-            sqlite3_stmt* st = nullptr;
-            if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-                return false;
-            bind(st);
-            const bool ok = sqlite3_step(st) == SQLITE_DONE;
-            sqlite3_finalize(st);
-            return ok;
-        };
-        auto text = [](sqlite3_stmt* st, int i, const std::string& s) {
-            sqlite3_bind_text(st, i, s.data(), static_cast<int>(s.size()), SQLITE_STATIC);
-        };
-        for (const Row& r : rows) {
-            const Alert& a = r.alert;
-            bool ok = true;
-            switch (r.kind) {
-            case AlertEvent::Kind::raised:
-                ok =
-                    run("INSERT INTO alerts(id, session_id, rule, subject, severity, raised_at, message) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                        [&](sqlite3_stmt* st) {
-                            sqlite3_bind_int64(st, 1, a.id);
-                            sqlite3_bind_int64(st, 2, session);
-                            text(st, 3, a.rule);
-                            text(st, 4, a.subject);
-                            const auto sev = to_string(a.severity);
-                            sqlite3_bind_text(st, 5, sev.data(), static_cast<int>(sev.size()), SQLITE_STATIC);
-                            sqlite3_bind_int64(st, 6, a.raised_at);
-                            text(st, 7, a.message);
-                        });
-                break;
-            case AlertEvent::Kind::cleared:
-                ok = run("UPDATE alerts SET cleared_at = ?2 WHERE id = ?1", [&](sqlite3_stmt* st) {
-                    sqlite3_bind_int64(st, 1, a.id);
-                    sqlite3_bind_int64(st, 2, a.cleared_at.value_or(0));
-                });
-                break;
-            case AlertEvent::Kind::acked:
-                ok = run("UPDATE alerts SET acked_at = ?2 WHERE id = ?1", [&](sqlite3_stmt* st) {
-                    sqlite3_bind_int64(st, 1, a.id);
-                    sqlite3_bind_int64(st, 2, a.acked_at.value_or(0));
-                });
-                break;
-            }
-            if (!ok)
-                return false;
+    std::vector<store::AlertChange> changes;
+    changes.reserve(events.size());
+    for (const AlertEvent& e : events) {
+        const Alert& a = e.alert;
+        store::AlertChange c;
+        c.alert.id = a.id;
+        switch (e.kind) {
+        case AlertEvent::Kind::raised:
+            c.kind = store::AlertChange::Kind::raised;
+            c.alert.rule = a.rule;
+            c.alert.subject = a.subject;
+            c.alert.severity = std::string(to_string(a.severity));
+            c.alert.raised_at = a.raised_at;
+            c.alert.message = a.message;
+            break;
+        case AlertEvent::Kind::cleared:
+            c.kind = store::AlertChange::Kind::cleared;
+            c.alert.cleared_at = a.cleared_at.value_or(0);
+            break;
+        case AlertEvent::Kind::acked:
+            c.kind = store::AlertChange::Kind::acked;
+            c.alert.acked_at = a.acked_at.value_or(0);
+            break;
         }
-        return true;
-    });
+        changes.push_back(std::move(c));
+    }
+    return writer.add_alert_changes(std::move(changes));
 }
 
 } // namespace fleetscope::alerts

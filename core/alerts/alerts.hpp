@@ -25,7 +25,7 @@
 #include <vector>
 
 namespace fleetscope::store {
-class Store;
+class Writer;
 }
 
 namespace fleetscope::alerts {
@@ -232,9 +232,8 @@ std::string alerts_json(const Engine& engine, std::size_t recent_limit = SIZE_MA
 /// The `fleetscope_alerts_active{severity="info|warning|critical"}` gauge family in Prometheus text.
 std::string prometheus_text(const std::array<std::uint64_t, 3>& active_counts);
 
-/// Records `events` in the store's `alerts` table through one Store::post_write (a raise inserts the row with
-/// the alert's id and the store's session; clear and ack update it). Never blocks; false when the store
-/// stops.
-bool persist(store::Store& store, std::span<const AlertEvent> events);
+/// Records `events` in the store through one Writer::add_alert_changes (a raise adds the alert with its id
+/// under the writer's session; clear and ack stamp it). Never blocks; false when the store stops.
+bool persist(store::Writer& writer, std::span<const AlertEvent> events);
 
 } // namespace fleetscope::alerts

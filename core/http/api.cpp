@@ -128,10 +128,10 @@ std::string_view path_of(std::string_view target)
 
 /// Parks the calling fiber until the store committed (or failed) the samples; answers `overloaded` at once
 /// when the store's queue is full.
-store::CommitStatus commit(store::Store& store, std::vector<telemetry::Sample>&& samples)
+store::CommitStatus commit(store::Writer& writer, std::vector<telemetry::Sample>&& samples)
 {
     runtime::Handoff<store::CommitStatus> result;
-    if (!store.submit(std::move(samples), [&result](store::CommitStatus s) { result.deliver(s); }))
+    if (!writer.submit(std::move(samples), [&result](store::CommitStatus s) { result.deliver(s); }))
         return store::CommitStatus::overloaded;
     return result.wait();
 }
@@ -442,7 +442,7 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     }
 
     slot.samples_accepted.add(n);
-    const auto outcome = commit(services_.store, std::move(decoded.samples));
+    const auto outcome = commit(services_.store.writer(), std::move(decoded.samples));
     if (outcome != store::CommitStatus::committed)
         slot.count_rejected(rejection_of(outcome), n);
     switch (outcome) {
@@ -498,7 +498,7 @@ Response Api::get_devices(const Request& request)
 {
     std::vector<store::DeviceRow> rows;
     try {
-        rows = services_.blocking.run([this] { return services_.store.devices(); });
+        rows = services_.blocking.run([this] { return services_.store.reader().devices(); });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }
@@ -566,7 +566,7 @@ Response Api::get_samples(const Request& request)
     }
     std::vector<store::SampleRow> rows;
     try {
-        rows = services_.blocking.run([this, &q] { return services_.store.samples(q); });
+        rows = services_.blocking.run([this, &q] { return services_.store.reader().samples(q); });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }

@@ -73,7 +73,7 @@ struct ConnectionState {
 
 /// What the endpoints use; all outlive the Api.
 struct Services {
-    store::Store& store;
+    store::Store& store; // telemetry through its writer(), the reads through its reader()
     runtime::BlockingPool& blocking;
     metrics::Registry& metrics;
     ConnectedDevices& connected;

@@ -231,7 +231,8 @@ std::string prometheus_text(const Snapshot& s)
             s.store_last_batch);
     w.histogram("commit_latency_seconds", "Store transaction commit time, since start.", s.commit_latency);
     if (s.database_bytes >= 0)
-        w.gauge("database_bytes", "Size of the database file and its write-ahead log on disk.",
+        w.gauge("database_bytes",
+                "Size of the store's files on disk (the database, its recent file, their write-ahead logs).",
                 s.database_bytes);
 
     // Per-worker families: one HELP/TYPE each, then one line per worker, as the format requires a family's

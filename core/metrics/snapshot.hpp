@@ -76,7 +76,7 @@ struct Snapshot {
     double commit_p50_ms = 0; // over the last interval
     double commit_p99_ms = 0;
     LatencyBuckets commit_latency;    // every commit since start, cumulative
-    std::int64_t database_bytes = -1; // the database file and its WAL on disk; -1 when not known
+    std::int64_t database_bytes = -1; // the store's files on disk (Store::disk_bytes); -1 when not known
 
     // Process; 0 or -1 where the platform cannot say
     std::uint64_t rss_bytes = 0;

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-// Session captures: exporting a selection of a FleetScope database (a `.fleetscope` capture, CSV or JSON
-// Lines) and reading a capture back for offline review. A capture is a FleetScope database itself (same
-// schema, see store.cpp), filtered to the selection, in rollback-journal mode (one file, no -wal beside it),
-// with `meta` rows that say what it is:
+// Session captures: exporting a selection of a FleetScope store (a `.fleetscope` capture, CSV or JSON
+// Lines) and reading a capture back for offline review. A capture is a main file of the SQLite backend
+// (same schema, see sqlite/schema.cpp) with no recent file, filtered to the selection, in rollback-journal
+// mode (one file, no -wal beside it), with `meta` rows that say what it is:
 //   capture_format  kCaptureFormatVersion of the build that wrote it
 //   app_version     FleetScope version of that build
 //   exported_at     ms since epoch
@@ -12,7 +12,8 @@
 //   filters         the ExportQuery as JSON: {"session":N,"from":MS,"to":MS,"devices":[..],"metrics":[..]}
 //   samples         readings in the file
 
-#include "core/store/store.hpp"
+#include "core/store/reader.hpp"
+#include "core/store/sqlite/schema.hpp"
 
 #include <cstdint>
 #include <functional>
@@ -25,8 +26,12 @@
 namespace fleetscope::store {
 
 /// Version of the capture layout written in meta `capture_format`. A reader accepts every version up to its
-/// own; a later build that changes what a capture holds bumps it (and keeps reading the older ones).
-inline constexpr int kCaptureFormatVersion = 1;
+/// own; a later build that changes what a capture holds bumps it (and keeps reading the older ones). 2: the
+/// readings in chunks (schema version 3); 1: a row per reading (schema version 2).
+inline constexpr int kCaptureFormatVersion = 2;
+
+/// The schema version (PRAGMA user_version) of the SQLite files this build writes: stores and captures.
+inline constexpr int kSchemaVersion = sqlite::kSchemaVersion;
 
 /// The file name extension of a capture.
 inline constexpr std::string_view kCaptureExtension = ".fleetscope";
@@ -74,16 +79,20 @@ struct ExportResult {
     bool ok() const { return status == ExportStatus::ok; }
 };
 
-/// Writes the selection of the database at `db_path` to `out_path` (replacing it). Safe while a gateway
-/// records into the database: the source is read in short read transactions (each covers whole devices), so
-/// the writer never waits, and every reading committed before the export began is written exactly once. The
-/// output is built in a temporary file beside `out_path` and renamed at the end: on cancel or error nothing
-/// is left behind and an existing `out_path` is untouched. Blocks; run it off the GUI thread and off fiber
-/// workers.
+/// Writes the selection of the store `source` reads to `out_path` (replacing it). Safe while a gateway
+/// records into the store: the source is read in groups of whole devices, each in one short view
+/// (Reader::read_readings), so the writer never waits, and every reading committed before the export began
+/// is written exactly once. The output is built in a temporary file beside `out_path` and renamed at the
+/// end: on cancel or error nothing is left behind and an existing `out_path` is untouched. Blocks; run it off
+/// the GUI thread and off fiber workers.
 ///
 /// CSV: header `device,ts,iso_time,metric,value` (ts in ms since epoch, iso_time UTC ISO-8601 with ms),
 /// RFC 4180 quoting, '.' decimals, shortest round-trip doubles. JSON Lines: one
-/// `{"device":..,"ts":..,"metric":..,"value":..}` per line. Rows are ordered by device, metric, ts.
+/// `{"device":..,"ts":..,"metric":..,"value":..}` per line. Rows are ordered by device name, metric name, ts.
+ExportResult export_data(const Reader& source, const ExportQuery& query, ExportFormat format,
+                         const std::string& out_path, const ProgressFn& progress = {});
+
+/// export_data of the store or capture at `db_path` (open_reader).
 ExportResult export_data(const std::string& db_path, const ExportQuery& query, ExportFormat format,
                          const std::string& out_path, const ProgressFn& progress = {});
 
@@ -144,10 +153,10 @@ struct CaptureInfo {
     std::uint64_t samples = 0; // readings
 };
 
-/// Opens a capture, or any FleetScope database, read-only for offline review. It never writes the file: a
-/// file of an older schema version is copied to a temporary file that is migrated and read instead (deleted
-/// by the destructor). Thread-safe: every method takes an internal lock, so a loader thread and the GUI
-/// thread may share one reader.
+/// Opens a capture, or any FleetScope database, read-only for offline review: a store::Reader over the file
+/// (open_reader), with what the file says about itself read once. It never writes the file: a file of an
+/// older schema version is copied to a temporary file that is migrated and read instead (deleted by the
+/// destructor). Thread-safe, as its Reader: a loader thread and the GUI thread may share one.
 class CaptureReader {
 public:
     /// Throws StoreError naming the file: missing, not a database, or made by a newer FleetScope (schema or
@@ -164,7 +173,7 @@ public:
     /// Every method below throws StoreError naming the file when SQLite cannot read it.
     std::vector<SessionRow> sessions() const;
     std::vector<DeviceRow> devices() const;
-    /// One device's readings in (ts, metric name) order, at most `q.limit`, as Store::samples.
+    /// One device's readings in (ts, metric name) order, at most `q.limit`, as Reader::samples.
     std::vector<SampleRow> samples(const SampleQuery& q) const;
     /// Timeline points with from <= ts <= to, in (ts, series) order; `series` empty: every series.
     std::vector<TimelineRow> timeline(std::int64_t from, std::int64_t to,
@@ -173,10 +182,12 @@ public:
     std::vector<std::string> timeline_series() const;
     /// Every mark, in (from_ts, id) order.
     std::vector<MarkRow> marks() const;
+    /// The Reader underneath, for every other read.
+    const Reader& reader() const;
 
 private:
-    struct Impl;
-    std::unique_ptr<Impl> impl_;
+    std::unique_ptr<Reader> reader_;
+    CaptureInfo info_;
 };
 
 } // namespace fleetscope::store

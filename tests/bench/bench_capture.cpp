@@ -6,6 +6,7 @@
 //   bench_capture [samples=1000000] [devices=100] [keep]   (keep: leave the database and the outputs behind,
 //                                                          e.g. to time `fleetscope-gateway export` on them)
 #include "core/store/capture.hpp"
+#include "core/store/store.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -43,7 +44,8 @@ void fill(const std::string& path, std::uint64_t readings, int devices)
 {
     store::Options o;
     o.path = path;
-    store::Store s(o);
+    const auto opened = store::open_store(o);
+    store::Writer& s = opened->writer();
     const std::uint64_t per_device = readings / 2 / static_cast<std::uint64_t>(devices);
     std::atomic<int> pending{0};
     for (std::uint64_t k = 0; k < per_device; k += 50) {

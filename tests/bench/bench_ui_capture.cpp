@@ -42,7 +42,8 @@ double p99(std::vector<double> v)
 
 bool fill(const std::string& path, std::uint64_t readings)
 {
-    store::Store store(store::Options{.path = path});
+    const auto opened = store::open_store(store::Options{.path = path});
+    store::Writer& store = opened->writer();
     const std::uint64_t samples = readings / 2;
     const std::int64_t t0 =
         QDateTime::currentMSecsSinceEpoch() - static_cast<std::int64_t>(samples / kDevices) * 1000;

@@ -123,11 +123,11 @@ class RequestPath {
 public:
     RequestPath()
         : dir_(make_dir())
-        , store_(store_options(dir_))
+        , store_(store::open_store(store_options(dir_)))
         , registry_(1)
         , runtime_(1, runtime::WorkerOptions{settings_.fiber_stack_bytes, settings_.stack_cache_per_worker})
         , blocking_(1)
-        , api_(http::Services{store_, blocking_, registry_, connected_, settings_,
+        , api_(http::Services{*store_, blocking_, registry_, connected_, settings_,
                               [] { return metrics::prometheus_text(metrics::Snapshot{}); },
                               [] { return std::string(R"({"status":"ok"})"); }})
     {
@@ -138,7 +138,7 @@ public:
     {
         runtime_.stop();
         runtime_.join();
-        store_.stop();
+        store_->writer().stop();
         error_code ignored;
         std::filesystem::remove_all(dir_, ignored);
     }
@@ -219,9 +219,9 @@ private:
                 }
             }
             http::Request request = parser.release();
-            const auto before = store_.stats().committed_requests;
+            const auto before = store_->writer().stats().committed_requests;
             http::Response res = api_.handle(request, state);
-            const auto committed = store_.stats().committed_requests - before;
+            const auto committed = store_->writer().stats().committed_requests - before;
             require(committed == (res.result() == bhttp::status::no_content ? 1U : 0U),
                     "a request is committed exactly when it is answered 204");
             const bool keep_alive = res.keep_alive();
@@ -270,7 +270,7 @@ private:
 
     Settings settings_;
     std::filesystem::path dir_;
-    store::Store store_;
+    std::unique_ptr<store::Store> store_;
     metrics::Registry registry_;
     runtime::Runtime runtime_;
     runtime::BlockingPool blocking_;

@@ -4,7 +4,7 @@
 fleetscope_add_test(NAME test_http SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_http.cpp
     LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 60)
 fleetscope_add_test(NAME test_crash SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_crash.cpp
-    LIBS Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 120)
+    LIBS fleetscope_store Boost::json SQLite::SQLite3 Threads::Threads LABELS integration TIMEOUT 120)
 # test_crash runs the headless binary.
 add_dependencies(test_crash fleetscope-gateway)
 # Store faults over real sockets: the store-max-bytes quota reached and another process's write lock, each

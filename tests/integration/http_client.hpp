@@ -2,7 +2,10 @@
 #pragma once
 // Test-side helpers for the gateway's integration tests: an HTTP/1.1 client on raw bytes, so a test controls
 // the framing to the byte, with a deadline on every wait; request builders; and a reader for the store's
-// SQLite file that does not go through the store's own code.
+// SQLite files that does not go through the store's own reading code.
+
+#include "core/store/sqlite/batch.hpp"
+#include "core/store/sqlite/chunk.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -13,9 +16,12 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <map>
 #include <optional>
 #include <sqlite3.h>
 #include <stdexcept>
@@ -212,52 +218,125 @@ inline std::string sample_json(std::string_view device, std::int64_t ts, double 
            ",\"metrics\":{\"v\":" + std::to_string(value) + "}}";
 }
 
-/// Every reading of one metric in a FleetScope database (schema version 1), as (device, ts) pairs sorted.
-/// Reads both tables that hold readings (`recent`, appended by every commit, and `samples`, where compaction
-/// moves them), straight through SQLite so that a store bug cannot hide itself. Throws with SQLite's reason.
+/// Every reading of one metric in a FleetScope store, as (device, ts) pairs sorted. Reads the main file's
+/// `chunks` straight through SQLite, and the batches of the recent file beside it that the main file's
+/// compaction marker says are not moved yet, decoded with the chunk and batch codecs alone: none of the
+/// store's reading or merging code, so that a bug there cannot hide itself. Throws with SQLite's reason.
 inline std::vector<std::pair<std::string, std::int64_t>> read_readings(const std::string& path,
                                                                        std::string_view metric = "v")
 {
-    sqlite3* db = nullptr;
-    // Read-write without create: a database left by a killed process may need its WAL recovered.
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-        std::string why = db ? sqlite3_errmsg(db) : "out of memory";
-        sqlite3_close(db);
-        throw std::runtime_error("cannot open " + path + ": " + why);
-    }
-    auto fail = [&](const char* what) {
-        std::string why = std::string(what) + " on " + path + ": " + sqlite3_errmsg(db);
-        sqlite3_close(db);
-        throw std::runtime_error(why);
+    struct Db {
+        sqlite3* db = nullptr;
+        std::string path;
+        ~Db() { sqlite3_close(db); }
+        [[noreturn]] void fail(const char* what) const
+        {
+            throw std::runtime_error(std::string(what) + " on " + path + ": " + sqlite3_errmsg(db));
+        }
+        void open(const std::string& p)
+        {
+            path = p;
+            // Read-write without create: a file left by a killed process may need its WAL recovered.
+            if (sqlite3_open_v2(p.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK)
+                fail("cannot open");
+            sqlite3_busy_timeout(db, 5000);
+        }
+        std::int64_t scalar(const char* sql) const
+        {
+            sqlite3_stmt* st = nullptr;
+            if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
+                fail(sql);
+            const std::int64_t v = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : -1;
+            sqlite3_finalize(st);
+            return v;
+        }
     };
-    sqlite3_busy_timeout(db, 5000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, nullptr) != SQLITE_OK)
-        fail("PRAGMA user_version");
-    const int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : -1;
-    sqlite3_finalize(st);
-    if (version < 1 || version > 2) { // 2 added tables; the telemetry ones are as in 1
-        sqlite3_close(db);
+    Db main;
+    main.open(path);
+    const auto version = main.scalar("PRAGMA user_version");
+    if (version != 3)
         throw std::runtime_error("schema version " + std::to_string(version) + " in " + path +
-                                 ": this reader knows versions 1 and 2");
+                                 ": this reader knows version 3");
+    std::map<std::int64_t, std::string> devices;
+    std::map<std::int64_t, std::string> metrics;
+    auto names = [&](const char* sql, std::map<std::int64_t, std::string>& into) {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(main.db, sql, -1, &st, nullptr) != SQLITE_OK)
+            main.fail(sql);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            into[sqlite3_column_int64(st, 0)] = reinterpret_cast<const char*>(sqlite3_column_text(st, 1));
+        sqlite3_finalize(st);
+    };
+    names("SELECT id, name FROM devices", devices);
+    names("SELECT id, name FROM metrics", metrics);
+    const std::int64_t moved = main.scalar("SELECT moved_through FROM compaction");
+    std::vector<std::pair<std::int64_t, std::int64_t>> rows; // (device id, ts)
+    {
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(main.db, "SELECT device_id, metric_id, readings, data FROM chunks", -1, &st,
+                               nullptr) != SQLITE_OK)
+            main.fail("select");
+        int rc = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            if (metrics[sqlite3_column_int64(st, 1)] != metric)
+                continue;
+            store::sqlite::ChunkDecoder chunk(
+                std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 3)),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(st, 3))),
+                sqlite3_column_int64(st, 2), path);
+            std::int64_t ts = 0;
+            double value = 0;
+            while (chunk.next(ts, value))
+                rows.emplace_back(sqlite3_column_int64(st, 0), ts);
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            main.fail("select");
     }
-    const char* sql = "SELECT d.name, x.ts FROM"
-                      " (SELECT device_id, metric_id, ts FROM samples"
-                      "  UNION ALL SELECT device_id, metric_id, ts FROM recent) x"
-                      " JOIN devices d ON d.id = x.device_id JOIN metrics m ON m.id = x.metric_id"
-                      " WHERE m.name = ?1 ORDER BY d.name, x.ts";
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK)
-        fail("prepare");
-    sqlite3_bind_text(st, 1, metric.data(), static_cast<int>(metric.size()), SQLITE_TRANSIENT);
+    const std::string recent_path = path + "-recent";
+    if (std::FILE* f = std::fopen(recent_path.c_str(), "rb")) {
+        std::fclose(f);
+        Db recent;
+        recent.open(recent_path);
+        sqlite3_stmt* st = nullptr;
+        if (sqlite3_prepare_v2(recent.db, "SELECT batch FROM recent WHERE id > ?1 ORDER BY id", -1, &st,
+                               nullptr) != SQLITE_OK)
+            recent.fail("select");
+        sqlite3_bind_int64(st, 1, moved);
+        int rc = 0;
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            store::sqlite::BatchDecoder batch(
+                std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 0)),
+                                 static_cast<std::size_t>(sqlite3_column_bytes(st, 0))),
+                recent_path);
+            std::int64_t id = 0;
+            std::string_view name;
+            while (batch.next_device(id, name))
+                devices[id] = std::string(name);
+            while (batch.next_metric(id, name))
+                metrics[id] = std::string(name);
+            std::int64_t device = 0;
+            std::int64_t ts = 0;
+            std::size_t n = 0;
+            while (batch.next_sample(device, ts, n)) {
+                for (std::size_t i = 0; i < n; ++i) {
+                    std::int64_t m = 0;
+                    double value = 0;
+                    batch.next_reading(m, value);
+                    if (metrics[m] == metric)
+                        rows.emplace_back(device, ts);
+                }
+            }
+        }
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            recent.fail("select");
+    }
     std::vector<std::pair<std::string, std::int64_t>> out;
-    int rc = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
-        out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)),
-                         sqlite3_column_int64(st, 1));
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        fail("select");
-    sqlite3_close(db);
+    out.reserve(rows.size());
+    for (const auto& [device, ts] : rows)
+        out.emplace_back(devices[device], ts);
+    std::sort(out.begin(), out.end());
     return out;
 }
 

@@ -3,4 +3,4 @@
 # root): errors at start, commits and reads, partitions, retention, races between gateways, an outage
 # (about 25 s; each case in a schema of its own).
 fleetscope_add_test(NAME test_pg_store SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pg_store.cpp
-    LIBS fleetscope_store_pg fleetscope_test_support LABELS integration TIMEOUT 180)
+    LIBS fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 180)

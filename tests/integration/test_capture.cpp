@@ -6,6 +6,8 @@
 #include "core/capture_cli.hpp"
 #include "core/gateway.hpp"
 #include "core/store/capture.hpp"
+#include "core/store/sqlite/chunk.hpp"
+#include "core/store/store.hpp"
 #include "integration/http_client.hpp"
 
 #include <QtTest>
@@ -76,16 +78,30 @@ std::string first_difference(const std::vector<Reading>& a, const std::vector<Re
     return "sizes " + std::to_string(a.size()) + " vs " + std::to_string(b.size());
 }
 
-/// Every reading in a FleetScope database, straight through SQLite (not the store's or the export's code).
+/// Every reading in a FleetScope database, straight through SQLite and the chunk codec (not the store's or
+/// the export's code): its `chunks`, which hold everything once a store has stopped (it moves what waits in
+/// its recent file). Throws when batches wait unmoved, rather than miss them.
 std::vector<Reading> raw_readings(const std::string& path)
 {
     sqlite3* db = nullptr;
     if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK)
         throw std::runtime_error("cannot open " + path);
     sqlite3_stmt* st = nullptr;
-    const char* sql = "SELECT d.name, x.ts, m.name, x.value FROM"
-                      " (SELECT device_id, metric_id, ts, value FROM samples"
-                      "  UNION ALL SELECT device_id, metric_id, ts, value FROM recent) x"
+    const std::string recent = path + "-recent";
+    if (fs::exists(recent)) {
+        const std::string attach = "ATTACH DATABASE '" + recent + "' AS r";
+        sqlite3_exec(db, attach.c_str(), nullptr, nullptr, nullptr);
+        if (sqlite3_prepare_v2(
+                db, "SELECT count(*) FROM r.recent WHERE id > (SELECT moved_through FROM compaction)", -1,
+                &st, nullptr) != SQLITE_OK ||
+            sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) != 0) {
+            sqlite3_finalize(st);
+            sqlite3_close(db);
+            throw std::runtime_error(path + ": batches wait unmoved in its recent file");
+        }
+        sqlite3_finalize(st);
+    }
+    const char* sql = "SELECT d.name, m.name, x.readings, x.data FROM chunks x"
                       " JOIN devices d ON d.id = x.device_id JOIN metrics m ON m.id = x.metric_id";
     if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
         const std::string why = sqlite3_errmsg(db);
@@ -93,10 +109,18 @@ std::vector<Reading> raw_readings(const std::string& path)
         throw std::runtime_error("cannot read " + path + ": " + why);
     }
     std::vector<Reading> out;
-    while (sqlite3_step(st) == SQLITE_ROW)
-        out.push_back(
-            Reading{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), sqlite3_column_int64(st, 1),
-                    reinterpret_cast<const char*>(sqlite3_column_text(st, 2)), sqlite3_column_double(st, 3)});
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        // The chunk codec alone decodes the readings: none of the store's reading code.
+        store::sqlite::ChunkDecoder chunk(
+            std::string_view(static_cast<const char*>(sqlite3_column_blob(st, 3)),
+                             static_cast<std::size_t>(sqlite3_column_bytes(st, 3))),
+            sqlite3_column_int64(st, 2), path);
+        std::int64_t ts = 0;
+        double value = 0;
+        while (chunk.next(ts, value))
+            out.push_back(Reading{reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), ts,
+                                  reinterpret_cast<const char*>(sqlite3_column_text(st, 1)), value});
+    }
     sqlite3_finalize(st);
     sqlite3_close(db);
     std::sort(out.begin(), out.end());
@@ -264,7 +288,8 @@ void fill_store(const std::string& path, int devices, int per_device, int metric
 {
     store::Options o;
     o.path = path;
-    store::Store s(o);
+    const auto opened = store::open_store(o);
+    store::Writer& s = opened->writer();
     std::atomic<int> pending{0};
     for (int i = 0; i < per_device; i += 100) {
         std::vector<telemetry::Sample> batch;
@@ -433,7 +458,7 @@ void TestCapture::roundTrip()
         const store::CaptureReader reader(out);
         const auto& info = reader.info();
         QCOMPARE(info.capture_format, store::kCaptureFormatVersion);
-        QCOMPARE(info.schema_version, store::Store::kSchemaVersion);
+        QCOMPARE(info.schema_version, store::kSchemaVersion);
         QCOMPARE(info.app_version, std::string(FLEETSCOPE_VERSION));
         QCOMPARE(info.samples, posted_);
         QCOMPARE(info.devices, std::uint64_t(kDevices + 1));
@@ -654,7 +679,8 @@ void TestCapture::exportUnderIngestLoad()
     fill_store(db, 100, 1'000, 2); // 200,000 readings, so that the export takes a while
     store::Options o;
     o.path = db;
-    store::Store s(o);
+    const auto opened = store::open_store(o);
+    store::Writer& s = opened->writer();
 
     // The ingest: one request of 20 samples x 2 metrics every ms from 20 devices, each sample's ts unique.
     std::atomic<bool> stop{false};
@@ -800,7 +826,7 @@ void TestCapture::schemaOneOpensUntouched()
     QCOMPARE(r.samples, std::uint64_t(2));
     const store::CaptureReader reader(out);
     QCOMPARE(reader.info().capture_format, store::kCaptureFormatVersion);
-    QCOMPARE(reader.info().schema_version, store::Store::kSchemaVersion);
+    QCOMPARE(reader.info().schema_version, store::kSchemaVersion);
     QCOMPARE(reader.samples({.device = "old-1"}).size(), std::size_t(2));
     QVERIFY(bytes() == before);
 }
@@ -855,7 +881,7 @@ void TestCapture::newerFilesRefused_data()
                                           << "format version 99, newer";
     QTest::addRow("newer schema") << "PRAGMA user_version = 99"
                                   << "schema version 99, newer";
-    QTest::addRow("not a FleetScope database") << "DROP TABLE samples; PRAGMA user_version = 0"
+    QTest::addRow("not a FleetScope database") << "DROP TABLE chunks; PRAGMA user_version = 0"
                                                << "not a FleetScope";
 }
 

@@ -1,10 +1,21 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Durability of the headless gateway (DESIGN.md, Store): a 204 means committed, so neither kill -9 nor
-// SIGTERM may lose an acknowledged sample. Runs the real fleetscope-gateway binary from FLEETSCOPE_BIN_DIR
-// with 16 clients posting back to back, kills it 20 times (each after a different time, so that the kills
-// land in different phases of group commit, compaction and checkpoint), restarts it on the same database each
-// time and checks everything acknowledged so far, then stops it with SIGTERM and reads the SQLite file
-// directly. It reports "N kill -9 cycles, M acknowledged, L lost" for the record; L must be 0.
+// Durability (DESIGN.md, Store): a 204 means committed, so neither kill -9 nor SIGTERM may lose an
+// acknowledged sample, and nothing may be stored twice.
+//
+// killNineLosesNothingAcknowledged runs the real fleetscope-gateway binary from FLEETSCOPE_BIN_DIR with 16
+// clients posting back to back, kills it 20 times (each after a different time, so that the kills land in
+// different phases of group commit, compaction and checkpoint), restarts it on the same database each time
+// and checks everything acknowledged so far, then stops it with SIGTERM and reads the SQLite files directly.
+//
+// killNineAtEveryStoreStep makes sure the kills land where they matter: this test binary, started as a
+// child with --store-child, runs a store and SIGKILLs itself at the Nth pass of one named step of a group
+// commit, a compaction round or the removal of moved batches (sqlite::g_fault_point), 20 times over 6
+// steps, while it keeps committing. After each kill the parent reads the store (open_reader, read-only) and
+// checks every reading the child saw acknowledged, once.
+//
+// Both report "N kill -9 cycles, M acknowledged, L lost, D duplicated" for the record; L and D must be 0.
+#include "core/store/sqlite/hooks.hpp"
+#include "core/store/store.hpp"
 #include "integration/http_client.hpp"
 
 #include <QtTest>
@@ -13,11 +24,15 @@
 
 #include <atomic>
 #include <csignal>
+#include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <set>
 #include <thread>
+#include <unistd.h>
 
+using namespace fleetscope;
 using namespace fleetscope::testing;
 namespace json = boost::json;
 using std::chrono::steady_clock;
@@ -138,6 +153,85 @@ std::optional<std::vector<std::int64_t>> stored_ts(HttpClient& c, const std::str
     return out;
 }
 
+// ---- killNineAtEveryStoreStep ----
+
+/// The steps of the store a child is killed at, in the order the cycles take them.
+constexpr const char* kSteps[] = {"commit.before_commit",  "commit.after_commit",  "compact.moving",
+                                  "compact.before_commit", "compact.after_commit", "remove.before_commit"};
+constexpr int kStoreCycles = 20;
+constexpr int kChildSamples = 50; // per request, each with metrics v and w
+constexpr int kChildInFlight = 8;
+constexpr std::size_t kChildCompactReadings = 2'000;
+
+const char* g_kill_step = nullptr;
+int g_kill_at = 0;
+std::atomic<int> g_kill_hits{0};
+
+/// The child mode: commits requests of kChildSamples samples of device `device` (ts 1, 2, ...) with
+/// kChildInFlight in flight, writes "ack FIRST" to stdout for each request committed (unbuffered, so a kill
+/// loses no line), and SIGKILLs itself at the `at`-th pass of `step`. Exits 3 if the step never comes.
+int store_child(const char* db, const char* device, const char* step, int at)
+{
+    g_kill_step = step;
+    g_kill_at = at;
+    store::sqlite::g_fault_point.store(+[](const char* s) {
+        if (std::strcmp(s, g_kill_step) == 0 && g_kill_hits.fetch_add(1) + 1 >= g_kill_at)
+            ::raise(SIGKILL);
+    });
+    store::Options o;
+    o.path = db;
+    o.compact_readings = kChildCompactReadings; // a compaction every few requests
+    const auto opened = store::open_store(o);
+    store::Writer& writer = opened->writer();
+    std::mutex m;
+    std::condition_variable cv;
+    int in_flight = 0;
+    const auto t0 = steady_clock::now();
+    for (std::int64_t first = 1; steady_clock::now() - t0 < std::chrono::seconds(15);
+         first += kChildSamples) {
+        {
+            std::unique_lock lock(m);
+            cv.wait(lock, [&] { return in_flight < kChildInFlight; });
+            ++in_flight;
+        }
+        std::vector<telemetry::Sample> request;
+        for (int i = 0; i < kChildSamples; ++i)
+            request.push_back({device, first + i, {{"v", double(first + i)}, {"w", 1.0}}});
+        const bool queued = writer.submit(std::move(request), [&, first](store::CommitStatus st) {
+            if (st == store::CommitStatus::committed) {
+                char line[48];
+                const int n = std::snprintf(line, sizeof line, "ack %lld\n", static_cast<long long>(first));
+                if (::write(STDOUT_FILENO, line, static_cast<std::size_t>(n)) != n)
+                    std::abort();
+            }
+            std::lock_guard lock(m);
+            --in_flight;
+            cv.notify_one();
+        });
+        if (!queued) {
+            std::lock_guard lock(m);
+            --in_flight;
+        }
+        // Paced, so that a cycle stores a few thousand samples rather than as many as the store takes.
+        std::this_thread::sleep_for(std::chrono::microseconds(500));
+    }
+    std::fprintf(stderr, "store child: step %s never passed %d times in 15 s\n", step, at);
+    return 3;
+}
+
+/// Every stored (ts, metric) of `device` through a read-only reader; empty on failure, with `error` set.
+std::vector<store::SampleRow> stored_rows(const std::string& db, const std::string& device,
+                                          std::string& error)
+{
+    try {
+        const auto reader = store::open_reader(db);
+        return reader->samples({.device = device, .limit = 100'000'000});
+    } catch (const std::exception& e) {
+        error = e.what();
+        return {};
+    }
+}
+
 } // namespace
 
 class TestCrash : public QObject {
@@ -146,6 +240,7 @@ class TestCrash : public QObject {
 private slots:
     void initTestCase();
     void killNineLosesNothingAcknowledged();
+    void killNineAtEveryStoreStep();
 
 private:
     QString program_;
@@ -283,5 +378,108 @@ void TestCrash::killNineLosesNothingAcknowledged()
     }
 }
 
-QTEST_GUILESS_MAIN(TestCrash)
+void TestCrash::killNineAtEveryStoreStep()
+{
+    QTemporaryDir dir;
+    QVERIFY(dir.isValid());
+    const std::string db = dir.filePath(QStringLiteral("steps.db")).toStdString();
+    const auto started = steady_clock::now();
+    std::map<std::string, std::set<std::int64_t>>
+        acked; // per cycle's device: ts of every acknowledged sample
+    std::size_t lost = 0;
+    std::size_t duplicated = 0;
+    for (int cycle = 0; cycle < kStoreCycles; ++cycle) {
+        const char* step = kSteps[cycle % std::size(kSteps)];
+        const int at = 1 + 2 * (cycle / int(std::size(kSteps)));
+        const std::string device = "s" + std::to_string(cycle);
+        QProcess child;
+        child.setProgram(QCoreApplication::applicationFilePath());
+        child.setArguments({QStringLiteral("--store-child"), QString::fromStdString(db),
+                            QString::fromStdString(device), QString::fromLatin1(step), QString::number(at)});
+        child.start();
+        QVERIFY2(child.waitForStarted(5000), qPrintable(child.errorString()));
+        QVERIFY2(child.waitForFinished(30'000), "the store child neither reached its step nor exited");
+        QVERIFY2(child.exitStatus() == QProcess::CrashExit,
+                 qPrintable(QStringLiteral("the child exited %1 instead of being killed at %2: %3")
+                                .arg(child.exitCode())
+                                .arg(QString::fromLatin1(step))
+                                .arg(QString::fromUtf8(child.readAllStandardError()))));
+        std::set<std::int64_t>& mine = acked[device];
+        for (const QByteArray& line : child.readAllStandardOutput().split('\n')) {
+            if (!line.startsWith("ack "))
+                continue;
+            const std::int64_t first = line.mid(4).toLongLong();
+            for (int i = 0; i < kChildSamples; ++i)
+                mine.insert(first + i);
+        }
+        // This cycle's device one reading at a time; earlier ones by count (they must not change).
+        std::string error;
+        for (const auto& [name, want] : acked) {
+            const auto rows = stored_rows(db, name, error);
+            QVERIFY2(error.empty(), error.c_str());
+            std::map<std::string, std::set<std::int64_t>> by_metric;
+            for (const auto& r : rows) {
+                if (!by_metric[r.metric].insert(r.ts).second)
+                    ++duplicated;
+            }
+            for (const char* metric : {"v", "w"}) {
+                const auto& got = by_metric[metric];
+                for (const std::int64_t ts : want)
+                    lost += got.contains(ts) ? 0 : 1;
+                // At most the requests in flight at the kill committed unanswered.
+                QVERIFY2(got.size() <= want.size() + std::size_t(kChildInFlight * kChildSamples),
+                         qPrintable(QStringLiteral("%1 %2: %3 stored, %4 acknowledged")
+                                        .arg(QString::fromStdString(name), QString::fromLatin1(metric))
+                                        .arg(got.size())
+                                        .arg(want.size())));
+            }
+        }
+        qInfo("cycle %d: killed at the %d%s pass of %s; %zu samples acknowledged", cycle, at,
+              at == 1   ? "st"
+              : at == 3 ? "rd"
+                        : "th",
+              step, mine.size());
+        QCOMPARE(lost, std::size_t(0));
+        QCOMPARE(duplicated, std::size_t(0));
+    }
+    // Last, the files straight through SQLite, after a clean open and stop (which moves everything).
+    {
+        store::Options o;
+        o.path = db;
+        store::open_store(o)->writer().stop();
+    }
+    std::vector<std::pair<std::string, std::int64_t>> rows;
+    try {
+        rows = read_readings(db);
+    } catch (const std::exception& e) {
+        QFAIL(e.what());
+    }
+    std::map<std::string, std::set<std::int64_t>> stored;
+    for (auto& [device, ts] : rows)
+        duplicated += stored[device].insert(ts).second ? 0 : 1;
+    std::size_t total = 0;
+    for (const auto& [device, want] : acked) {
+        total += want.size();
+        for (const std::int64_t ts : want)
+            lost += stored[device].contains(ts) ? 0 : 1;
+    }
+    qInfo(
+        "%d kill -9 cycles at store steps, %zu samples acknowledged, %zu lost, %zu duplicated; %.1f s in all",
+        kStoreCycles, total, lost, duplicated,
+        std::chrono::duration<double>(steady_clock::now() - started).count());
+    QVERIFY(total > 0);
+    QCOMPARE(lost, std::size_t(0));
+    QCOMPARE(duplicated, std::size_t(0));
+}
+
+int main(int argc, char** argv)
+{
+    if (argc == 6 && std::string_view(argv[1]) == "--store-child")
+        return store_child(argv[2], argv[3], argv[4], std::atoi(argv[5]));
+    QCoreApplication app(argc, argv);
+    TestCrash test;
+    QTEST_SET_MAIN_SOURCE_PATH
+    return QTest::qExec(&test, argc, argv);
+}
+
 #include "test_crash.moc"

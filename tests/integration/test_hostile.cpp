@@ -4,6 +4,7 @@
 // past the process's file limit. Every refused request must get its status, a JSON body with an "error"
 // string, and leave the store exactly as it was; framing errors must also end the connection.
 #include "core/gateway.hpp"
+#include "core/store/store.hpp"
 #include "integration/http_client.hpp"
 
 #include <QtTest>
@@ -51,23 +52,12 @@ struct StoreCount {
 StoreCount count_stored(const std::string& path)
 {
     StoreCount out;
-    sqlite3* db = nullptr;
-    if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) != SQLITE_OK) {
-        sqlite3_close(db);
-        return out;
+    try {
+        const store::Summary summary = store::open_reader(path)->summary();
+        out.readings = static_cast<std::int64_t>(summary.readings);
+        out.devices = static_cast<std::int64_t>(summary.devices);
+    } catch (const store::StoreError&) {
     }
-    sqlite3_busy_timeout(db, 5000);
-    const auto scalar = [db](const char* sql) -> std::int64_t {
-        sqlite3_stmt* st = nullptr;
-        std::int64_t v = -1;
-        if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-            v = sqlite3_column_int64(st, 0);
-        sqlite3_finalize(st);
-        return v;
-    };
-    out.readings = scalar("SELECT (SELECT count(*) FROM samples) + (SELECT count(*) FROM recent)");
-    out.devices = scalar("SELECT count(*) FROM devices");
-    sqlite3_close(db);
     return out;
 }
 

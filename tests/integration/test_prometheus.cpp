@@ -258,9 +258,15 @@ void TestPrometheus::gaugesAreTheProcesssOwn()
 {
     namespace fs = std::filesystem;
     const auto on_disk = [this] {
-        std::error_code ec;
-        const auto wal = fs::file_size(settings_.db_path + "-wal", ec);
-        return double(fs::file_size(settings_.db_path) + (ec ? 0 : wal));
+        // The store's files: the database, its recent file, and their write-ahead logs.
+        double bytes = double(fs::file_size(settings_.db_path));
+        for (const std::string& file :
+             {settings_.db_path + "-wal", settings_.db_path + "-recent", settings_.db_path + "-recent-wal"}) {
+            std::error_code ec;
+            const auto size = fs::file_size(file, ec);
+            bytes += ec ? 0.0 : double(size);
+        }
+        return bytes;
     };
     // The store's checkpointer may still be copying the ballast into the main file: compare the figure with
     // the size on disk at the moment of each scrape until they agree.

@@ -343,7 +343,8 @@ void TestUiCapture::makeBigDatabase()
     const QString big = path(QStringLiteral("big.db"));
     if (QFile::exists(big))
         return;
-    store::Store store(store::Options{.path = big.toStdString()});
+    const auto opened = store::open_store(store::Options{.path = big.toStdString()});
+    store::Writer& store = opened->writer();
     const std::int64_t t = QDateTime::currentMSecsSinceEpoch() - 3600'000;
     for (int batch = 0; batch < 20; ++batch) {
         std::vector<telemetry::Sample> samples;

@@ -37,7 +37,8 @@ void TestUiHistory::initTestCase()
     path_ = dir_.filePath(QStringLiteral("fleet.db")).toStdString();
     store::Options options;
     options.path = path_;
-    store::Store store(options);
+    const auto opened = store::open_store(options);
+    store::Writer& store = opened->writer();
     std::atomic<int> committed{0};
     // pump-1: metrics a and b at ts 1000..1099 (200 rows); pump-2: one sample.
     for (int i = 0; i < 100; ++i) {
@@ -121,7 +122,8 @@ void TestUiHistory::whileTheStoreIsOpen()
     const std::string path = dir_.filePath(QStringLiteral("open.db")).toStdString();
     store::Options options;
     options.path = path;
-    store::Store store(options);
+    const auto opened = store::open_store(options);
+    store::Writer& store = opened->writer();
     std::atomic<int> committed{0};
     QVERIFY(
         store.submit({telemetry::Sample{"d", 42, {{"x", 4.5}}}}, [&](store::CommitStatus) { ++committed; }));

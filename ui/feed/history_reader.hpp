@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include "core/store/store.hpp"
+#include "core/store/types.hpp"
 
 #include <cstdint>
 #include <string>
@@ -29,8 +29,9 @@ struct KnownDevicesResult {
     std::string error;
 };
 
-/// Reads a device's samples through its own read-only SQLite connection, so the gateway's writer is never
-/// involved. Blocks on SQLite: call it on a worker thread (QtConcurrent), never on the GUI thread.
+/// Reads the latest `limit` readings of a device's range through a store::Reader of its own (read-only), so
+/// the gateway's writer is never involved. Blocks on storage: call it on a worker thread (QtConcurrent),
+/// never on the GUI thread.
 HistoryResult readHistory(const HistoryRequest& request);
 
 /// Reads the device list recorded by the store. Same threading rule as readHistory.

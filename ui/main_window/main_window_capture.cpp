@@ -313,7 +313,7 @@ void MainWindow::captureLoaded(const ReplayLoad& load, const QString& path)
     QString origin = info.app_version.empty()
                          ? QString()
                          : tr(" · recorded by FleetScope %1").arg(QString::fromStdString(info.app_version));
-    if (info.schema_version > 0 && info.schema_version < store::Store::kSchemaVersion)
+    if (info.schema_version > 0 && info.schema_version < store::kSchemaVersion)
         origin += tr(" · schema %1, migrated for reading").arg(info.schema_version);
     banner_label_->setText(
         tr("<b>Offline capture</b> %1 · read-only · %2 – %3 · %4 devices · %5 readings · %6 session(s)%7")

@@ -867,8 +867,8 @@ std::string PgStore::add_mark(const std::string& label, std::int64_t from_ts, st
     const std::int64_t session = impl_->session;
     if (session == 0)
         return "no session is being recorded (the store was opened without an app version)";
-    if (label.empty() || label.size() > Store::kMaxMarkLabel)
-        return "mark label: expected 1 to " + std::to_string(Store::kMaxMarkLabel) + " bytes, got " +
+    if (label.empty() || label.size() > Writer::kMaxMarkLabel)
+        return "mark label: expected 1 to " + std::to_string(Writer::kMaxMarkLabel) + " bytes, got " +
                std::to_string(label.size());
     if (from_ts > to_ts)
         return "mark span: from " + std::to_string(from_ts) + " is after to " + std::to_string(to_ts);
