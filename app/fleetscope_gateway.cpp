@@ -152,7 +152,7 @@ int main(int argc, char** argv)
         return 1;
     }
     const auto snap = gateway.snapshot();
-    log::info("version " FLEETSCOPE_VERSION "; database " + gateway.db_path() + "; " +
+    log::info("version " FLEETSCOPE_VERSION "; store " + gateway.store_location() + "; " +
               std::to_string(snap.workers.size()) + " workers; backlog " +
               std::to_string(gateway.effective_backlog()) + " (asked " + std::to_string(settings.backlog) +
               "); connection ceiling " + std::to_string(gateway.connection_ceiling()) + " (RLIMIT_NOFILE " +

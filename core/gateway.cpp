@@ -250,9 +250,8 @@ void Gateway::start()
     if (!rules.ok())
         throw std::runtime_error(rules.error);
 
-    d.db_path = d.settings.db_path.empty() ? default_db_path() : d.settings.db_path;
     auto opts = store::Options::from(d.settings);
-    opts.path = d.db_path;
+    d.db_path = opts.path;
     d.store = store::open_store(opts);
     store::Writer& writer = d.store->writer();
     d.alerts.set_session(writer.session_id());
@@ -338,6 +337,8 @@ void Gateway::stop()
 void Gateway::drain()
 {
     impl_->draining.store(true, std::memory_order_relaxed);
+    if (impl_->running)
+        impl_->store->writer().set_draining(true);
 }
 
 bool Gateway::draining() const
@@ -378,6 +379,11 @@ int Gateway::effective_backlog() const
 const std::string& Gateway::db_path() const
 {
     return impl_->db_path;
+}
+
+std::string Gateway::store_location() const
+{
+    return impl_->store ? impl_->store->location() : impl_->db_path;
 }
 
 const Settings& Gateway::settings() const

@@ -50,6 +50,8 @@ public:
     std::uint64_t connection_ceiling() const;
     int effective_backlog() const;
     const std::string& db_path() const;
+    /// Where the store is, for messages: db_path() without a PostgreSQL URI's password.
+    std::string store_location() const;
 
     const Settings& settings() const;
 

@@ -37,19 +37,22 @@ ConnectedDevices::Shard& ConnectedDevices::shard(const std::string& device) cons
     return shards_[std::hash<std::string>{}(device) % shards_.size()];
 }
 
-void ConnectedDevices::add(const std::string& device)
+bool ConnectedDevices::add(const std::string& device)
 {
     auto& s = shard(device);
     std::lock_guard lk(s.mutex);
-    ++s.count[device];
+    return ++s.count[device] == 1;
 }
 
-void ConnectedDevices::remove(const std::string& device)
+bool ConnectedDevices::remove(const std::string& device)
 {
     auto& s = shard(device);
     std::lock_guard lk(s.mutex);
-    if (auto it = s.count.find(device); it != s.count.end() && --it->second == 0)
+    if (auto it = s.count.find(device); it != s.count.end() && --it->second == 0) {
         s.count.erase(it);
+        return true;
+    }
+    return false;
 }
 
 bool ConnectedDevices::contains(const std::string& device) const
@@ -399,8 +402,9 @@ std::optional<Response> Api::require_operator(const Request& request, const Conn
 
 void Api::on_close(const ConnectionState& connection)
 {
-    if (!connection.device.empty())
-        services_.connected.remove(connection.device);
+    // A store shared by several gateways records who holds each device, for their /v1/devices.
+    if (!connection.device.empty() && services_.connected.remove(connection.device))
+        services_.store.writer().note_connection(connection.device, false);
 }
 
 Response Api::post_telemetry(const Request& request, ConnectionState& connection)
@@ -438,7 +442,8 @@ Response Api::post_telemetry(const Request& request, ConnectionState& connection
     // A connection normally posts for one device; remember the first so /v1/devices can say it is connected.
     if (connection.device.empty()) {
         connection.device = decoded.samples.front().device;
-        services_.connected.add(connection.device);
+        if (services_.connected.add(connection.device))
+            services_.store.writer().note_connection(connection.device, true);
     }
 
     slot.samples_accepted.add(n);
@@ -497,8 +502,18 @@ Response Api::read_failed(const Request& request) const
 Response Api::get_devices(const Request& request)
 {
     std::vector<store::DeviceRow> rows;
+    // Across every gateway sharing the store when it is shared; else this gateway's own connections.
+    std::optional<std::unordered_map<std::string, std::string>> holders;
     try {
-        rows = services_.blocking.run([this] { return services_.store.reader().devices(); });
+        rows = services_.blocking.run([this, &holders] {
+            const auto& reader = services_.store.reader();
+            if (auto held = reader.holders()) {
+                holders.emplace();
+                for (auto& h : *held)
+                    holders->emplace(std::move(h.device), std::move(h.gateway));
+            }
+            return reader.devices();
+        });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }
@@ -510,10 +525,16 @@ Response Api::get_devices(const Request& request)
         o["first_seen"] = r.first_seen;
         o["last_seen"] = r.last_seen;
         o["samples"] = r.samples;
-        const bool connected = services_.connected.contains(r.device);
-        o["connected"] = connected;
-        if (connected)
-            o["gateway"] = services_.gateway_name;
+        std::optional<std::string> holder; // the gateway holding its connection
+        if (holders) {
+            if (const auto it = holders->find(r.device); it != holders->end())
+                holder = it->second;
+        } else if (services_.connected.contains(r.device)) {
+            holder = services_.gateway_name;
+        }
+        o["connected"] = holder.has_value();
+        if (holder)
+            o["gateway"] = *holder;
         else
             o["gateway"] = nullptr;
         out.push_back(std::move(o));

@@ -49,8 +49,9 @@ using Response = bhttp::response<Body, Fields>;
 /// request.
 class ConnectedDevices {
 public:
-    void add(const std::string& device);
-    void remove(const std::string& device);
+    /// True when this is the device's first connection (add) or its last one went (remove).
+    bool add(const std::string& device);
+    bool remove(const std::string& device);
     bool contains(const std::string& device) const;
     std::size_t size() const;
 

@@ -430,6 +430,8 @@ ExportResult export_data(const std::string& db_path, const ExportQuery& query, E
     std::error_code ec;
     if (out_path.empty())
         result.error = "the output path is empty (expected a file path)";
+    else if (is_shared_location(db_path))
+        ; // a database server: open_reader names what is wrong with it
     else if (!fs::exists(db_path, ec))
         result.error = "cannot open " + db_path + ": no such file";
     else if (fs::exists(out_path, ec) && fs::equivalent(db_path, out_path, ec))

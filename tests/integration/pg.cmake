@@ -4,3 +4,7 @@
 # (about 25 s; each case in a schema of its own).
 fleetscope_add_test(NAME test_pg_store SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pg_store.cpp
     LIBS fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 180)
+# The storage boundary's contract, the same cases on SQLite and on PostgreSQL, through open_store and
+# open_reader only (a few seconds).
+fleetscope_add_test(NAME test_store_contract SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_store_contract.cpp
+    LIBS fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 120)

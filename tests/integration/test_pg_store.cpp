@@ -437,11 +437,12 @@ void TestPgStore::sessionsMarksTimelineAlerts()
         QVERIFY(s.add_timeline(
             {{"connections", 1000, 5}, {"samples_rate", 1000, 2.5}, {"connections", 2000, 6}}));
         QVERIFY(s.add_timeline({{"connections", 2000, 7}})); // replaces the point
-        PgStore::AlertWrite raised{
-            PgStore::AlertWrite::Kind::raised, (first << 32) | 1, "hot", "d1", "warning", "too hot", 1500};
-        PgStore::AlertWrite cleared{
-            PgStore::AlertWrite::Kind::cleared, (first << 32) | 1, {}, {}, {}, {}, 1700};
-        QVERIFY(s.add_alert_events({raised, cleared}));
+        store::AlertChange raised{store::AlertChange::Kind::raised, {}};
+        raised.alert = store::AlertRow{(first << 32) | 1, 0, "hot", "d1", "warning", 1500, {}, {}, "too hot"};
+        store::AlertChange cleared{store::AlertChange::Kind::cleared, {}};
+        cleared.alert.id = (first << 32) | 1;
+        cleared.alert.cleared_at = 1700;
+        QVERIFY(s.add_alert_changes({raised, cleared}));
     }
     PgStore s(options(uri, "gw-a"));
     const auto sessions = s.reader().sessions();
@@ -455,12 +456,18 @@ void TestPgStore::sessionsMarksTimelineAlerts()
     QCOMPARE(marks.size(), std::size_t(1));
     QCOMPARE(marks[0].label, std::string("warm-up"));
     QCOMPARE(marks[0].session_id, first);
-    const auto points = s.reader().timeline(0, 5000);
+    const auto points = s.reader().timeline(store::TimelineQuery{0, 5000, {}, {}});
     QCOMPARE(points.size(), std::size_t(3));
-    QCOMPARE(points[2].value, 7.0);
+    QCOMPARE(points[1].value, 7.0); // (session, series, ts) order: connections at 2000, replaced
     QCOMPARE(s.reader().timeline_series(), (std::vector<std::string>{"connections", "samples_rate"}));
     const std::string& db = uri;
     QCOMPARE(server_->query_value("SELECT cleared_at FROM alerts", db), std::string("1700"));
+    const auto alerts = s.reader().alerts(store::AlertQuery{{first}, 1600, 1650});
+    QCOMPARE(alerts.size(), std::size_t(1));
+    QCOMPARE(alerts[0].session_id, first);
+    QCOMPARE(alerts[0].message, std::string("too hot"));
+    QCOMPARE(alerts[0].cleared_at, std::optional<std::int64_t>(1700));
+    QVERIFY(s.reader().alerts(store::AlertQuery{{}, 1800, 1900}).empty()); // cleared before
 }
 
 void TestPgStore::connectionsShowWhichGatewayHoldsThem()
@@ -476,7 +483,8 @@ void TestPgStore::connectionsShowWhichGatewayHoldsThem()
     a->note_connection("d2", false); // opened and closed before the writer's round: nothing of it stays
     auto holders = [&] {
         std::map<std::string, std::string> m;
-        for (const auto& h : b.reader().holders())
+        const auto held = b.reader().holders();
+        for (const auto& h : held.value())
             m[h.device] = h.gateway;
         return m;
     };

@@ -4,8 +4,7 @@
 // Reads of a FleetScope PostgreSQL database: what the HTTP API, the monitor and the exporter need.
 
 #include "core/store/pg/connection.hpp"
-#include "core/store/pg/pg_store.hpp"
-#include "core/store/store.hpp"
+#include "core/store/reader.hpp"
 
 #include <condition_variable>
 #include <functional>
@@ -19,30 +18,38 @@ namespace fleetscope::store::pg {
 /// away), so reads from several threads run side by side. Every read is one statement, and so sees one
 /// consistent snapshot. Each throws PgError (a StoreError) when the database cannot answer; a read that finds
 /// its connection lost tries once more on a fresh one, so the first read after a database restart succeeds.
-class PgReader {
+class PgReader final : public Reader {
 public:
     /// Connects nowhere yet; the first read does. `expect_schema` checks the first connection finds this
     /// build's schema (a reader opened on its own, e.g. by the exporter, on a database no gateway ever used).
     explicit PgReader(Target target, bool expect_schema = true);
-    ~PgReader();
+    ~PgReader() override;
     PgReader(const PgReader&) = delete;
     PgReader& operator=(const PgReader&) = delete;
 
+    /// Where it connects, without the password.
+    const std::string& location() const override { return location_; }
     /// Devices with at least one committed sample, by name (bytewise, as SQLite orders them).
-    std::vector<DeviceRow> devices() const;
-    /// Which gateway holds each connected device, among the gateways whose heartbeat is recent.
-    std::vector<DeviceHolder> holders() const;
-    /// One device's readings in (ts, metric name) order, at most q.limit (as Store::samples).
-    std::vector<SampleRow> samples(const SampleQuery& q) const;
+    std::vector<DeviceRow> devices() const override;
+    std::vector<std::string> metric_names() const override;
+    std::vector<SampleRow> samples(const SampleQuery& q) const override;
+    Summary summary() const override;
     /// Every session of every gateway, oldest first.
-    std::vector<SessionRow> sessions() const;
+    std::vector<SessionRow> sessions() const override;
     /// The gateway that recorded each session, by session id, in sessions() order.
     std::vector<std::pair<std::int64_t, std::string>> session_gateways() const;
-    std::vector<MarkRow> marks() const;
-    /// Timeline points with from <= ts <= to, in (ts, series) order; `series` empty: every series.
-    std::vector<TimelineRow> timeline(std::int64_t from, std::int64_t to,
-                                      const std::string& series = {}) const;
-    std::vector<std::string> timeline_series() const;
+    std::vector<MarkRow> marks() const override;
+    using Reader::timeline;
+    void timeline(const TimelineQuery& q, const std::function<void(const TimelineRow&)>& row) const override;
+    std::vector<std::string> timeline_series() const override;
+    std::vector<AlertRow> alerts(const AlertQuery& q) const override;
+    std::vector<std::pair<std::string, std::string>> meta() const override;
+    std::vector<std::uint64_t> count_readings(const ReadingsQuery& q) const override;
+    /// Each group is one statement, and so one snapshot.
+    void read_readings(const ReadingsQuery& q, ReadingVisitor& visitor,
+                       std::uint64_t group_readings = 65'536) const override;
+    /// Which gateway holds each connected device, among the gateways whose heartbeat is recent.
+    std::optional<std::vector<DeviceHolder>> holders() const override;
 
     /// Runs `fn` on a leased connection (for reads this class does not offer yet, and tests).
     void with_connection(const std::function<void(Connection&)>& fn) const;
@@ -57,6 +64,7 @@ private:
     auto read(F&& fn) const;
 
     Target target_;
+    std::string location_;
     bool expect_schema_;
     mutable std::mutex mutex_;
     mutable std::condition_variable cv_;

@@ -111,6 +111,30 @@ Options Options::from(const Settings& s, const std::string& conninfo)
     return o;
 }
 
+Options Options::from(const store::Options& o, const std::string& conninfo)
+{
+    Options p;
+    p.conninfo = conninfo;
+    p.gateway = o.gateway;
+    p.queue_samples = o.queue_samples;
+    p.max_batch_samples = o.max_batch_samples;
+    p.statement_timeout = o.busy_timeout;
+    p.connect_timeout = o.connect_timeout;
+    p.retention_days = o.retention_days;
+    p.app_version = o.app_version;
+    p.settings_json = o.settings_json;
+    // A URI may carry a password: the session record keeps only where it points.
+    if (!o.settings_json.empty()) {
+        boost::system::error_code ec;
+        json::value v = json::parse(o.settings_json, ec);
+        if (!ec && v.is_object() && v.as_object().contains("store")) {
+            v.as_object()["store"] = "postgresql:" + describe(conninfo);
+            p.settings_json = json::serialize(v);
+        }
+    }
+    return p;
+}
+
 /// The queue is reached by producers under `queue_mutex`; "writer thread only" members belong to the writer
 /// (and to the constructor before it starts); stats are atomics written by the writer.
 struct PgStore::Impl {
@@ -118,6 +142,7 @@ struct PgStore::Impl {
         : options(std::move(o))
         , target{options.conninfo, options.connect_timeout, options.statement_timeout,
                  "fleetscope-gateway " + options.gateway}
+        , location(describe(options.conninfo))
         , reader(target, false)
         , partitions(options.retention_days)
         , encoder(options.copy_format)
@@ -125,6 +150,7 @@ struct PgStore::Impl {
 
     Options options;
     Target target;
+    std::string location; // without the password
     PgReader reader;
 
     // Queue.
@@ -805,6 +831,11 @@ std::int64_t PgStore::session_id() const
     return impl_->session;
 }
 
+const std::string& PgStore::location() const
+{
+    return impl_->location;
+}
+
 const std::string& PgStore::gateway() const
 {
     return impl_->options.gateway;
@@ -862,25 +893,18 @@ void PgStore::set_draining(bool draining)
     queue_job(*impl_, [&] { impl_->draining = draining; });
 }
 
-std::string PgStore::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+bool PgStore::queue_mark(MarkRow mark)
 {
-    const std::int64_t session = impl_->session;
-    if (session == 0)
-        return "no session is being recorded (the store was opened without an app version)";
-    if (label.empty() || label.size() > Writer::kMaxMarkLabel)
-        return "mark label: expected 1 to " + std::to_string(Writer::kMaxMarkLabel) + " bytes, got " +
-               std::to_string(label.size());
-    if (from_ts > to_ts)
-        return "mark span: from " + std::to_string(from_ts) + " is after to " + std::to_string(to_ts);
-    const bool queued = queue_job(*impl_, [&] {
-        impl_->jobs.push_back([=](Connection& c) {
+    mark.session_id = impl_->session;
+    return queue_job(*impl_, [&] {
+        impl_->jobs.push_back([mark = std::move(mark)](Connection& c) {
             c.exec("INSERT INTO marks(session_id, label, from_ts, to_ts) VALUES ($1::bigint, $2, $3::bigint, "
                    "$4::bigint)",
-                   {std::to_string(session), label, std::to_string(from_ts), std::to_string(to_ts)},
+                   {std::to_string(mark.session_id), mark.label, std::to_string(mark.from_ts),
+                    std::to_string(mark.to_ts)},
                    "cannot record the mark");
         });
     });
-    return queued ? std::string() : "the store is stopping; the mark was not recorded";
 }
 
 bool PgStore::add_timeline(std::vector<TimelineRow> points)
@@ -911,28 +935,29 @@ bool PgStore::add_timeline(std::vector<TimelineRow> points)
     });
 }
 
-bool PgStore::add_alert_events(std::vector<AlertWrite> events)
+bool PgStore::add_alert_changes(std::vector<AlertChange> changes)
 {
     const std::int64_t session = impl_->session;
     return queue_job(*impl_, [&] {
-        impl_->jobs.push_back([session, events = std::move(events)](Connection& c) {
-            for (const AlertWrite& e : events) {
-                const std::string id = std::to_string(e.id);
-                const std::string at = std::to_string(e.at);
-                switch (e.kind) {
-                case AlertWrite::Kind::raised:
+        impl_->jobs.push_back([session, changes = std::move(changes)](Connection& c) {
+            for (const AlertChange& ch : changes) {
+                const AlertRow& a = ch.alert;
+                const std::string id = std::to_string(a.id);
+                switch (ch.kind) {
+                case AlertChange::Kind::raised:
                     c.exec("INSERT INTO alerts(id, session_id, rule, subject, severity, raised_at, message) "
                            "VALUES ($1::bigint, $2::bigint, $3, $4, $5, $6::bigint, $7)",
-                           {id, std::to_string(session), e.rule, e.subject, e.severity, at, e.message},
+                           {id, std::to_string(session), a.rule, a.subject, a.severity,
+                            std::to_string(a.raised_at), a.message},
                            "cannot record an alert");
                     break;
-                case AlertWrite::Kind::cleared:
-                    c.exec("UPDATE alerts SET cleared_at = $2::bigint WHERE id = $1::bigint", {id, at},
-                           "cannot record an alert");
+                case AlertChange::Kind::cleared:
+                    c.exec("UPDATE alerts SET cleared_at = $2::bigint WHERE id = $1::bigint",
+                           {id, std::to_string(a.cleared_at.value_or(0))}, "cannot record an alert");
                     break;
-                case AlertWrite::Kind::acked:
-                    c.exec("UPDATE alerts SET acked_at = $2::bigint WHERE id = $1::bigint", {id, at},
-                           "cannot record an alert");
+                case AlertChange::Kind::acked:
+                    c.exec("UPDATE alerts SET acked_at = $2::bigint WHERE id = $1::bigint",
+                           {id, std::to_string(a.acked_at.value_or(0))}, "cannot record an alert");
                     break;
                 }
             }

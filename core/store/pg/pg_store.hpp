@@ -4,6 +4,7 @@
 // The PostgreSQL store: many gateways writing one database (docs/architecture.md, "Scale-out").
 
 #include "core/settings.hpp"
+#include "core/store/pg/pg_reader.hpp"
 #include "core/store/store.hpp"
 
 #include <cstdint>
@@ -13,7 +14,6 @@
 
 namespace fleetscope::store::pg {
 
-class PgReader;
 
 /// How a batch travels to the server in its COPY: binary (network-order fields, no parsing on the server)
 /// or text (decimal digits). Both are kept so that bench_pg_store can measure one against the other.
@@ -34,12 +34,8 @@ struct Options {
 
     /// From the gateway's settings; `conninfo` is the store target's location (store_target()).
     static Options from(const Settings& s, const std::string& conninfo);
-};
-
-/// What /v1/devices says about a device's connection across all gateways sharing the database.
-struct DeviceHolder {
-    std::string device;
-    std::string gateway; // the gateway holding its connection (the first by name when several do)
+    /// From the boundary's options (open_store); `conninfo` is the PostgreSQL part of `o.path`.
+    static Options from(const store::Options& o, const std::string& conninfo);
 };
 
 /// The PostgreSQL telemetry store: the same contract as the SQLite Store (group commit, 204 only after
@@ -54,50 +50,49 @@ struct DeviceHolder {
 /// cannot be migrated. After that, a lost connection fails the batch in flight with CommitStatus::failed
 /// (503 with Retry-After) and every batch after it until the writer has reconnected; the writer tries again
 /// with a back-off, and commits resume without a restart.
-class PgStore {
+class PgStore final : public Store, public Writer {
 public:
     explicit PgStore(Options options);
-    ~PgStore(); // stop()
+    ~PgStore() override; // stop()
     PgStore(const PgStore&) = delete;
     PgStore& operator=(const PgStore&) = delete;
 
-    /// As Store::submit.
-    bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done);
-    void set_observer(CommitObserver observer);
-    /// Commits what is queued, ends the session ("stop"), leaves the gateway list, joins the writer.
-    void stop();
+    // Store.
+    Writer& writer() override { return *this; }
+    /// Reads; see PgReader.
+    const PgReader& reader() const override;
+    /// Where it connects, without the password.
+    const std::string& location() const override;
+    /// -1: the database's files are the server's, shared with the other gateways, and the sampler thread
+    /// that asks must not wait on the network.
+    std::int64_t disk_bytes() const override { return -1; }
 
-    std::int64_t session_id() const;
+    // Writer.
+    bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done) override;
+    void set_observer(CommitObserver observer) override;
+    std::int64_t session_id() const override;
+    bool add_timeline(std::vector<TimelineRow> points) override;
+    /// Alert raises, clears and acknowledgements, in order, as one write.
+    bool add_alert_changes(std::vector<AlertChange> changes) override;
+    StoreStats stats() const override;
+    /// Commits what is queued, ends the session ("stop"), leaves the gateway list, joins the writer.
+    void stop() override;
+    /// A connection to `device` opened (first post) or closed on this gateway; written with the next round.
+    void note_connection(const std::string& device, bool open) override;
+    /// Marks this gateway as draining in the gateway list (SIGTERM received).
+    void set_draining(bool draining) override;
+
     const std::string& gateway() const;
-    StoreStats stats() const;
     /// Whether the writer's connection stands now (false from a lost connection until it reconnects).
     bool connected() const;
-
-    /// A connection to `device` opened (first post) or closed on this gateway; written with the next round.
-    void note_connection(const std::string& device, bool open);
-    /// Marks this gateway as draining in the gateway list (SIGTERM received).
-    void set_draining(bool draining);
-
-    /// As Store::add_mark and Store::add_timeline.
-    std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
-    bool add_timeline(std::vector<TimelineRow> points);
-    /// Alert raises, clears and acknowledgements (alerts::Engine events, in order) as one write.
-    struct AlertWrite {
-        enum class Kind { raised, cleared, acked } kind;
-        std::int64_t id = 0;
-        std::string rule, subject, severity, message;
-        std::int64_t at = 0; // raised_at, cleared_at or acked_at
-    };
-    bool add_alert_events(std::vector<AlertWrite> events);
-
-    /// Reads; see PgReader.
-    const PgReader& reader() const;
 
     /// Runs the retention pass now instead of at its next period (tests). Blocks until the writer ran it;
     /// false when it could not finish (an outage, a lock not granted).
     bool run_retention_now();
 
 private:
+    bool queue_mark(MarkRow mark) override;
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
