@@ -153,9 +153,9 @@ void TestSettings::validate_data()
     QTest::addRow("gateway name space") << "gateway-name"
                                         << "rack 7"
                                         << "gateway-name: expected up to 64 characters";
-    QTest::addRow("retention ok") << "retention"
-                                  << "30"
-                                  << "";
+    QTest::addRow("retention on SQLite") << "retention"
+                                         << "30"
+                                         << "retention: only the PostgreSQL store";
     QTest::addRow("connect timeout 0") << "store-connect-timeout"
                                        << "0"
                                        << "store-connect-timeout";
