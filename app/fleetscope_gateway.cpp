@@ -143,6 +143,14 @@ int main(int argc, char** argv)
         return 2;
     }
 
+    // Caught from before the start: a signal sent as soon as "listening on" (or READY=1) is out, while this
+    // thread has not reached its wait yet, must stop the gateway cleanly rather than kill it.
+    boost::asio::io_context signals_io;
+    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
+#if defined(SIGHUP)
+    signals.add(SIGHUP);
+#endif
+
     fleetscope::Gateway gateway(settings);
     auto alert_feed = gateway.alerts().subscribe(settings.subscriber_queue);
     try {
@@ -152,7 +160,7 @@ int main(int argc, char** argv)
         return 1;
     }
     const auto snap = gateway.snapshot();
-    log::info("version " FLEETSCOPE_VERSION "; store " + gateway.store_location() + "; " +
+    log::info("version " FLEETSCOPE_VERSION "; database " + gateway.store_location() + "; " +
               std::to_string(snap.workers.size()) + " workers; backlog " +
               std::to_string(gateway.effective_backlog()) + " (asked " + std::to_string(settings.backlog) +
               "); connection ceiling " + std::to_string(gateway.connection_ceiling()) + " (RLIMIT_NOFILE " +
@@ -168,11 +176,6 @@ int main(int argc, char** argv)
     std::cout << "listening on " << gateway.listening_address() << std::endl;
     notify_service_manager("READY=1\nSTATUS=listening on " + gateway.listening_address());
 
-    boost::asio::io_context signals_io;
-    boost::asio::signal_set signals(signals_io, SIGINT, SIGTERM);
-#if defined(SIGHUP)
-    signals.add(SIGHUP);
-#endif
     int received = 0;
     // Alert events are drained on this thread every sample interval, so printing never slows the gateway.
     auto print_alerts = [&] {
