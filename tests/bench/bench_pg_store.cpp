@@ -8,6 +8,7 @@
 //
 //   bench_pg_store [seconds-per-case=3] [rounds=2] [devices=256] [N ...=256 1024]
 #include "core/store/pg/pg_store.hpp"
+#include "submit_window.hpp"
 #include "support/postgres_server.hpp"
 
 #include <atomic>
@@ -76,44 +77,7 @@ double tree_cpu_seconds(pid_t root)
     return total;
 }
 
-class Window {
-public:
-    explicit Window(int slots)
-        : free_(slots)
-        , slots_(slots)
-        , resume_at_(std::max(1, slots / 4))
-    {}
-    void acquire()
-    {
-        std::unique_lock lock(m_);
-        if (free_ == 0)
-            cv_.wait(lock, [&] { return free_ >= resume_at_; });
-        --free_;
-    }
-    void release()
-    {
-        bool wake;
-        {
-            std::lock_guard lock(m_);
-            ++free_;
-            wake = free_ == resume_at_ || free_ == slots_;
-        }
-        if (wake)
-            cv_.notify_all();
-    }
-    void wait_all()
-    {
-        std::unique_lock lock(m_);
-        cv_.wait_for(lock, std::chrono::seconds(30), [&] { return free_ == slots_; });
-    }
-
-private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    int free_;
-    const int slots_;
-    const int resume_at_;
-};
+using Window = bench::SubmitWindow;
 
 struct Result {
     double samples_per_s = 0;
@@ -170,7 +134,7 @@ Result run_case(testing::PostgresServer& server, const std::string& db, store::p
     running = false;
     for (auto& t : producers)
         t.join();
-    window.wait_all();
+    window.wait_all(std::chrono::seconds(30));
     const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     const double client = process_cpu_seconds() - c0;
     const double pg = tree_cpu_seconds(server.pid()) - p0;
