@@ -160,7 +160,7 @@ int main(int argc, char** argv)
         return 1;
     }
     const auto snap = gateway.snapshot();
-    log::info("version " FLEETSCOPE_VERSION "; database " + gateway.db_path() + "; " +
+    log::info("version " FLEETSCOPE_VERSION "; database " + gateway.store_location() + "; " +
               std::to_string(snap.workers.size()) + " workers; backlog " +
               std::to_string(gateway.effective_backlog()) + " (asked " + std::to_string(settings.backlog) +
               "); connection ceiling " + std::to_string(gateway.connection_ceiling()) + " (RLIMIT_NOFILE " +
@@ -201,23 +201,39 @@ int main(int argc, char** argv)
         });
     };
     arm();
-    std::function<void()> await_signal = [&] {
-        signals.async_wait([&](const boost::system::error_code& ec, int sig) {
+    // The first SIGINT/SIGTERM starts the drain (when --drain-time asks for one); its end, or a second
+    // signal, stops. This thread is the gateway's controlling thread, so a SIGHUP reload runs here, between
+    // signals.
+    boost::asio::steady_timer drain_timer(signals_io);
+    std::function<void(const boost::system::error_code&, int)> on_signal =
+        [&](const boost::system::error_code& ec, int sig) {
             if (ec)
                 return;
 #if defined(SIGHUP)
-            // This thread is the gateway's controlling thread, so the reload runs here, between signals.
             if (sig == SIGHUP) {
                 reload(gateway);
-                await_signal();
+                signals.async_wait(on_signal);
                 return;
             }
 #endif
+            if (received != 0) {
+                drain_timer.cancel();
+                return;
+            }
             received = sig;
             alert_timer.cancel();
-        });
-    };
-    await_signal();
+            gateway.drain();
+            if (settings.drain_time.count() == 0)
+                return;
+            notify_service_manager("STATUS=draining: /healthz answers 503");
+            log::info(std::string(sig == SIGINT ? "SIGINT" : "SIGTERM") + ": draining for " +
+                      std::to_string(settings.drain_time.count()) +
+                      " ms (/healthz answers 503); a second signal stops at once");
+            drain_timer.expires_after(settings.drain_time);
+            drain_timer.async_wait([&](const boost::system::error_code&) { signals.cancel(); });
+            signals.async_wait(on_signal);
+        };
+    signals.async_wait(on_signal);
     signals_io.run();
 
     notify_service_manager("STOPPING=1\nSTATUS=stopping: finishing requests in flight");

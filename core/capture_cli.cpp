@@ -70,18 +70,22 @@ bool parse(int argc, const char* const* argv, const po::options_description& des
 int run_export_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 {
     std::string db;
+    std::string store_location;
     std::string output;
     std::string format_name;
     std::vector<std::string> devices;
     std::vector<std::string> metrics;
     po::options_description desc(
-        "Usage: fleetscope-gateway export --db FILE [--session N | --from MS --to MS] [--device GLOB]...\n"
+        "Usage: fleetscope-gateway export --db FILE | --store LOCATION [--session N | --from MS --to MS]\n"
+        "                                 [--device GLOB]...\n"
         "                                 [--metric NAME]... --format capture|csv|jsonl -o OUT\n\n"
         "Writes a selection of a FleetScope database, safely while a gateway records into it.\nOptions");
     desc.add_options()("help,h", "show this help and exit")(
-        "db", po::value<std::string>(&db)->required()->value_name("FILE"),
-        "the database to export from")("session", po::value<long long>()->value_name("N"),
-                                       "one recorded session (see `fleetscope-gateway sessions`)")(
+        "db", po::value<std::string>(&db)->value_name("FILE"), "the SQLite database to export from")(
+        "store", po::value<std::string>(&store_location)->value_name("LOCATION"),
+        "the store to export from, as the gateway's --store: sqlite:PATH or postgresql://...")(
+        "session", po::value<long long>()->value_name("N"),
+        "one recorded session (see `fleetscope-gateway sessions`)")(
         "from", po::value<long long>()->value_name("MS"), "readings at or after this time [ms since epoch]")(
         "to", po::value<long long>()->value_name("MS"), "readings at or before this time [ms since epoch]")(
         "device", po::value<std::vector<std::string>>(&devices)->value_name("GLOB"),
@@ -96,6 +100,12 @@ int run_export_command(int argc, const char* const* argv, std::ostream& out, std
     int code = 0;
     if (!parse(argc, argv, desc, vm, out, err, "export", code))
         return code;
+    if (db.empty() == store_location.empty()) {
+        err << "fleetscope-gateway export: give one of --db FILE and --store LOCATION (see --help)\n";
+        return 2;
+    }
+    if (db.empty())
+        db = store_location;
 
     store::ExportQuery query;
     if (vm.count("session"))

@@ -98,6 +98,8 @@ struct Gateway::Impl {
     mutable std::mutex latest_mutex;
     metrics::Snapshot latest;
     bool running = false;
+    std::atomic<bool> draining{false}; // read by the Api on worker threads
+    std::string name;                  // gateway_name(settings), resolved once
 
     // Sampler-thread state: the histogram counts at the previous snapshot, for per-interval percentiles.
     metrics::HistogramCounts prev_ack;
@@ -194,7 +196,8 @@ void Gateway::Impl::run_sampler()
 std::string Gateway::Impl::health_json()
 {
     boost::json::object o;
-    o["status"] = "ok";
+    o["status"] = draining.load(std::memory_order_relaxed) ? "draining" : "ok";
+    o["gateway"] = name;
     o["version"] = FLEETSCOPE_VERSION;
     o["uptime_ms"] =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
@@ -221,6 +224,8 @@ void Gateway::start()
         return;
     if (auto problem = validate(d.settings); !problem.empty())
         throw std::runtime_error("invalid setting: " + problem);
+    d.name = gateway_name(d.settings);
+    d.draining.store(false);
     // Access control is read before anything starts, so a bad token file or certificate stops the start.
     d.tokens = d.settings.token_file.empty()
                    ? nullptr
@@ -245,9 +250,8 @@ void Gateway::start()
     if (!rules.ok())
         throw std::runtime_error(rules.error);
 
-    d.db_path = d.settings.db_path.empty() ? default_db_path() : d.settings.db_path;
     auto opts = store::Options::from(d.settings);
-    opts.path = d.db_path;
+    d.db_path = opts.path;
     d.store = store::open_store(opts);
     store::Writer& writer = d.store->writer();
     d.alerts.set_session(writer.session_id());
@@ -269,7 +273,8 @@ void Gateway::start()
             return metrics::prometheus_text(snapshot()) + alerts::prometheus_text(d.alerts.active_counts());
         },
         [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts,
-        auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}});
+        auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}, &d.draining,
+        d.name});
 
     try {
         d.listener =
@@ -329,6 +334,23 @@ void Gateway::stop()
     d.operator_tokens.reset();
 }
 
+void Gateway::drain()
+{
+    impl_->draining.store(true, std::memory_order_relaxed);
+    if (impl_->running)
+        impl_->store->writer().set_draining(true);
+}
+
+bool Gateway::draining() const
+{
+    return impl_->draining.load(std::memory_order_relaxed);
+}
+
+const std::string& Gateway::name() const
+{
+    return impl_->name;
+}
+
 bool Gateway::running() const
 {
     return impl_->running;
@@ -357,6 +379,11 @@ int Gateway::effective_backlog() const
 const std::string& Gateway::db_path() const
 {
     return impl_->db_path;
+}
+
+std::string Gateway::store_location() const
+{
+    return impl_->store ? impl_->store->location() : impl_->db_path;
 }
 
 const Settings& Gateway::settings() const

@@ -33,6 +33,15 @@ public:
 
     bool running() const;
 
+    /// Starts draining before a stop: /healthz answers 503 (a balancer stops sending new connections) and
+    /// every response closes its connection (devices reconnect, through the balancer, elsewhere); requests
+    /// are still served and committed. stop() ends it. Any thread.
+    void drain();
+    bool draining() const;
+
+    /// This gateway's name (--gateway-name, else the host name); known after start().
+    const std::string& name() const;
+
     /// "HOST:PORT" actually bound (the port is resolved when the setting asked for port 0).
     std::string listening_address() const;
     std::uint16_t port() const;
@@ -41,6 +50,8 @@ public:
     std::uint64_t connection_ceiling() const;
     int effective_backlog() const;
     const std::string& db_path() const;
+    /// Where the store is, for messages: db_path() without a PostgreSQL URI's password.
+    std::string store_location() const;
 
     const Settings& settings() const;
 

@@ -7,12 +7,85 @@
 #include <string_view>
 #include <thread>
 
+#if !defined(_WIN32)
+#include <unistd.h>
+#endif
+
 namespace fleetscope {
 
 namespace {
 // The smallest useful database: the schema takes a few pages, and a batch needs room to land.
 constexpr std::size_t kMinStoreBytes = 64 * 1024;
+
+constexpr std::string_view kSqlitePrefix = "sqlite:";
+constexpr std::string_view kPgUriPrefixes[] = {"postgresql://", "postgres://"};
+constexpr std::string_view kPgConninfoPrefix = "postgresql:";
+constexpr std::size_t kMaxGatewayName = 64;
+
+bool is_pg_uri(std::string_view v)
+{
+    for (const auto p : kPgUriPrefixes)
+        if (v.starts_with(p))
+            return true;
+    return false;
+}
+
+/// What is wrong with --store (and --db beside it), or empty.
+std::string check_store(const Settings& s)
+{
+    const std::string_view v = s.store;
+    if (v.empty())
+        return {};
+    if (v.starts_with(kSqlitePrefix)) {
+        const std::string_view path = v.substr(kSqlitePrefix.size());
+        if (path.empty())
+            return "store: sqlite: needs a file path, e.g. sqlite:/var/lib/fleetscope/fleetscope.db";
+        if (!s.db_path.empty() && s.db_path != path)
+            return "store and db name two different SQLite files ('" + std::string(path) + "' and '" +
+                   s.db_path + "'): give one of them";
+        return {};
+    }
+    if (is_pg_uri(v) || v.starts_with(kPgConninfoPrefix)) {
+        if (!s.db_path.empty())
+            return "db is an SQLite file and store names PostgreSQL: give one of them";
+        if (!is_pg_uri(v) && v.substr(kPgConninfoPrefix.size()).find('=') == std::string_view::npos)
+            return "store: a conninfo after postgresql: is KEY=VALUE pairs, e.g. postgresql:host=db1 "
+                   "dbname=fleetscope";
+        return {};
+    }
+    return "store: expected sqlite:PATH, postgresql://USER@HOST[:PORT]/DATABASE (or postgres://), or "
+           "postgresql:KEY=VALUE... (a libpq conninfo); got '" +
+           std::string(v.substr(0, 40)) + (v.size() > 40 ? "...'" : "'");
+}
+
 } // namespace
+
+StoreTarget store_target(const Settings& s)
+{
+    const std::string_view v = s.store;
+    if (is_pg_uri(v))
+        return {StoreTarget::Kind::postgresql, s.store};
+    if (v.starts_with(kPgConninfoPrefix))
+        return {StoreTarget::Kind::postgresql, std::string(v.substr(kPgConninfoPrefix.size()))};
+    if (v.starts_with(kSqlitePrefix))
+        return {StoreTarget::Kind::sqlite, std::string(v.substr(kSqlitePrefix.size()))};
+    return {StoreTarget::Kind::sqlite, s.db_path.empty() ? default_db_path() : s.db_path};
+}
+
+std::string gateway_name(const Settings& s)
+{
+    if (!s.gateway_name.empty())
+        return s.gateway_name;
+#if !defined(_WIN32)
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0 && host[0] != '\0')
+        return std::string(host).substr(0, kMaxGatewayName);
+#else
+    if (const char* host = std::getenv("COMPUTERNAME"); host && *host)
+        return std::string(host).substr(0, kMaxGatewayName);
+#endif
+    return "gateway";
+}
 
 std::string default_db_path()
 {
@@ -104,6 +177,23 @@ std::string validate(const Settings& s)
     if (s.store_max_bytes != 0 && s.store_max_bytes < kMinStoreBytes)
         return "store-max-bytes: must be 0 (unlimited) or at least " + std::to_string(kMinStoreBytes) +
                " bytes (the schema and one batch)";
+    if (auto problem = check_store(s); !problem.empty())
+        return problem;
+    if (s.retention_days > 100'000)
+        return "retention: at most 100000 days (0 keeps everything)";
+    // Refused rather than ignored: an operator who sets a retention expects the disk to stop growing.
+    if (s.retention_days > 0 && store_target(s).kind == StoreTarget::Kind::sqlite)
+        return "retention: only the PostgreSQL store (--store postgresql://...) drops old samples so far; "
+               "with SQLite leave it 0";
+    if (s.drain_time.count() < 0 || s.drain_time > Millis(3'600'000))
+        return "drain-time: must be from 0 to 3600000 ms (an hour)";
+    if (s.store_connect_timeout.count() < 1)
+        return "store-connect-timeout: must be at least 1 ms";
+    if (s.gateway_name.size() > kMaxGatewayName ||
+        s.gateway_name.find_first_not_of(
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != std::string::npos)
+        return "gateway-name: expected up to " + std::to_string(kMaxGatewayName) +
+               " characters of [A-Za-z0-9._:-], got '" + s.gateway_name + "'";
     if (s.sample_interval.count() < 10)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)

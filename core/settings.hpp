@@ -38,14 +38,20 @@ struct Settings {
     Millis body_timeout{30'000};
     Millis idle_timeout{300'000};
     Millis write_timeout{10'000};
+    Millis drain_time{0}; // after SIGTERM: serve with /healthz at 503 this long before stopping
 
     // Store
+    std::string
+        store; // empty: sqlite:<db>; else sqlite:PATH, postgresql://..., postgres://..., postgresql:CONNINFO
     std::string db_path;                       // empty: <user data dir>/fleetscope/fleetscope.db
     std::size_t store_queue_samples = 262'144; // over this many queued samples: 503
     std::size_t max_batch_samples = 16'384;
     Millis store_busy_timeout{5'000};
     int retry_after_seconds = 1;
     std::size_t store_max_bytes = 0; // database size cap; 0: unlimited (the disk is the limit)
+    unsigned retention_days = 0;     // 0: keep everything
+    Millis store_connect_timeout{10'000};
+    std::string gateway_name; // empty: the host name
 
     // Metrics and the UI
     Millis sample_interval{100};
@@ -70,7 +76,7 @@ struct Settings {
 /// help.
 struct SettingInfo {
     std::string_view name;
-    std::string_view unit; // "", "ms", "bytes", "count"
+    std::string_view unit; // "", "ms", "s", "days", "bytes", "count"
     std::string_view help;
 };
 
@@ -103,7 +109,21 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"idle-timeout", "ms", "keep-alive connection idle time before it is closed"},
       s.idle_timeout);
     f(SettingInfo{"write-timeout", "ms", "time to write a response"}, s.write_timeout);
-    f(SettingInfo{"db", "", "SQLite database file; empty = the user's data directory"}, s.db_path);
+    f(
+        SettingInfo{
+            "drain-time", "ms",
+            "after SIGTERM or SIGINT, time spent draining before stopping: /healthz answers 503 and each "
+            "response closes its connection, so a balancer moves devices to other gateways; 0 = stop "
+            "at once"},
+        s.drain_time);
+    f(SettingInfo{"store", "",
+                  "where samples are stored: sqlite:PATH, or postgresql://USER@HOST/DB (any libpq URI; "
+                  "postgresql:KEY=VALUE... for a conninfo); empty = sqlite: at --db"},
+      s.store);
+    f(SettingInfo{"db", "",
+                  "SQLite database file (shorthand for --store sqlite:PATH); empty = the user's data "
+                  "directory"},
+      s.db_path);
     f(SettingInfo{"store-queue", "count",
                   "samples waiting for commit, at most (503 with Retry-After beyond)"},
       s.store_queue_samples);
@@ -114,6 +134,17 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"store-max-bytes", "bytes",
                   "database size cap, a quota (503 'database full' beyond); 0 = unlimited"},
       s.store_max_bytes);
+    f(SettingInfo{"retention", "days",
+                  "PostgreSQL store: samples and timeline points older than this many whole UTC days are "
+                  "dropped; 0 = kept forever"},
+      s.retention_days);
+    f(SettingInfo{"store-connect-timeout", "ms",
+                  "time to connect to PostgreSQL, at start and when reconnecting after an outage"},
+      s.store_connect_timeout);
+    f(SettingInfo{"gateway-name", "",
+                  "this gateway's name, recorded with its sessions and reported by /v1/devices; empty = the "
+                  "host name"},
+      s.gateway_name);
     f(SettingInfo{"sample-interval", "ms", "period of gateway metric snapshots"}, s.sample_interval);
     f(SettingInfo{"subscriber-queue", "count", "view updates buffered per UI subscriber before dropping"},
       s.subscriber_queue);
@@ -145,6 +176,19 @@ void for_each_setting(S& s, F&& f)
 /// platform's application-data folder elsewhere. Creates the folder. Throws std::runtime_error, saying which
 /// variables are missing, when none of them is set: it never falls back to the working directory.
 std::string default_db_path();
+
+/// Where the store lives, from --store (or --db, its shorthand).
+struct StoreTarget {
+    enum class Kind { sqlite, postgresql };
+    Kind kind = Kind::sqlite;
+    std::string location; // a file path, or a libpq URI or conninfo
+};
+
+/// The store target the settings name; call validate() first (an invalid --store reads as SQLite).
+StoreTarget store_target(const Settings& s);
+
+/// The gateway's name: --gateway-name, else the host name ("gateway" when it has none).
+std::string gateway_name(const Settings& s);
 
 /// Worker count after resolving 0 to the core count.
 unsigned resolved_workers(const Settings& s);

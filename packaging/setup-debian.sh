@@ -11,6 +11,7 @@ packages=(
   libboost1.81-dev libboost-fiber1.81-dev libboost-context1.81-dev libboost-json1.81-dev
   libboost-program-options1.81-dev libboost-url1.81-dev
   libsqlite3-dev sqlite3
+  libpq-dev postgresql-15 haproxy
   libssl-dev zlib1g-dev
   xvfb xauth imagemagick fonts-dejavu-core
   golang-go golang-github-mattn-go-sqlite3-dev

@@ -37,19 +37,22 @@ ConnectedDevices::Shard& ConnectedDevices::shard(const std::string& device) cons
     return shards_[std::hash<std::string>{}(device) % shards_.size()];
 }
 
-void ConnectedDevices::add(const std::string& device)
+bool ConnectedDevices::add(const std::string& device)
 {
     auto& s = shard(device);
     std::lock_guard lk(s.mutex);
-    ++s.count[device];
+    return ++s.count[device] == 1;
 }
 
-void ConnectedDevices::remove(const std::string& device)
+bool ConnectedDevices::remove(const std::string& device)
 {
     auto& s = shard(device);
     std::lock_guard lk(s.mutex);
-    if (auto it = s.count.find(device); it != s.count.end() && --it->second == 0)
+    if (auto it = s.count.find(device); it != s.count.end() && --it->second == 0) {
         s.count.erase(it);
+        return true;
+    }
+    return false;
 }
 
 bool ConnectedDevices::contains(const std::string& device) const
@@ -249,7 +252,17 @@ Api::Api(Services services)
 Response Api::reply(status st, std::string_view body, std::string_view content_type,
                     const Request& request) const
 {
-    return net::make_response(st, body, content_type, request);
+    Response res = net::make_response(st, body, content_type, request);
+    // A draining gateway closes each connection after its response: the device reconnects, and the balancer
+    // puts it on a gateway that stays.
+    if (draining())
+        res.keep_alive(false);
+    return res;
+}
+
+bool Api::draining() const
+{
+    return services_.draining && services_.draining->load(std::memory_order_relaxed);
 }
 
 Response Api::error(status st, std::string_view message, const Request& request) const
@@ -411,13 +424,16 @@ void Api::on_open(net::Session& session, const boost::asio::ip::address& peer)
 
 void Api::on_close(net::Session& session) noexcept
 {
-    if (!session.client.empty())
-        services_.connected.remove(session.client);
+    // A store shared by several gateways records who holds each device, for their /v1/devices.
+    if (!session.client.empty() && services_.connected.remove(session.client))
+        services_.store.writer().note_connection(session.client, false);
 }
 
 Response Api::get_health(const Request& request, net::Session&, Params)
 {
-    return reply(status::ok, services_.health_json(), kJson, request);
+    // 503 while draining: a balancer's health check then stops sending new connections here.
+    return reply(draining() ? status::service_unavailable : status::ok, services_.health_json(), kJson,
+                 request);
 }
 
 Response Api::get_openapi(const Request& request, net::Session&, Params)
@@ -465,7 +481,8 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
     // A connection normally posts for one device; remember the first so /v1/devices can say it is connected.
     if (session.client.empty()) {
         session.client = decoded.samples.front().device;
-        services_.connected.add(session.client);
+        if (services_.connected.add(session.client))
+            services_.store.writer().note_connection(session.client, true);
     }
 
     slot.samples_accepted.add(n);
@@ -524,8 +541,18 @@ Response Api::read_failed(const Request& request) const
 Response Api::get_devices(const Request& request, net::Session&, Params)
 {
     std::vector<store::DeviceRow> rows;
+    // Across every gateway sharing the store when it is shared; else this gateway's own connections.
+    std::optional<std::unordered_map<std::string, std::string>> holders;
     try {
-        rows = services_.blocking.run([this] { return services_.store.reader().devices(); });
+        rows = services_.blocking.run([this, &holders] {
+            const auto& reader = services_.store.reader();
+            if (auto held = reader.holders()) {
+                holders.emplace();
+                for (auto& h : *held)
+                    holders->emplace(std::move(h.device), std::move(h.gateway));
+            }
+            return reader.devices();
+        });
     } catch (const store::StoreError&) {
         return read_failed(request);
     }
@@ -537,7 +564,18 @@ Response Api::get_devices(const Request& request, net::Session&, Params)
         o["first_seen"] = r.first_seen;
         o["last_seen"] = r.last_seen;
         o["samples"] = r.samples;
-        o["connected"] = services_.connected.contains(r.device);
+        std::optional<std::string> holder; // the gateway holding its connection
+        if (holders) {
+            if (const auto it = holders->find(r.device); it != holders->end())
+                holder = it->second;
+        } else if (services_.connected.contains(r.device)) {
+            holder = services_.gateway_name;
+        }
+        o["connected"] = holder.has_value();
+        if (holder)
+            o["gateway"] = *holder;
+        else
+            o["gateway"] = nullptr;
         out.push_back(std::move(o));
     }
     return reply(status::ok, json::serialize(out), kJson, request);

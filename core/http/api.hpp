@@ -6,6 +6,7 @@
 #include "core/settings.hpp"
 
 #include <array>
+#include <atomic>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -38,8 +39,9 @@ using net::Response;
 /// request.
 class ConnectedDevices {
 public:
-    void add(const std::string& device);
-    void remove(const std::string& device);
+    /// True when this is the device's first connection (add) or its last one went (remove).
+    bool add(const std::string& device);
+    bool remove(const std::string& device);
     bool contains(const std::string& device) const;
     std::size_t size() const;
 
@@ -64,6 +66,10 @@ struct Services {
     const auth::TokenTable* tokens = nullptr;  // device tokens; null: POST /v1/telemetry needs none
     alerts::Engine* alerts = nullptr;          // GET /v1/alerts, POST /v1/alerts/{id}/ack; null: none
     auth::OperatorPolicy operators;            // who may read the fleet and act on alerts from afar
+    // Set while the gateway drains (Gateway::drain): /healthz answers 503 and every response closes its
+    // connection, so a balancer sends devices elsewhere. Null: never.
+    const std::atomic<bool>* draining = nullptr;
+    std::string gateway_name; // reported by /v1/devices for the devices this gateway holds
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
@@ -91,6 +97,7 @@ public:
     Response error(bhttp::status status, std::string_view message, const Request& request) const;
 
     const Settings& settings() const { return services_.settings; }
+    bool draining() const;
 
     /// The {name} segments of a route's pattern, as the request's path has them (not percent-decoded).
     using Params = std::span<const std::string_view>;

@@ -428,11 +428,14 @@ ExportResult export_data(const std::string& db_path, const ExportQuery& query, E
     ExportResult result;
     result.status = ExportStatus::failed;
     std::error_code ec;
+    const std::string file = db_path.starts_with("sqlite:") ? db_path.substr(7) : db_path;
     if (out_path.empty())
         result.error = "the output path is empty (expected a file path)";
-    else if (!fs::exists(db_path, ec))
-        result.error = "cannot open " + db_path + ": no such file";
-    else if (fs::exists(out_path, ec) && fs::equivalent(db_path, out_path, ec))
+    else if (is_shared_location(db_path))
+        ; // a database server: open_reader names what is wrong with it
+    else if (!fs::exists(file, ec))
+        result.error = "cannot open " + file + ": no such file";
+    else if (fs::exists(out_path, ec) && fs::equivalent(file, out_path, ec))
         result.error = "the output " + out_path + " is the database itself; choose another file";
     if (!result.error.empty())
         return finish(std::move(result), std::string(), t0);

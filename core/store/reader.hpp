@@ -90,6 +90,9 @@ public:
     virtual std::vector<AlertRow> alerts(const AlertQuery& q) const = 0;
     /// Key/value facts about the store itself (a capture's format, origin and filters).
     virtual std::vector<std::pair<std::string, std::string>> meta() const = 0;
+    /// For a store that several gateways share: which gateway holds each connected device now, across all of
+    /// them. Nothing for a store of one gateway (it knows its own connections).
+    virtual std::optional<std::vector<DeviceHolder>> holders() const { return std::nullopt; }
 
     /// About how many readings each device of `q` holds, in q.devices order: for progress, not exact while
     /// a writer runs.

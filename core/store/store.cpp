@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/store.hpp"
 
+#include "core/store/pg/pg_reader.hpp"
+#include "core/store/pg/pg_store.hpp"
 #include "core/store/sqlite/store.hpp"
 
 #include <boost/json.hpp>
 
+#include <optional>
 #include <string_view>
 #include <type_traits>
 
@@ -16,16 +19,22 @@ namespace {
 
 constexpr std::string_view kSqliteScheme = "sqlite:";
 constexpr std::string_view kPostgresSchemes[] = {"postgresql://", "postgres://"};
+constexpr std::string_view kPostgresConninfo = "postgresql:";
 
-/// The SQLite file a location names, or throws StoreError for a location of another backend.
+/// The libpq URI or conninfo a PostgreSQL location names; nothing for a SQLite one.
+std::optional<std::string> pg_conninfo(const std::string& location)
+{
+    for (const std::string_view scheme : kPostgresSchemes)
+        if (location.starts_with(scheme))
+            return location;
+    if (location.starts_with(kPostgresConninfo))
+        return location.substr(kPostgresConninfo.size());
+    return std::nullopt;
+}
+
+/// The SQLite file a location names.
 std::string sqlite_path(const std::string& location)
 {
-    for (const std::string_view scheme : kPostgresSchemes) {
-        if (location.starts_with(scheme))
-            throw StoreError(
-                "store " + location +
-                ": PostgreSQL is not supported by this build (expected a file path or sqlite:PATH)");
-    }
     if (location.starts_with(kSqliteScheme))
         return location.substr(kSqliteScheme.size());
     return location;
@@ -36,7 +45,8 @@ std::string sqlite_path(const std::string& location)
 Options Options::from(const Settings& s)
 {
     Options o;
-    o.path = s.db_path.empty() ? default_db_path() : s.db_path;
+    const StoreTarget target = store_target(s);
+    o.path = target.kind == StoreTarget::Kind::postgresql ? s.store : target.location;
     o.queue_samples = s.store_queue_samples;
     o.max_batch_samples = s.max_batch_samples;
     o.busy_timeout = s.store_busy_timeout;
@@ -51,17 +61,34 @@ Options Options::from(const Settings& s)
     });
     o.settings_json = json::serialize(settings);
     o.max_bytes = s.store_max_bytes;
+    o.retention_days = s.retention_days;
+    o.gateway = gateway_name(s);
+    o.connect_timeout = s.store_connect_timeout;
     return o;
 }
 
 std::unique_ptr<Store> open_store(const Options& options)
 {
+    if (const auto conninfo = pg_conninfo(options.path))
+        return std::make_unique<pg::PgStore>(pg::Options::from(options, *conninfo));
     return sqlite::open_store(options, sqlite_path(options.path));
 }
 
 std::unique_ptr<Reader> open_reader(const std::string& location)
 {
+    if (const auto conninfo = pg_conninfo(location)) {
+        // Reads for exports and history views: a group of readings may take longer than a commit may.
+        pg::Target target{*conninfo, Millis{10'000}, Millis{60'000}, "fleetscope reader"};
+        if (const auto problem = pg::check_conninfo(target.conninfo); !problem.empty())
+            throw StoreError("store " + pg::describe(target.conninfo) + ": " + problem);
+        return std::make_unique<pg::PgReader>(std::move(target));
+    }
     return sqlite::open_file(sqlite_path(location));
+}
+
+bool is_shared_location(const std::string& location)
+{
+    return pg_conninfo(location).has_value();
 }
 
 std::string Writer::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)

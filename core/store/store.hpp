@@ -3,8 +3,8 @@
 
 // The storage boundary (docs/architecture.md, "The store"): the gateway, its endpoints, the exporter, capture
 // review and the monitor reach storage only through a Writer and a Reader, opened here from a location.
-// `sqlite:PATH` or a plain path opens the embedded SQLite store (core/store/sqlite); a PostgreSQL backend
-// will open from `postgresql://...` behind the same two interfaces.
+// `sqlite:PATH` or a plain path opens the embedded SQLite store (core/store/sqlite); `postgresql://...`,
+// `postgres://...` or `postgresql:CONNINFO` the PostgreSQL store (core/store/pg) that several gateways share.
 
 #include "core/store/reader.hpp"
 #include "core/store/types.hpp"
@@ -35,5 +35,8 @@ std::unique_ptr<Store> open_store(const Options& options);
 /// schema is read through a migrated temporary copy). Throws StoreError naming the location: missing, not a
 /// FleetScope store, or made by a newer FleetScope.
 std::unique_ptr<Reader> open_reader(const std::string& location);
+
+/// Whether `location` names a database server (PostgreSQL) rather than a file.
+bool is_shared_location(const std::string& location);
 
 } // namespace fleetscope::store

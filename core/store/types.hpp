@@ -33,8 +33,8 @@ enum class CommitStatus {
 
 /// Where and how to open a store (open_store).
 struct Options {
-    /// The location: a file path or `sqlite:PATH` (the SQLite backend); `postgresql://...` is the PostgreSQL
-    /// backend's, refused by a build without it.
+    /// The location: a file path or `sqlite:PATH` (the SQLite backend), or a PostgreSQL one: a libpq URI
+    /// (`postgresql://...`, `postgres://...`) or `postgresql:` followed by a key=value conninfo.
     std::string path;
     std::size_t queue_samples = 262'144;
     std::size_t max_batch_samples = 16'384;
@@ -47,6 +47,12 @@ struct Options {
     /// compaction; see sqlite/recent_writer.cpp for how a large fleet raises it). Larger amortises better;
     /// tests lower it to compact often.
     std::size_t compact_readings = 32'768;
+    /// PostgreSQL: samples whose whole UTC day is older than this many days are dropped; 0 keeps everything.
+    unsigned retention_days = 0;
+    /// PostgreSQL: this gateway's name (recorded with its sessions and the connections it holds), and how
+    /// long to wait for the server at start.
+    std::string gateway;
+    Millis connect_timeout{10'000};
 
     static Options from(const Settings& s);
 };
@@ -56,6 +62,12 @@ struct DeviceRow {
     std::int64_t first_seen = 0; // ms since epoch, sample time
     std::int64_t last_seen = 0;
     std::int64_t samples = 0; // telemetry samples received (one sample holds one or more readings)
+};
+
+/// Which gateway holds a device's connection now (Reader::holders).
+struct DeviceHolder {
+    std::string device;
+    std::string gateway; // the first by name when several do
 };
 
 /// One reading of one device.

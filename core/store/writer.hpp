@@ -43,6 +43,16 @@ public:
 
     virtual StoreStats stats() const = 0;
 
+    /// For a store that several gateways share (PostgreSQL): the first connection of `device` on this gateway
+    /// opened (`open`), or its last one closed; and this gateway began draining. A store of one gateway
+    /// ignores both: the gateway knows its own connections.
+    virtual void note_connection(const std::string& device, bool open)
+    {
+        (void)device;
+        (void)open;
+    }
+    virtual void set_draining(bool draining) { (void)draining; }
+
     /// Commits everything queued, calls every pending callback, writes the queued records and the session's
     /// end, and stops the writer's threads. Idempotent.
     virtual void stop() = 0;

@@ -11,6 +11,7 @@
 // --requests R submits exactly R requests per case instead of running for a time, so that an instruction
 // count (valgrind --tool=callgrind --separate-threads=yes) is repeatable.
 #include "core/store/store.hpp"
+#include "submit_window.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -67,47 +68,7 @@ std::map<std::string, double> store_thread_cpu_ns()
     return out;
 }
 
-/// A window of `slots` requests in flight, released by commit callbacks on the writer thread. A producer that
-/// finds it full sleeps until a quarter of it is free again, so that the harness does not pay one thread
-/// wake-up per request (the gateway's workers likewise resume many fibers per wake-up).
-class Window {
-public:
-    explicit Window(int slots)
-        : free_(slots)
-        , slots_(slots)
-        , resume_at_(std::max(1, slots / 4))
-    {}
-    void acquire()
-    {
-        std::unique_lock lock(m_);
-        if (free_ == 0)
-            cv_.wait(lock, [&] { return free_ >= resume_at_; });
-        --free_;
-    }
-    void release()
-    {
-        bool wake;
-        {
-            std::lock_guard lock(m_);
-            ++free_;
-            wake = free_ == resume_at_ || free_ == slots_;
-        }
-        if (wake)
-            cv_.notify_all();
-    }
-    void wait_all()
-    {
-        std::unique_lock lock(m_);
-        cv_.wait_for(lock, std::chrono::seconds(60), [&] { return free_ == slots_; });
-    }
-
-private:
-    std::mutex m_;
-    std::condition_variable cv_;
-    int free_;
-    const int slots_;
-    const int resume_at_;
-};
+using Window = bench::SubmitWindow;
 
 struct Config {
     double seconds = 2.0;
@@ -197,7 +158,7 @@ Result run_case(const fs::path& dir, int inflight, const Config& cfg)
         }
         for (auto& t : producers)
             t.join();
-        window.wait_all();
+        window.wait_all(std::chrono::seconds(60));
         const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
         const auto threads1 = store_thread_cpu_ns();
         for (const auto& [name, ns] : threads1) {

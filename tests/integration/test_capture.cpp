@@ -921,6 +921,10 @@ void TestCapture::exportCommand_data()
                                             "--format", "jsonl", "-o",        "OUT"}
                              << 0 << "wrote 3002 samples";
     QTest::addRow("no output") << QStringList{"--db", "DB"} << 2 << "the option '--output' is required";
+    QTest::addRow("store as db") << QStringList{"--store", "DB", "-o", "OUT.csv", "--device", "pump-1"} << 0
+                                 << "wrote 300 samples of 1 devices";
+    QTest::addRow("neither db nor store")
+        << QStringList{"-o", "OUT"} << 2 << "give one of --db FILE and --store";
     QTest::addRow("bad format") << QStringList{"--db", "DB", "--format", "xml", "-o", "OUT"} << 2
                                 << "expected capture, csv or jsonl, got 'xml'";
     QTest::addRow("session and range")

@@ -23,6 +23,8 @@ private slots:
     void flagsParseIntoTheStruct();
     void badFlagValueIsAnError();
     void readmeDocumentsEverySetting();
+    void storeTargetFromStoreAndDb_data();
+    void storeTargetFromStoreAndDb();
     void defaultsAreValid();
     void configFileFlagsOverride();
     void configFileErrors_data();
@@ -124,6 +126,39 @@ void TestSettings::validate_data()
     QTest::addRow("workers ok") << "workers"
                                 << "4"
                                 << "";
+    QTest::addRow("store sqlite") << "store"
+                                  << "sqlite:/tmp/f.db"
+                                  << "";
+    QTest::addRow("store sqlite no path") << "store"
+                                          << "sqlite:"
+                                          << "sqlite: needs a file path";
+    QTest::addRow("store postgresql uri") << "store"
+                                          << "postgresql://fleet@db1:5433/fleetscope?sslmode=require"
+                                          << "";
+    QTest::addRow("store postgres uri") << "store"
+                                        << "postgres://db1/fleetscope"
+                                        << "";
+    QTest::addRow("store conninfo") << "store"
+                                    << "postgresql:host=db1 dbname=fleetscope"
+                                    << "";
+    QTest::addRow("store conninfo no pairs") << "store"
+                                             << "postgresql:db1"
+                                             << "KEY=VALUE pairs";
+    QTest::addRow("store unknown scheme") << "store"
+                                          << "mysql://db1/x"
+                                          << "expected sqlite:PATH, postgresql://";
+    QTest::addRow("gateway name ok") << "gateway-name"
+                                     << "rack-7.site_b:2"
+                                     << "";
+    QTest::addRow("gateway name space") << "gateway-name"
+                                        << "rack 7"
+                                        << "gateway-name: expected up to 64 characters";
+    QTest::addRow("retention on SQLite") << "retention"
+                                         << "30"
+                                         << "retention: only the PostgreSQL store";
+    QTest::addRow("connect timeout 0") << "store-connect-timeout"
+                                       << "0"
+                                       << "store-connect-timeout";
 }
 
 void TestSettings::validate()
@@ -176,6 +211,60 @@ void TestSettings::flagsParseIntoTheStruct()
     QCOMPARE(s.max_body_bytes, std::size_t(4096));
     QCOMPARE(s.db_path, std::string("/tmp/x.db"));
     QCOMPARE(s.backlog, 4096); // untouched fields keep their defaults
+}
+
+void TestSettings::storeTargetFromStoreAndDb_data()
+{
+    QTest::addColumn<QString>("store");
+    QTest::addColumn<QString>("db");
+    QTest::addColumn<QString>("problem"); // a fragment of validate()'s answer; empty: valid
+    QTest::addColumn<bool>("postgresql");
+    QTest::addColumn<QString>("location");
+    QTest::addRow("db alone") << ""
+                              << "/tmp/a.db"
+                              << "" << false << "/tmp/a.db";
+    QTest::addRow("sqlite store") << "sqlite:/tmp/b.db"
+                                  << ""
+                                  << "" << false << "/tmp/b.db";
+    QTest::addRow("both, the same file") << "sqlite:/tmp/b.db"
+                                         << "/tmp/b.db"
+                                         << "" << false << "/tmp/b.db";
+    QTest::addRow("both, two files") << "sqlite:/tmp/b.db"
+                                     << "/tmp/a.db"
+                                     << "two different SQLite files" << false << "";
+    QTest::addRow("uri") << "postgresql://u@h/d"
+                         << ""
+                         << "" << true << "postgresql://u@h/d";
+    QTest::addRow("short uri") << "postgres://h/d"
+                               << ""
+                               << "" << true << "postgres://h/d";
+    QTest::addRow("conninfo") << "postgresql:host=h dbname=d"
+                              << ""
+                              << "" << true << "host=h dbname=d";
+    QTest::addRow("postgresql and db") << "postgresql://h/d"
+                                       << "/tmp/a.db"
+                                       << "give one of them" << true << "";
+}
+
+void TestSettings::storeTargetFromStoreAndDb()
+{
+    QFETCH(QString, store);
+    QFETCH(QString, db);
+    QFETCH(QString, problem);
+    QFETCH(bool, postgresql);
+    QFETCH(QString, location);
+    Settings s;
+    s.store = store.toStdString();
+    s.db_path = db.toStdString();
+    const std::string found = fleetscope::validate(s);
+    if (!problem.isEmpty()) {
+        QVERIFY2(found.find(problem.toStdString()) != std::string::npos, found.c_str());
+        return;
+    }
+    QVERIFY2(found.empty(), found.c_str());
+    const StoreTarget t = store_target(s);
+    QCOMPARE(t.kind == StoreTarget::Kind::postgresql, postgresql);
+    QCOMPARE(QString::fromStdString(t.location), location);
 }
 
 void TestSettings::badFlagValueIsAnError()

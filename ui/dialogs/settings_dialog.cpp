@@ -32,6 +32,8 @@ QString suffixFor(std::string_view unit)
         return QStringLiteral(" bytes");
     if (unit == "s")
         return QStringLiteral(" s");
+    if (unit == "days")
+        return QStringLiteral(" days");
     return {};
 }
 
