@@ -14,7 +14,6 @@
 
 namespace fleetscope::store::pg {
 
-
 /// How a batch travels to the server in its COPY: binary (network-order fields, no parsing on the server)
 /// or text (decimal digits). Both are kept so that bench_pg_store can measure one against the other.
 enum class CopyFormat { binary, text };
