@@ -177,6 +177,18 @@ struct Session {
     net::TlsStream tls;
 };
 
+#if defined(__SANITIZE_ADDRESS__)
+constexpr std::size_t kServerStackBytes = 64 * 1024;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr std::size_t kServerStackBytes = 64 * 1024;
+#else
+constexpr std::size_t kServerStackBytes = 16 * 1024;
+#endif
+#else
+constexpr std::size_t kServerStackBytes = 16 * 1024;
+#endif
+
 /// What a server fiber found: empty when all went as the test expects, else what did not.
 using Verdict = std::string;
 using Body = std::function<Verdict(Session&)>;
@@ -187,8 +199,9 @@ class Server {
 public:
     explicit Server(const std::string& dir)
         // The smallest fiber stack the settings allow (fiber-stack-bytes): OpenSSL's handshake, signature and
-        // key exchange included, runs on the connection fiber's stack. It needs under 12 KB here.
-        : runtime_(1, {16 * 1024, 16})
+        // key exchange included, runs on the connection fiber's stack. It needs under 12 KB here;
+        // AddressSanitizer's redzones make every frame larger, so its builds get four times that.
+        : runtime_(1, {kServerStackBytes, 16})
     {
         const std::string cert = dir + "/cert.pem";
         const std::string key = dir + "/key.pem";
