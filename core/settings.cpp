@@ -181,10 +181,6 @@ std::string validate(const Settings& s)
         return problem;
     if (s.retention_days > 100'000)
         return "retention: at most 100000 days (0 keeps everything)";
-    // Refused rather than ignored: an operator who sets a retention expects the disk to stop growing.
-    if (s.retention_days > 0 && store_target(s).kind == StoreTarget::Kind::sqlite)
-        return "retention: only the PostgreSQL store (--store postgresql://...) drops old samples so far; "
-               "with SQLite leave it 0";
     if (s.drain_time.count() < 0 || s.drain_time > Millis(3'600'000))
         return "drain-time: must be from 0 to 3600000 ms (an hour)";
     if (s.store_connect_timeout.count() < 1)

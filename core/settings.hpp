@@ -135,8 +135,8 @@ void for_each_setting(S& s, F&& f)
                   "database size cap, a quota (503 'database full' beyond); 0 = unlimited"},
       s.store_max_bytes);
     f(SettingInfo{"retention", "days",
-                  "PostgreSQL store: samples and timeline points older than this many whole UTC days are "
-                  "dropped; 0 = kept forever"},
+                  "samples and timeline points older than this many whole UTC days are deleted, checked "
+                  "every ten minutes; 0 = kept forever"},
       s.retention_days);
     f(SettingInfo{"store-connect-timeout", "ms",
                   "time to connect to PostgreSQL, at start and when reconnecting after an outage"},

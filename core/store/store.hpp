@@ -25,6 +25,10 @@ public:
     virtual const std::string& location() const = 0;
     /// What it takes on disk in bytes, every file of it; -1 when not known. Any thread; a few stat calls.
     virtual std::int64_t disk_bytes() const = 0;
+    /// Runs a retention pass (Options::retention_days) now instead of at its next period, after moving what
+    /// is committed into its long-term layout; blocks until it ended. True when it finished (at once when
+    /// retention is off); false when it could not (an outage, a lock not granted, the store stopping).
+    virtual bool run_retention_now() = 0;
 };
 
 /// Opens (creating and migrating as needed) the store at `options.path` for writing and reading. Throws

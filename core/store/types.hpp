@@ -47,8 +47,12 @@ struct Options {
     /// compaction; see sqlite/recent_writer.cpp for how a large fleet raises it). Larger amortises better;
     /// tests lower it to compact often.
     std::size_t compact_readings = 32'768;
-    /// PostgreSQL: samples whose whole UTC day is older than this many days are dropped; 0 keeps everything.
+    /// Samples and timeline points whose whole UTC day is older than this many days are deleted; 0 keeps
+    /// everything.
     unsigned retention_days = 0;
+    /// SQLite: chunk ids one retention slice visits, and timeline points it deletes, at most (tests lower it
+    /// to run a pass in many slices).
+    std::int64_t retention_slice = 16'384;
     /// PostgreSQL: this gateway's name (recorded with its sessions and the connections it holds), and how
     /// long to wait for the server at start.
     std::string gateway;

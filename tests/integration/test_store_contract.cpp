@@ -73,6 +73,10 @@ private slots:
     void bulkReadsDeliverEachReadingOnce();
     void sessionRecordsOutliveTheWriter_data() { backends(); }
     void sessionRecordsOutliveTheWriter();
+    void retentionDeletesOnlyWhatIsOld_data() { backends(); }
+    void retentionDeletesOnlyWhatIsOld();
+    void retentionRunsOnItsOwn_data() { backends(); }
+    void retentionRunsOnItsOwn();
 
 private:
     void backends();
@@ -300,6 +304,82 @@ void TestStoreContract::sessionRecordsOutliveTheWriter()
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QByteArray text = f.readAll();
     QVERIFY2(text.contains("\r\nd1,1500,") && text.contains(",t,90\r\n"), text.constData());
+}
+
+void TestStoreContract::retentionDeletesOnlyWhatIsOld()
+{
+    NEED_BACKEND();
+    constexpr std::int64_t day = 86'400'000;
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    const std::int64_t old_ts = now - 5 * day; // before the cutoff, the start of the UTC day 2 days ago
+    const std::int64_t kept_ts = now - 60'000;
+    auto o = options(fresh(backend));
+    o.retention_days = 2;
+    o.retention_slice = 2; // SQLite: a pass of many slices, each its own transaction
+    auto s = store::open_store(o);
+    auto& w = s->writer();
+    // Old and new readings of one device, in one request and in several, and a device with old ones only.
+    QCOMPARE(commit(w, {sample("d1", old_ts, {{"t", 1}, {"h", 2}}), sample("d1", kept_ts, {{"t", 3}}),
+                        sample("d2", old_ts + 1, {{"t", 4}})}),
+             CommitStatus::committed);
+    for (int i = 0; i < 100; ++i)
+        QCOMPARE(
+            commit(w, {sample("d3", old_ts + i, {{"t", double(i)}}), sample("d3", kept_ts + i, {{"t", 5}})}),
+            CommitStatus::committed);
+    QVERIFY(w.add_timeline({{"connections", old_ts, 5},
+                            {"connections", kept_ts, 6},
+                            {"rate", old_ts, 1},
+                            {"rate", old_ts + 1, 1},
+                            {"rss", old_ts + 2, 1}}));
+    QVERIFY(s->run_retention_now());
+
+    const auto& r = s->reader();
+    auto all = [&r](const std::string& device) {
+        return r.samples({device, "", std::nullopt, std::nullopt, 10'000});
+    };
+    const auto d1 = all("d1");
+    QCOMPARE(d1.size(), std::size_t(1));
+    QCOMPARE(d1[0].ts, kept_ts);
+    QCOMPARE(d1[0].value, 3.0);
+    QVERIFY(all("d2").empty());
+    const auto d3 = all("d3");
+    QCOMPARE(d3.size(), std::size_t(100));
+    QCOMPARE(d3.front().ts, kept_ts);
+    QCOMPARE(d3.back().ts, kept_ts + 99);
+    // Devices stay, with what they sent.
+    QCOMPARE(r.devices().size(), std::size_t(3));
+    std::vector<store::TimelineRow> points;
+    r.timeline(store::TimelineQuery{}, [&points](const store::TimelineRow& p) { points.push_back(p); });
+    QCOMPARE(points.size(), std::size_t(1));
+    QCOMPARE(points[0].ts, kept_ts);
+
+    // What arrives later is kept, and another pass finds nothing more to delete.
+    QCOMPARE(commit(w, {sample("d2", kept_ts, {{"t", 7}})}), CommitStatus::committed);
+    QVERIFY(s->run_retention_now());
+    QCOMPARE(all("d2").size(), std::size_t(1));
+    QCOMPARE(all("d1").size(), std::size_t(1));
+}
+
+void TestStoreContract::retentionRunsOnItsOwn()
+{
+    NEED_BACKEND();
+    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::system_clock::now().time_since_epoch())
+                                 .count();
+    auto o = options(fresh(backend));
+    o.retention_days = 1;
+    auto s = store::open_store(o);
+    QCOMPARE(
+        commit(s->writer(), {sample("d1", now - 3 * 86'400'000, {{"t", 1}}), sample("d1", now, {{"t", 2}})}),
+        CommitStatus::committed);
+    for (int i = 0; i < 100; ++i) // SQLite: enough readings to be moved without being asked
+        QCOMPARE(commit(s->writer(), {sample("d2", now + i, {{"t", 1}})}), CommitStatus::committed);
+    // The first pass comes a few seconds after the start, unasked.
+    QTRY_COMPARE_WITH_TIMEOUT(s->reader().samples({"d1", "", std::nullopt, std::nullopt, 10}).size(),
+                              std::size_t(1), 30'000);
+    QCOMPARE(s->reader().samples({"d2", "", std::nullopt, std::nullopt, 1'000}).size(), std::size_t(100));
 }
 
 QTEST_GUILESS_MAIN(TestStoreContract)

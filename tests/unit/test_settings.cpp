@@ -155,7 +155,10 @@ void TestSettings::validate_data()
                                         << "gateway-name: expected up to 64 characters";
     QTest::addRow("retention on SQLite") << "retention"
                                          << "30"
-                                         << "retention: only the PostgreSQL store";
+                                         << "";
+    QTest::addRow("retention too long") << "retention"
+                                        << "100001"
+                                        << "retention: at most 100000 days";
     QTest::addRow("connect timeout 0") << "store-connect-timeout"
                                        << "0"
                                        << "store-connect-timeout";

@@ -87,7 +87,7 @@ public:
 
     /// Runs the retention pass now instead of at its next period (tests). Blocks until the writer ran it;
     /// false when it could not finish (an outage, a lock not granted).
-    bool run_retention_now();
+    bool run_retention_now() override;
 
 private:
     bool queue_mark(MarkRow mark) override;

@@ -2,6 +2,7 @@
 #include "core/store/sqlite/compactor.hpp"
 
 #include "core/log.hpp"
+#include "core/store/capture.hpp"
 #include "core/store/sqlite/batch.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/hooks.hpp"
@@ -41,6 +42,10 @@ namespace {
 constexpr std::size_t kMaxRoundReadings = 524'288;
 /// After a failed round (another process's lock, a full disk), the next try waits this long.
 constexpr std::chrono::milliseconds kRetryAfter{1'000};
+/// The first retention pass runs this long after start (a gateway restarted daily still ages its data out),
+/// the next ones this long after the previous pass ended (as the PostgreSQL store).
+constexpr std::chrono::milliseconds kRetentionFirst{5'000};
+constexpr std::chrono::milliseconds kRetentionPeriod{600'000};
 /// Quiet time after a round before the freed memory goes back to the system (release_free_memory).
 constexpr std::chrono::milliseconds kTrimAfterIdle{1'000};
 
@@ -83,12 +88,14 @@ struct DeviceDelta {
 
 } // namespace
 
-Compactor::Compactor(Db main, std::string path, std::int64_t moved_through, std::int64_t session)
+Compactor::Compactor(Db main, std::string path, std::int64_t moved_through, std::int64_t session,
+                     std::int64_t retention_slice)
     : db_(std::move(main))
     , path_(std::move(path))
     , records_(db_.get(), path_)
     , session_(session)
     , moved_(moved_through)
+    , retention_(db_.get(), path_, retention_slice)
 {
     sqlite3* h = db_.get();
     begin_ = prepare(h, "BEGIN IMMEDIATE", path_, true);
@@ -152,14 +159,19 @@ void Compactor::run()
     using Clock = std::chrono::steady_clock;
     Clock::time_point retry_at{};
     bool trim_when_idle = false;
+    const bool retaining = retention_days_ > 0;
+    Clock::time_point next_retention = Clock::now() + kRetentionFirst; // only when retaining
     std::unique_lock lock(mutex_);
     for (;;) {
         auto due = [&] {
             return requested_ > moved_.load(std::memory_order_relaxed) && Clock::now() >= retry_at;
         };
-        while (!stopping_ && jobs_.empty() && !due()) {
+        auto retention_due = [&] {
+            return !retention_waiters_.empty() || (retaining && Clock::now() >= next_retention);
+        };
+        while (!stopping_ && jobs_.empty() && !due() && !retention_due()) {
             if (requested_ > moved_.load(std::memory_order_relaxed)) {
-                cv_.wait_until(lock, retry_at);
+                cv_.wait_until(lock, retaining ? std::min(retry_at, next_retention) : retry_at);
             } else if (trim_when_idle) {
                 if (cv_.wait_for(lock, kTrimAfterIdle) == std::cv_status::timeout && jobs_.empty() &&
                     !stopping_ && requested_ <= moved_.load(std::memory_order_relaxed)) {
@@ -168,6 +180,8 @@ void Compactor::run()
                     release_free_memory();
                     lock.lock();
                 }
+            } else if (retaining) {
+                cv_.wait_until(lock, next_retention);
             } else {
                 cv_.wait(lock);
             }
@@ -178,14 +192,99 @@ void Compactor::run()
         jobs_.clear();
         const std::int64_t through = requested_;
         const bool compact_now = due();
+        std::vector<std::promise<bool>> waiters = std::move(retention_waiters_);
+        retention_waiters_.clear();
+        const bool retain_now = !waiters.empty() || (retaining && Clock::now() >= next_retention);
         lock.unlock();
         run_jobs(jobs);
+        bool moved_all = true;
         if (compact_now) {
-            retry_at = compact(through) ? Clock::time_point{} : Clock::now() + kRetryAfter;
+            moved_all = compact(through);
+            retry_at = moved_all ? Clock::time_point{} : Clock::now() + kRetryAfter;
             trim_when_idle = true;
+        }
+        if (retain_now) {
+            // A pass waited for runs whole (after the move it asked for); otherwise one slice a turn, so that
+            // jobs and rounds go on between slices.
+            const RetentionStep step = !moved_all && !waiters.empty() ? RetentionStep::failed
+                                       : retaining                    ? retention(!waiters.empty())
+                                                                      : RetentionStep::finished;
+            if (retaining) {
+                next_retention = step == RetentionStep::more       ? Clock::now()
+                                 : step == RetentionStep::finished ? Clock::now() + kRetentionPeriod
+                                                                   : Clock::now() + kRetryAfter;
+            }
+            for (auto& w : waiters)
+                w.set_value(step == RetentionStep::finished);
         }
         lock.lock();
     }
+}
+
+bool Compactor::run_retention_now(std::int64_t through)
+{
+    std::future<bool> done;
+    {
+        std::lock_guard lock(mutex_);
+        if (stopping_)
+            return false;
+        requested_ = std::max(requested_, through);
+        retention_waiters_.emplace_back();
+        done = retention_waiters_.back().get_future();
+    }
+    cv_.notify_one();
+    return done.get();
+}
+
+Compactor::RetentionStep Compactor::retention(bool whole)
+{
+    if (!in_pass_) {
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count();
+        retention_.begin_pass(retention_cutoff(now_ms, retention_days_));
+        in_pass_ = true;
+    }
+    bool more = true;
+    do {
+        if (!ok(begin_.step())) {
+            begin_.reset();
+            log::error(describe(db_.get(), "retention: cannot begin a slice in", path_));
+            return RetentionStep::failed;
+        }
+        begin_.reset();
+        try {
+            more = retention_.slice();
+        } catch (const StoreError& e) {
+            rollback_.step();
+            rollback_.reset();
+            log::error(std::string("retention: ") + e.what());
+            return RetentionStep::failed;
+        }
+        const bool committed = ok(commit_.step());
+        commit_.reset();
+        if (!committed) {
+            log::error(describe(db_.get(), "retention: cannot commit a slice in", path_));
+            if (sqlite3_get_autocommit(db_.get()) == 0) {
+                rollback_.step();
+                rollback_.reset();
+            }
+            return RetentionStep::failed;
+        }
+        retention_.committed();
+    } while (whole && more);
+    if (more)
+        return RetentionStep::more;
+    in_pass_ = false;
+    const Retention::Totals& t = retention_.totals();
+    counters_.retention_readings.fetch_add(static_cast<std::uint64_t>(t.readings), std::memory_order_relaxed);
+    if (t.chunks > 0 || t.points > 0) {
+        log::info("retention: deleted " + std::to_string(t.readings) + " reading(s) in " +
+                  std::to_string(t.chunks) + " chunk(s) and " + std::to_string(t.points) +
+                  " timeline point(s) from before " + format_iso_time(retention_.cutoff()) + " (" + path_ +
+                  ")");
+    }
+    return RetentionStep::finished;
 }
 
 void Compactor::run_jobs(std::deque<MainJob>& jobs)
@@ -434,6 +533,9 @@ void Compactor::stop(std::int64_t final_through)
     cv_.notify_one();
     if (thread_.joinable())
         thread_.join();
+    for (auto& w : retention_waiters_)
+        w.set_value(false);
+    retention_waiters_.clear();
     // The thread is gone: its connection is this thread's now.
     std::deque<MainJob> jobs = std::move(jobs_);
     jobs_.clear();

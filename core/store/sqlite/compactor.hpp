@@ -3,15 +3,18 @@
 
 #include "core/store/sqlite/db.hpp"
 #include "core/store/sqlite/records.hpp"
+#include "core/store/sqlite/retention.hpp"
 
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <future>
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace fleetscope::store::sqlite {
 
@@ -30,11 +33,14 @@ public:
         std::atomic<std::uint64_t> rounds{0};
         std::atomic<std::uint64_t> readings{0}; // moved
         std::atomic<std::uint64_t> failures{0};
+        std::atomic<std::uint64_t> retention_readings{0}; // deleted by retention
     };
 
     /// `main` is the main file's write connection, migrated, with the recent file attached as `recent_file`.
     /// `moved_through` is compaction.moved_through as read at open.
-    Compactor(Db main, std::string path, std::int64_t moved_through, std::int64_t session);
+    /// `retention_slice`: see Options::retention_slice.
+    Compactor(Db main, std::string path, std::int64_t moved_through, std::int64_t session,
+              std::int64_t retention_slice);
     ~Compactor(); // same as stop()
     Compactor(const Compactor&) = delete;
     Compactor& operator=(const Compactor&) = delete;
@@ -42,7 +48,16 @@ public:
     /// Called on the compactor's thread after each committed move with the new moved_through and the number
     /// of series (device, metric) the round touched. Set before start().
     void on_moved(std::function<void(std::int64_t, std::size_t)> f) { on_moved_ = std::move(f); }
+    /// Deletes what is older than `days` whole UTC days (retention.hpp), a slice per transaction between
+    /// rounds: a pass soon after start() and then every ten minutes. 0 (the default) keeps everything. Set
+    /// before start().
+    void set_retention(unsigned days) { retention_days_ = days; }
     void start();
+
+    /// Moves every batch up to `through`, then runs a whole retention pass at once; blocks until it ended.
+    /// True at once when retention is off; false when a slice failed or the compactor stopped first. Any
+    /// thread but the compactor's.
+    bool run_retention_now(std::int64_t through);
 
     /// Asks for every batch with id <= `through` to be moved. Any thread; never blocks on SQLite.
     void request(std::int64_t through);
@@ -68,6 +83,9 @@ private:
     std::int64_t compact_round(std::int64_t through);
     std::size_t round_series_ = 0; // series the last round touched
     void log_transition(bool failed);
+    enum class RetentionStep { more, finished, failed };
+    /// One retention slice, or (`whole`) slices until the pass ends; starts a pass when none is under way.
+    RetentionStep retention(bool whole);
 
     Db db_;
     std::string path_;
@@ -81,12 +99,16 @@ private:
     Stmt begin_, commit_, rollback_, read_batches_, insert_device_, insert_metric_, insert_chunk_,
         update_device_, set_moved_;
     bool failing_ = false;
+    unsigned retention_days_ = 0;
+    Retention retention_;
+    bool in_pass_ = false;
 
     std::mutex mutex_;
     std::condition_variable cv_;
-    std::deque<MainJob> jobs_;   // guarded by mutex_
-    std::int64_t requested_ = 0; // guarded by mutex_
-    bool stopping_ = false;      // guarded by mutex_
+    std::deque<MainJob> jobs_;                          // guarded by mutex_
+    std::int64_t requested_ = 0;                        // guarded by mutex_
+    bool stopping_ = false;                             // guarded by mutex_
+    std::vector<std::promise<bool>> retention_waiters_; // guarded by mutex_: run_retention_now's
     std::mutex stop_mutex_;
     std::thread thread_;
 };

@@ -140,6 +140,7 @@ RecentWriter::RecentWriter(const Options& options, const std::string& main_path,
             throw StoreError(describe(h, "cannot read the recent file", path_));
     }
     last_batch_ = next_batch_ - 1;
+    committed_through_.store(last_batch_, std::memory_order_relaxed);
 
     if (options_.max_bytes != 0) {
         // The quota covers both files, counted in pages in use: the main file's are read before each batch
@@ -373,6 +374,7 @@ int RecentWriter::write_batch()
     }
     fault_point("commit.after_commit");
     last_batch_ = next_batch_++;
+    committed_through_.store(last_batch_, std::memory_order_release);
     pending_rows_ += rows;
     return SQLITE_OK;
 }

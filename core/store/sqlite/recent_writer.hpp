@@ -57,6 +57,8 @@ public:
     void remove_moved();
 
     const std::string& path() const { return path_; }
+    /// The last batch id committed, set before the batch's callbacks run. Any thread.
+    std::int64_t committed_through() const { return committed_through_.load(std::memory_order_acquire); }
 
 private:
     struct Request {
@@ -92,6 +94,7 @@ private:
     bool writer_waiting_ = false;
     CommitObserver observer_;
     std::atomic<std::int64_t> moved_through_;
+    std::atomic<std::int64_t> committed_through_{0};
 
     // Stats.
     std::atomic<std::size_t> stat_queue_{0};

@@ -94,6 +94,7 @@ public:
     const Reader& reader() const override { return *reader_; }
     const std::string& location() const override { return path_; }
     std::int64_t disk_bytes() const override;
+    bool run_retention_now() override { return compactor_->run_retention_now(writer_->committed_through()); }
 
     bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done) override
     {
@@ -207,7 +208,9 @@ SqliteStore::SqliteStore(const Options& options, std::string path)
             log::warning(std::string("this run is not recorded as a session: ") + e.what());
         }
     }
-    compactor_ = std::make_unique<Compactor>(std::move(main), path_, moved_through, session_);
+    compactor_ =
+        std::make_unique<Compactor>(std::move(main), path_, moved_through, session_, options.retention_slice);
+    compactor_->set_retention(options.retention_days);
     compactor_->on_moved(
         [w = writer_.get()](std::int64_t through, std::size_t series) { w->moved(through, series); });
     reader_ = std::make_unique<SqliteReader>(path_, true, path_, std::string(), kSchemaVersion,
