@@ -2,6 +2,7 @@
 #include "core/capture_cli.hpp"
 
 #include "core/store/capture.hpp"
+#include "core/store/store.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -10,6 +11,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iomanip>
+#include <memory>
+#include <optional>
 #include <ostream>
 #include <sstream>
 #include <string>
@@ -192,25 +195,54 @@ int run_export_command(int argc, const char* const* argv, std::ostream& out, std
 int run_sessions_command(int argc, const char* const* argv, std::ostream& out, std::ostream& err)
 {
     std::string db;
-    po::options_description desc("Usage: fleetscope-gateway sessions --db FILE\n\n"
-                                 "Lists the sessions (gateway runs) and marks recorded in a database or "
-                                 "capture.\nOptions");
+    std::string store_location;
+    po::options_description desc("Usage: fleetscope-gateway sessions --db FILE | --store LOCATION\n\n"
+                                 "Lists the sessions (gateway runs) and marks recorded in a database, a "
+                                 "capture or a shared store.\nOptions");
     desc.add_options()("help,h", "show this help and exit")(
-        "db", po::value<std::string>(&db)->required()->value_name("FILE"), "the database or capture");
+        "db", po::value<std::string>(&db)->value_name("FILE"),
+        "the database or capture")("store", po::value<std::string>(&store_location)->value_name("LOCATION"),
+                                   "the store, as the gateway's --store: sqlite:PATH or postgresql://...");
     po::variables_map vm;
     int code = 0;
     if (!parse(argc, argv, desc, vm, out, err, "sessions", code))
         return code;
+    if (db.empty() == store_location.empty()) {
+        err << "fleetscope-gateway sessions: give one of --db FILE and --store LOCATION (see --help)\n";
+        return 2;
+    }
     try {
-        const store::CaptureReader reader(db);
-        const auto& info = reader.info();
-        if (info.capture_format > 0)
-            out << "capture format " << info.capture_format << ", made by FleetScope " << info.app_version
-                << " from " << info.origin << "; filters " << info.filters << "\n";
-        out << info.devices << " devices, " << info.samples << " samples";
-        if (info.from_ts && info.to_ts)
-            out << " from " << store::format_iso_time(*info.from_ts) << " to "
-                << store::format_iso_time(*info.to_ts);
+        // A file is read as a capture (which says more about itself), a store location through its Reader.
+        std::unique_ptr<store::CaptureReader> capture;
+        std::unique_ptr<store::Reader> shared;
+        if (db.empty())
+            shared = store::open_reader(store_location);
+        else
+            capture = std::make_unique<store::CaptureReader>(db);
+        const store::Reader& reader = shared ? *shared : capture->reader();
+        std::uint64_t devices = 0;
+        std::uint64_t samples = 0;
+        std::optional<std::int64_t> from;
+        std::optional<std::int64_t> to;
+        if (capture) {
+            const auto& info = capture->info();
+            if (info.capture_format > 0)
+                out << "capture format " << info.capture_format << ", made by FleetScope " << info.app_version
+                    << " from " << info.origin << "; filters " << info.filters << "\n";
+            devices = info.devices;
+            samples = info.samples;
+            from = info.from_ts;
+            to = info.to_ts;
+        } else {
+            const store::Summary summary = reader.summary();
+            devices = summary.devices;
+            samples = summary.readings;
+            from = summary.first_ts;
+            to = summary.last_ts;
+        }
+        out << devices << " devices, " << samples << (capture ? " samples" : " readings");
+        if (from && to)
+            out << " from " << store::format_iso_time(*from) << " to " << store::format_iso_time(*to);
         out << "\n\n";
         out << std::left << std::setw(6) << "id" << std::setw(26) << "started" << std::setw(26) << "ended"
             << std::setw(8) << "end"

@@ -5,6 +5,6 @@
 fleetscope_add_test(NAME test_pg_store SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_pg_store.cpp
     LIBS fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 180)
 # The storage boundary's contract, the same cases on SQLite and on PostgreSQL, through open_store and
-# open_reader only (a few seconds).
+# open_reader only, and the export and sessions commands on each (a few seconds).
 fleetscope_add_test(NAME test_store_contract SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_store_contract.cpp
-    LIBS fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 120)
+    LIBS fleetscope_core fleetscope_store fleetscope_test_support LABELS integration TIMEOUT 120)

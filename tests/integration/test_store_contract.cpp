@@ -6,6 +6,7 @@
 // by (ts, metric), the latest of a range, timeline by (session, series, ts)); bulk reads that deliver every
 // reading once, device by device; a session's records read back after the store is reopened, and through
 // open_reader on the same location.
+#include "core/capture_cli.hpp"
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
 #include "support/postgres_server.hpp"
@@ -17,6 +18,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <sstream>
 #include <thread>
 
 using namespace fleetscope;
@@ -304,6 +306,16 @@ void TestStoreContract::sessionRecordsOutliveTheWriter()
     QVERIFY(f.open(QIODevice::ReadOnly));
     const QByteArray text = f.readAll();
     QVERIFY2(text.contains("\r\nd1,1500,") && text.contains(",t,90\r\n"), text.constData());
+
+    // fleetscope-gateway sessions --store LOCATION.
+    const char* argv[] = {"sessions", "--store", location.c_str()};
+    std::ostringstream out;
+    std::ostringstream err;
+    QCOMPARE(run_sessions_command(3, argv, out, err), 0);
+    const std::string listed = out.str();
+    QVERIFY2(listed.find("1 devices, 1 readings") != std::string::npos, listed.c_str());
+    QVERIFY2(listed.find("stop") != std::string::npos && listed.find("warm-up") != std::string::npos,
+             listed.c_str());
 }
 
 void TestStoreContract::retentionDeletesOnlyWhatIsOld()
