@@ -213,6 +213,8 @@ void TestPgStore::roundTripInTimeThenMetricOrder()
     QCOMPARE(rows_text(limited), rows_text({{t, "a", 0}, {t, "b", 0}, {t + 1, "a", 1}}));
     QVERIFY(reader.samples(store::SampleQuery{"nobody", "", std::nullopt, std::nullopt, 10}).empty());
     QVERIFY(reader.samples(store::SampleQuery{"d1", "nometric", std::nullopt, std::nullopt, 10}).empty());
+    // The database's size, as /metrics shows it (fleetscope_database_bytes), read by the writer.
+    QTRY_VERIFY_WITH_TIMEOUT(s.disk_bytes() > 1'000'000, 15'000);
 
     const auto devices = reader.devices();
     QCOMPARE(devices.size(), std::size_t(2));

@@ -42,6 +42,7 @@ using Clock = std::chrono::steady_clock;
 // How often the gateway's heartbeat is written, and partitions made ahead.
 constexpr Millis kHeartbeatPeriod{1'000};
 constexpr Millis kUpkeepPeriod{60'000};
+constexpr Millis kSizePeriod{10'000}; // how often the writer reads the database's size
 // How often retention runs, and how many default-partition rows one of its statements deletes.
 constexpr Millis kRetentionPeriod{600'000};
 constexpr std::int64_t kRetentionSlice = 10'000;
@@ -196,6 +197,8 @@ struct PgStore::Impl {
     std::int64_t session = 0;      // written by the constructor, read by session_id()
     Clock::time_point next_heartbeat{};
     Clock::time_point next_upkeep{};
+    Clock::time_point next_size{};
+    std::atomic<std::int64_t> database_bytes{-1}; // written by the writer, read by disk_bytes()
     Clock::time_point next_retention{};
     Clock::time_point next_reconnect{};
     Millis reconnect_backoff{0};
@@ -666,6 +669,17 @@ void PgStore::Impl::upkeep()
         next_heartbeat = now + kHeartbeatPeriod;
         heartbeat();
     }
+    if (now >= next_size && ensure_connected()) {
+        next_size = now + kSizePeriod;
+        try {
+            const Result r =
+                conn.exec("SELECT pg_database_size(current_database())", "cannot read the database size");
+            database_bytes.store(r.int64(0, 0), std::memory_order_relaxed);
+        } catch (const PgError& e) {
+            if (e.connection_lost())
+                lost(e);
+        }
+    }
     if (now >= next_upkeep && ensure_connected()) {
         next_upkeep = now + kUpkeepPeriod;
         try {
@@ -968,6 +982,11 @@ bool PgStore::add_alert_changes(std::vector<AlertChange> changes)
 const PgReader& PgStore::reader() const
 {
     return impl_->reader;
+}
+
+std::int64_t PgStore::disk_bytes() const
+{
+    return impl_->database_bytes.load(std::memory_order_relaxed);
 }
 
 bool PgStore::run_retention_now()

@@ -62,9 +62,10 @@ public:
     const PgReader& reader() const override;
     /// Where it connects, without the password.
     const std::string& location() const override;
-    /// -1: the database's files are the server's, shared with the other gateways, and the sampler thread
-    /// that asks must not wait on the network.
-    std::int64_t disk_bytes() const override { return -1; }
+    /// The whole database's size on the server (pg_database_size: every gateway's data), as the writer
+    /// last read it, every 10 s, so that the sampler thread that asks never waits on the network; -1 until
+    /// it has.
+    std::int64_t disk_bytes() const override;
 
     // Writer.
     bool submit(std::vector<telemetry::Sample>&& samples, CommitCallback done) override;
