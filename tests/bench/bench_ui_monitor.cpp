@@ -382,7 +382,9 @@ int main(int argc, char* argv[])
                           QStringLiteral("-m"), QStringLiteral("open"), QStringLiteral("-i"),
                           QString::number(interval), QStringLiteral("-k"), QString::number(metricCount),
                           QStringLiteral("-d"), QString::number(static_cast<int>(std::ceil(phases)) + 5),
-                          QStringLiteral("--json"), QStringLiteral("-q")});
+                          QStringLiteral("--json"), QStringLiteral("-q"),
+                          // Every device healthy: a silent faulty one would never count as live.
+                          QStringLiteral("--faulty"), QStringLiteral("0")});
         sim.setProcessChannelMode(QProcess::SeparateChannels);
         sim.start();
         if (!sim.waitForStarted(10'000)) {
