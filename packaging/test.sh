@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # README's test command (and CI's): installs the dependencies, then builds and tests three ways:
 #   1. dev:      every test, GCC (arguments to this script go to this ctest);
-#   2. dev-asan: every test but the benchmarks, under AddressSanitizer and UBSan (clang, Debug), with each
+#   2. dev-asan: every test but the benchmarks (not even built), under AddressSanitizer and UBSan (clang, Debug), with each
 #                libFuzzer target for FLEETSCOPE_FUZZ_SECONDS (20 s) among them and the executions they ran.
 #                Benchmarks gate speed, which a Debug ASan build does not have: bench_ui_frame misses its
 #                33 ms frame bar there;
