@@ -124,7 +124,7 @@ public:
 
     /// The operator rule (auth::OperatorPolicy) applied to a request: nothing when it may proceed, else the
     /// 401 or 403 to answer. Every operator endpoint (Route::operator_only) goes through it: device and
-    /// sample reads, alerts and their acknowledgement.
+    /// sample reads, alerts and their acknowledgement, the event stream.
     std::optional<Response> require_operator(const Request& request, const net::Session& session) const;
 
     /// GET /v1/stream subscribers now, at most stream-subscribers. Any thread.

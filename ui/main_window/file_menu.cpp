@@ -241,7 +241,17 @@ ExportJob* FileMenu::startExport(const ExportRequest& request)
 void FileMenu::exportDataInteractive()
 {
     const QString db = window_->databasePath();
-    if (db.isEmpty() || !QFileInfo::exists(db)) {
+    if (window_->attached() && db.isEmpty()) {
+        QMessageBox::information(
+            window_, tr("Export"),
+            tr("Exports read the store the gateways share, and this monitor was attached without one: start "
+               "it "
+               "with --store URI (for example postgresql://user@host/fleetscope) as well as --attach."));
+        return;
+    }
+    // A PostgreSQL store is no file to look for.
+    const bool server = db.startsWith(QLatin1String("postgres"));
+    if (db.isEmpty() || (!server && !QFileInfo::exists(db))) {
         QMessageBox::information(
             window_, tr("Export"),
             tr("There is nothing to export yet: the database %1 does not exist. Start the "
