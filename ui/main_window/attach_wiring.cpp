@@ -25,9 +25,11 @@ AttachWiring::AttachWiring(MainWindow* window, const AttachSettings& settings, Q
 {
     // The Gateways tab takes the Overview's place: same index, so showPage("overview") shows it.
     const int overview = dashboard_->indexOf(dashboard_->overviewPage());
+    const bool shown = dashboard_->currentIndex() == overview;
     dashboard_->removeTab(overview);
     dashboard_->insertTab(overview, page_, tr("Gateways"));
-    dashboard_->setCurrentIndex(overview);
+    if (shown)
+        dashboard_->setCurrentIndex(overview);
     dashboard_->devicesPage()->view()->setColumnHidden(DeviceTableModel::ColGateway, false);
 
     for (int i = 0; i < feeds_->count(); ++i) {
@@ -104,6 +106,14 @@ void AttachWiring::onDevicesListed(int index, const RemoteDevices& devices)
     for (const auto& h : devices.holders)
         model->setGateway(QString::fromStdString(h.device), QString::fromStdString(h.gateway));
     Q_UNUSED(index);
+}
+
+std::uint64_t AttachWiring::dropped() const
+{
+    std::uint64_t n = 0;
+    for (std::size_t i = 0; i < consumers_.size(); ++i)
+        n += consumers_[i]->droppedTotal() + feeds_->gateway(static_cast<int>(i)).remote_dropped;
+    return n;
 }
 
 QString AttachWiring::summary() const

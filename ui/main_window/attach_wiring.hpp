@@ -6,6 +6,7 @@
 #include <QObject>
 #include <QString>
 
+#include <cstdint>
 #include <memory>
 #include <vector>
 
@@ -36,6 +37,8 @@ public:
     GatewaysPage* page() const { return page_; }
     /// "gw-a live · gw-b gone (connection refused; retrying in 2 s)".
     QString summary() const;
+    /// View updates dropped: by this monitor's queues (it lagged) and by the gateways for its streams.
+    std::uint64_t dropped() const;
 
 signals:
     /// A gateway's state changed (the status bar follows).

@@ -179,7 +179,8 @@ void MainWindow::updateActions()
 
 void MainWindow::updateStatus()
 {
-    status_->show({info_, running_, offline(), dashboard_->lastSnapshot(), feed_->droppedTotal(),
+    status_->show({info_, running_, offline(), dashboard_->lastSnapshot(),
+                   feed_->droppedTotal() + (attached() ? attach_->dropped() : 0),
                    attached() ? attach_->summary() : QString()});
 }
 
