@@ -131,8 +131,8 @@ public:
     std::size_t streams() const { return streams_.load(std::memory_order_relaxed); }
 
 private:
-    net::Reply open_stream(const Request& request, net::Session& session,
-                           Params params); // stream_endpoint.cpp
+    // GET /v1/stream, in stream_endpoint.cpp.
+    net::Reply open_stream(const Request& request, net::Session& session, Params params);
     Response post_telemetry(const Request& request, net::Session& session, Params params);
     Response get_health(const Request& request, net::Session& session, Params params);
     Response get_metrics(const Request& request, net::Session& session, Params params);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/main_window/file_menu.hpp"
 
+#include "core/store/store.hpp"
 #include "ui/capture/capture_replay.hpp"
 #include "ui/capture/export_job.hpp"
 #include "ui/capture/recent_files.hpp"
@@ -277,9 +278,9 @@ void FileMenu::exportDataInteractive()
         auto* watcher = new QFutureWatcher<std::vector<store::SessionRow>>(&dialog);
         connect(watcher, &QFutureWatcher<std::vector<store::SessionRow>>::finished, &dialog,
                 [&dialog, watcher] { dialog.setSessions(watcher->result()); });
-        watcher->setFuture(QtConcurrent::run([path = db.toStdString()] {
+        watcher->setFuture(QtConcurrent::run([path = db.toStdString(), server] {
             try {
-                return store::CaptureReader(path).sessions();
+                return server ? store::open_reader(path)->sessions() : store::CaptureReader(path).sessions();
             } catch (const std::exception&) {
                 return std::vector<store::SessionRow>{};
             }
