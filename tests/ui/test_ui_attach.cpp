@@ -9,6 +9,8 @@
 #include "ui/feed/remote/remote_feeds.hpp"
 #include "ui/main_window/attach_wiring.hpp"
 #include "ui/main_window/main_window.hpp"
+#include "ui/models/alert_center.hpp"
+#include "ui/models/alert_models.hpp"
 #include "ui/models/device_table_model.hpp"
 #include "ui/pages/dashboard.hpp"
 #include "ui/pages/gateways_page.hpp"
@@ -17,10 +19,12 @@
 #include <QDateTime>
 #include <QLabel>
 #include <QSettings>
+#include <QSignalSpy>
 #include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
+#include <fstream>
 #include <memory>
 #include <signal.h>
 
@@ -65,7 +69,7 @@ private Q_SLOTS:
 private:
     void startGateway(int i, std::uint16_t port = 0);
     /// A device connection to gateway `i` that posts once and stays open.
-    void device(int i, const QString& id);
+    void device(int i, const QString& id, double value = 20);
 
     QTemporaryDir dir_;
     std::string program_;
@@ -82,6 +86,9 @@ void TestUiAttach::initTestCase()
     program_ = testing::GatewayProcess::program(why);
     if (program_.empty())
         QSKIP(why.c_str());
+    std::ofstream(dir_.filePath(QStringLiteral("rules.json")).toStdString())
+        << R"({"rules":[{"name":"hot","kind":"metric","severity":"critical","devices":"*","metric":"temp_c",)"
+           R"("condition":"above","threshold":50}]})";
 }
 
 void TestUiAttach::cleanupTestCase()
@@ -101,16 +108,16 @@ void TestUiAttach::startGateway(int i, std::uint16_t port)
                        {"--listen", "127.0.0.1:" + std::to_string(port), "--db",
                         dir_.filePath(name + QStringLiteral(".db")).toStdString(), "--gateway-name",
                         name.toStdString(), "--workers", "1", "--alert-rules",
-                        dir_.filePath(QStringLiteral("no-rules.json")).toStdString()},
+                        dir_.filePath(QStringLiteral("rules.json")).toStdString()},
                        dir_.filePath(name + QStringLiteral(".log")).toStdString());
 }
 
-void TestUiAttach::device(int i, const QString& id)
+void TestUiAttach::device(int i, const QString& id, double value)
 {
     auto socket = std::make_unique<QTcpSocket>();
     socket->connectToHost(QStringLiteral("127.0.0.1"), gateways_[i].port());
     QVERIFY2(socket->waitForConnected(5000), qPrintable(socket->errorString()));
-    const QByteArray status = post(*socket, id, 20 + i);
+    const QByteArray status = post(*socket, id, value);
     QVERIFY2(status.startsWith("HTTP/1.1 204"), status.constData());
     devices_.push_back(std::move(socket));
 }
@@ -167,6 +174,19 @@ void TestUiAttach::monitorWatchesTwoGateways()
                                      page->lastSnapshot(i)->devices_connected == 2,
                                  20'000);
     }
+
+    // An alert raised on gw-a reaches the Alerts page, and its acknowledgement goes back to gw-a.
+    device(0, QStringLiteral("a-hot"), 90);
+    AlertCenter* center = window.alertCenter();
+    QTRY_COMPARE_WITH_TIMEOUT(center->activeModel()->rowCount(), 1, 20'000);
+    const alerts::Alert raised = center->activeModel()->alertAt(0);
+    QCOMPARE(QString::fromStdString(raised.subject), QStringLiteral("a-hot"));
+    QVERIFY(!raised.acked_at);
+    QSignalSpy acked(center, &AlertCenter::acknowledged);
+    center->acknowledge(raised.id);
+    QTRY_COMPARE_WITH_TIMEOUT(acked.count(), 1, 20'000);
+    QCOMPARE(acked.at(0).at(1).toString(), QStringLiteral("acked"));
+    QTRY_VERIFY_WITH_TIMEOUT(center->activeModel()->alertAt(0).acked_at.has_value(), 20'000);
 
     // gw-b dies: shown gone, in its overview's state, its picker entry and the status bar.
     const std::uint16_t port_b = gateways_[1].port();

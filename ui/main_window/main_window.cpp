@@ -229,6 +229,9 @@ void MainWindow::attachGateways(const AttachSettings& settings, const QByteArray
             "Live only: attached to remote gateways without --store, so there is no history to read; start "
             "the monitor with --store URI (the store the gateways share) to see it"));
     alerts_->center()->attach(attach_->feeds()->alerts(), {}, {});
+    RemoteFeeds* feeds = attach_->feeds();
+    alerts_->center()->setAcknowledger([feeds](std::int64_t id) { feeds->acknowledge(id); });
+    connect(feeds, &RemoteFeeds::acknowledged, alerts_->center(), &AlertCenter::reportAcknowledged);
     connect(attach_, &AttachWiring::changed, this, &MainWindow::updateStatus);
     status_->setState(StatusPanel::State::Attached);
     attach_->start();

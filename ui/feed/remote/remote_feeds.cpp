@@ -27,6 +27,17 @@ RemoteFeeds::RemoteFeeds(const AttachSettings& settings, QByteArray token, std::
         connect(link, &RemoteGateway::lagged, this, [this](int i, quint64 dropped, quint64) {
             gateways_[static_cast<std::size_t>(i)].remote_dropped = dropped;
         });
+        connect(link, &RemoteGateway::acknowledged, this, [this](int, qint64 id, const QString& result) {
+            PendingAck& p = acks_[id];
+            if (p.result != QLatin1String("acked") &&
+                (p.result.isEmpty() || result == QLatin1String("acked")))
+                p.result = result;
+            if (++p.answers == count()) {
+                const QString outcome = p.result;
+                acks_.erase(id);
+                emit acknowledged(id, outcome);
+            }
+        });
         connect(&thread_, &QThread::finished, link, &QObject::deleteLater);
         gateways_.push_back(std::move(g));
         links_.push_back(link);
@@ -64,6 +75,13 @@ void RemoteFeeds::onState(int index, LinkState state, const QString& name, const
     g.detail = detail;
     g.retry_ms = retry_ms;
     emit gatewayChanged(index);
+}
+
+void RemoteFeeds::acknowledge(qint64 id)
+{
+    for (RemoteGateway* link : links_)
+        QMetaObject::invokeMethod(
+            link, [link, id] { link->acknowledge(id); }, Qt::QueuedConnection);
 }
 
 QString RemoteFeeds::summary() const

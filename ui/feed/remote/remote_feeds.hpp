@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace fleetscope::ui {
@@ -48,10 +49,14 @@ public:
     /// Every gateway's alert events in one feed (its one producer is the network thread), for the
     /// AlertCenter. A gateway's active alerts arrive as `raised` events when its stream opens.
     const std::shared_ptr<alerts::EventFeed>& alerts() const { return alerts_; }
+    /// Asks every gateway to acknowledge alert `id` (the one that raised it knows it; the others answer 404).
+    /// acknowledged follows once all answered: "acked" when one did, else the first other answer.
+    void acknowledge(qint64 id);
 
 signals:
     void gatewayChanged(int index);
     void devicesListed(int index, const fleetscope::ui::RemoteDevices& devices);
+    void acknowledged(qint64 id, const QString& result);
 
 private:
     void onState(int index, LinkState state, const QString& name, const QString& detail, qint64 retry_ms);
@@ -60,6 +65,11 @@ private:
     std::shared_ptr<alerts::EventFeed> alerts_;
     std::vector<Gateway> gateways_;
     std::vector<RemoteGateway*> links_; // live on thread_
+    struct PendingAck {
+        int answers = 0;
+        QString result;
+    };
+    std::unordered_map<qint64, PendingAck> acks_;
 };
 
 } // namespace fleetscope::ui

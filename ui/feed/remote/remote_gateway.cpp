@@ -84,6 +84,25 @@ QNetworkReply* RemoteGateway::get(const QString& path)
     return network_->get(request);
 }
 
+void RemoteGateway::acknowledge(qint64 id)
+{
+    QUrl url = base_;
+    url.setPath(QStringLiteral("/v1/alerts/%1/ack").arg(id));
+    QNetworkRequest request(url);
+    if (!token_.isEmpty())
+        request.setRawHeader("Authorization", "Bearer " + token_);
+    request.setTransferTimeout(static_cast<int>(settings_.stall_timeout.count()));
+    QNetworkReply* reply = network_->post(request, QByteArray());
+    connect(reply, &QNetworkReply::finished, this, [this, reply, id] {
+        reply->deleteLater();
+        const int status = reply->attribute(QNetworkRequest::HttpStatusCodeAttribute).toInt();
+        emit acknowledged(index_, id,
+                          status == 204   ? QStringLiteral("acked")
+                          : status == 404 ? QStringLiteral("not_found")
+                                          : reason_of(reply, reply->readAll()));
+    });
+}
+
 void RemoteGateway::connectNow()
 {
     if (stopped_)

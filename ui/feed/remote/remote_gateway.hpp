@@ -46,6 +46,8 @@ public:
     /// Network thread: connects (and keeps reconnecting) until stop().
     void start();
     void stop();
+    /// Network thread: POST /v1/alerts/{id}/ack to this gateway; answered by acknowledged.
+    void acknowledge(qint64 id);
 
 signals:
     /// `name` is the gateway's (from its hello; empty before the first), `detail` why it is gone, `retry_ms`
@@ -55,6 +57,8 @@ signals:
     void devicesListed(int index, const fleetscope::ui::RemoteDevices& devices);
     /// The gateway dropped or coalesced events for this monitor (its `lag` event): totals for this stream.
     void lagged(int index, quint64 dropped, quint64 coalesced);
+    /// How this gateway answered an acknowledgement: "acked", "not_found", or what failed.
+    void acknowledged(int index, qint64 id, const QString& result);
 
 private:
     void connectNow();
