@@ -45,6 +45,11 @@ net::Reply Api::open_stream(const Request& request, net::Session&, Params)
 
     Response head = net::make_response(bhttp::status::ok, {}, "text/event-stream", request);
     head.set(bhttp::field::cache_control, "no-cache");
+    // The connection frames a GET's body itself (chunked, or to the close); a HEAD gets the same header
+    // fields (RFC 9110 9.3.2), though no stream runs for it.
+    head.erase(bhttp::field::content_length);
+    if (request.method() == bhttp::verb::head && request.version() >= 11)
+        head.chunked(true);
     if (draining())
         head.keep_alive(false);
     return net::Reply(std::move(head), std::move(stream));

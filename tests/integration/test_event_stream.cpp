@@ -133,6 +133,7 @@ private slots:
     void initTestCase();
 
     void eventsArrive();
+    void headGetsTheHeaderOnly();
     void operatorTokenRequiredOffLoopback_data();
     void operatorTokenRequiredOffLoopback();
     void subscribersAreBounded();
@@ -250,6 +251,25 @@ void TestEventStream::eventsArrive()
     QCOMPARE(snap.samples_committed, std::uint64_t(2));
     QCOMPARE(snap.workers.size(), std::size_t(1));
     QVERIFY(snap.ack_latency.count >= 2);
+    g.stop();
+}
+
+void TestEventStream::headGetsTheHeaderOnly()
+{
+    Gateway g(settings("head.db"));
+    g.start();
+    StreamClient c("127.0.0.1", g.port());
+    QVERIFY(c.send("HEAD /v1/stream HTTP/1.1\r\nHost: x\r\n\r\nGET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"));
+    QVERIFY2(c.read_until("\"status\":\"ok\""), c.received().c_str());
+    const std::string& r = c.received();
+    const auto second = r.find("HTTP/1.1 200 OK\r\n", 1);
+    QVERIFY2(second != std::string::npos, r.c_str());
+    const std::string head = r.substr(0, second);
+    // The fields a GET gets (RFC 9110 9.3.2), and no body: the next response follows the blank line.
+    QVERIFY2(head.find("Content-Type: text/event-stream\r\n") != std::string::npos, head.c_str());
+    QVERIFY2(head.find("Transfer-Encoding: chunked\r\n") != std::string::npos, head.c_str());
+    QVERIFY2(head.find("Content-Length") == std::string::npos, head.c_str());
+    QVERIFY2(head.ends_with("\r\n\r\n"), head.c_str());
     g.stop();
 }
 
