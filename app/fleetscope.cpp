@@ -247,10 +247,11 @@ int main(int argc, char* argv[])
         code = QApplication::exec();
     } else {
         window.show();
-        if (parser.isSet(attach))
+        if (parser.isSet(attach)) {
             window.attachGateways(attachSettings, attachTokenValue,
                                   parser.isSet(store) ? parser.value(store) : QString());
-        else if (!parser.isSet(noStart))
+            log::info("attached to " + attachSettings.urls.join(QStringLiteral(", ")).toStdString());
+        } else if (!parser.isSet(noStart))
             window.startGateway();
         code = QApplication::exec();
     }
