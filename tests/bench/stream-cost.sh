@@ -46,7 +46,7 @@ run() {
     READERS=()
     for ((s = 0; s < $2; s++)); do
         curl -sN "http://$addr/v1/stream" >"$WORK/stream$1.$s" &
-        READERS+=($!)
+        READERS+=("$!")
     done
     sleep 0.5 # the readers are subscribed before the load starts
     local c0
