@@ -230,6 +230,8 @@ int main(int argc, char* argv[])
     });
     QObject::connect(&window, &fleetscope::ui::MainWindow::gatewayStopped, &app,
                      [] { log::info("gateway stopped"); });
+    QObject::connect(&window, &fleetscope::ui::MainWindow::attachedGatewayChanged, &app,
+                     [](const QString& state) { log::info(state.toStdString()); });
     int code = 0;
     if (!capture.isEmpty()) {
         // Shown once loaded, so a file that cannot be opened exits with a message and no empty window.

@@ -97,6 +97,8 @@ void AttachWiring::onGatewayChanged(int index)
     if (g.state == LinkState::Gone)
         window_->statusBar()->showMessage(state, 8000);
     emit changed();
+    if (g.state != LinkState::Connecting)
+        emit gatewayStateChanged(state);
 }
 
 void AttachWiring::onDevicesListed(int index, const RemoteDevices& devices)

@@ -43,6 +43,8 @@ public:
 signals:
     /// A gateway's state changed (the status bar follows).
     void changed();
+    /// A gateway became live or went away: "gw-a: live at http://…", "gw-b: gone (…); retrying in 2.0 s".
+    void gatewayStateChanged(const QString& state);
 
 private:
     void applyFrame(const Frame& frame);

@@ -233,6 +233,7 @@ void MainWindow::attachGateways(const AttachSettings& settings, const QByteArray
     alerts_->center()->setAcknowledger([feeds](std::int64_t id) { feeds->acknowledge(id); });
     connect(feeds, &RemoteFeeds::acknowledged, alerts_->center(), &AlertCenter::reportAcknowledged);
     connect(attach_, &AttachWiring::changed, this, &MainWindow::updateStatus);
+    connect(attach_, &AttachWiring::gatewayStateChanged, this, &MainWindow::attachedGatewayChanged);
     status_->setState(StatusPanel::State::Attached);
     attach_->start();
     updateActions();

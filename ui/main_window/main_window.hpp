@@ -109,6 +109,8 @@ signals:
     void gatewayStarted(const QString& listening);
     void gatewayStopped();
     void gatewayFailed(const QString& error);
+    /// Attached (--attach): a remote gateway became live or went away, in words.
+    void attachedGatewayChanged(const QString& state);
     void captureOpened(const QString& path);
     void captureFailed(const QString& path, const QString& error);
     void markRecorded(const QString& label, const QString& error);
