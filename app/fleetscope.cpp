@@ -1,23 +1,29 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The monitor with the gateway embedded: settings from QSettings, overridden by --listen/--db for this run;
-// or, with --open FILE (or FILE alone), the offline review of a session capture. SIGTERM, SIGINT and SIGHUP
-// (and on Windows console close and the session's end) quit it cleanly: the gateway drains and commits, the
-// session is recorded as stopped, and it exits 0 (quit_signals.hpp).
+// The monitor with the gateway embedded: settings from QSettings, overridden by --listen/--db/--store for
+// this run; or, with --open FILE (or FILE alone), the offline review of a session capture; or, with --attach
+// URL (repeatable), the monitor of remote headless gateways through their GET /v1/stream, embedding none.
+// SIGTERM, SIGINT and SIGHUP (and on Windows console close and the session's end) quit it cleanly: the
+// gateway drains and commits, the session is recorded as stopped, and it exits 0 (quit_signals.hpp).
 #include "core/log.hpp"
 #include "core/settings.hpp"
 #include "quit_signals.hpp"
 #include "ui/dialogs/settings_io.hpp"
+#include "ui/feed/remote/attach_settings.hpp"
 #include "ui/main_window/main_window.hpp"
 #include "ui/theme/theme.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QFile>
 #include <QFileOpenEvent>
 #include <QMessageBox>
 #include <QSessionManager>
 #include <QSettings>
+#include <QUrl>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -75,7 +81,37 @@ int main(int argc, char* argv[])
                                   QStringLiteral("NAME"));
     const QCommandLineOption device(QStringLiteral("device"),
                                     QStringLiteral("Open this device's detail page."), QStringLiteral("ID"));
-    parser.addOptions({listen, db, open, noStart, theme, page, device});
+    const QCommandLineOption store(
+        QStringLiteral("store"),
+        QStringLiteral("Where samples are stored (sqlite:PATH or postgresql://...); with "
+                       "--attach, the store the gateways share, read for history and "
+                       "exports."),
+        QStringLiteral("URI"));
+    const QCommandLineOption attach(
+        QStringLiteral("attach"),
+        QStringLiteral("Watch the headless gateway at URL (e.g. http://gw-a:8080) through its GET /v1/stream "
+                       "instead of embedding one; repeat for several."),
+        QStringLiteral("URL"));
+    const QCommandLineOption attachToken(
+        QStringLiteral("attach-token-file"),
+        QStringLiteral(
+            "File whose first line is the operator token (fleetscope-gateway operator add) sent to "
+            "the attached gateways."),
+        QStringLiteral("FILE"));
+    parser.addOptions({listen, db, store, open, noStart, theme, page, device, attach, attachToken});
+    fleetscope::ui::AttachSettings attachSettings;
+    std::vector<std::pair<QCommandLineOption, fleetscope::Millis*>> attachTunables;
+    fleetscope::ui::for_each_attach_setting(
+        attachSettings, [&](const fleetscope::SettingInfo& info, fleetscope::Millis& field) {
+            const QCommandLineOption option(
+                QString::fromUtf8(info.name.data(), static_cast<qsizetype>(info.name.size())),
+                QStringLiteral("%1 (ms; default %2).")
+                    .arg(QString::fromUtf8(info.help.data(), static_cast<qsizetype>(info.help.size())))
+                    .arg(field.count()),
+                QStringLiteral("MS"));
+            parser.addOption(option);
+            attachTunables.emplace_back(option, &field);
+        });
     parser.addPositionalArgument(QStringLiteral("FILE"),
                                  QStringLiteral("A session capture to review offline (as --open FILE)."),
                                  QStringLiteral("[FILE]"));
@@ -97,9 +133,60 @@ int main(int argc, char* argv[])
         settings.listen = parser.value(listen).toStdString();
     if (parser.isSet(db))
         settings.db_path = parser.value(db).toStdString();
+    if (parser.isSet(store))
+        settings.store = parser.value(store).toStdString();
     if (const std::string problem = fleetscope::validate(settings); !problem.empty()) {
         log::error(problem);
         return 2;
+    }
+
+    QByteArray attachTokenValue;
+    if (parser.isSet(attach)) {
+        if (!capture.isEmpty()) {
+            log::error("--attach watches live gateways; it does not go with a capture to review (--open)");
+            return 2;
+        }
+        attachSettings.urls = parser.values(attach);
+        for (const QString& url : attachSettings.urls) {
+            const QUrl parsed(url, QUrl::StrictMode);
+            if (!parsed.isValid() ||
+                (parsed.scheme() != QLatin1String("http") && parsed.scheme() != QLatin1String("https")) ||
+                parsed.host().isEmpty()) {
+                log::error("--attach " + url.toStdString() +
+                           ": expected a gateway's base URL, http://HOST:PORT");
+                return 2;
+            }
+        }
+        for (const auto& [option, field] : attachTunables) {
+            if (!parser.isSet(option))
+                continue;
+            bool ok = false;
+            const qlonglong ms = parser.value(option).toLongLong(&ok);
+            if (!ok || ms < 0) {
+                log::error("--" + option.names().front().toStdString() + " " +
+                           parser.value(option).toStdString() + ": expected a whole number of milliseconds");
+                return 2;
+            }
+            *field = fleetscope::Millis(ms);
+        }
+        if (const QString problem = fleetscope::ui::validate(attachSettings); !problem.isEmpty()) {
+            log::error(problem.toStdString());
+            return 2;
+        }
+        if (parser.isSet(attachToken)) {
+            QFile file(parser.value(attachToken));
+            if (!file.open(QIODevice::ReadOnly)) {
+                log::error("--attach-token-file " + file.fileName().toStdString() + ": " +
+                           file.errorString().toStdString());
+                return 2;
+            }
+            attachTokenValue = file.readLine().trimmed();
+            if (attachTokenValue.isEmpty()) {
+                log::error("--attach-token-file " + file.fileName().toStdString() +
+                           ": expected the operator token on its first line");
+                return 2;
+            }
+        }
     }
 
     QString themeName = prefs.value(QStringLiteral("ui/theme"), QStringLiteral("dark")).toString();
@@ -143,6 +230,8 @@ int main(int argc, char* argv[])
     });
     QObject::connect(&window, &fleetscope::ui::MainWindow::gatewayStopped, &app,
                      [] { log::info("gateway stopped"); });
+    QObject::connect(&window, &fleetscope::ui::MainWindow::attachedGatewayChanged, &app,
+                     [](const QString& state) { log::info(state.toStdString()); });
     int code = 0;
     if (!capture.isEmpty()) {
         // Shown once loaded, so a file that cannot be opened exits with a message and no empty window.
@@ -160,7 +249,11 @@ int main(int argc, char* argv[])
         code = QApplication::exec();
     } else {
         window.show();
-        if (!parser.isSet(noStart))
+        if (parser.isSet(attach)) {
+            window.attachGateways(attachSettings, attachTokenValue,
+                                  parser.isSet(store) ? parser.value(store) : QString());
+            log::info("attached to " + attachSettings.urls.join(QStringLiteral(", ")).toStdString());
+        } else if (!parser.isSet(noStart))
             window.startGateway();
         code = QApplication::exec();
     }

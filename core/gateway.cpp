@@ -274,7 +274,7 @@ void Gateway::start()
         },
         [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts,
         auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}, &d.draining,
-        d.name});
+        d.name, &d.hub});
 
     try {
         d.listener =

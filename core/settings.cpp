@@ -194,6 +194,10 @@ std::string validate(const Settings& s)
         return "sample-interval: must be at least 10 ms";
     if (s.subscriber_queue < 16)
         return "subscriber-queue: must be at least 16";
+    if (s.stream_subscribers > 1024)
+        return "stream-subscribers: at most 1024";
+    if (s.stream_interval.count() < 10 || s.stream_interval > Millis(10'000))
+        return "stream-interval: must be from 10 to 10000 ms";
     if (s.tls_cert.empty() != s.tls_key.empty())
         return s.tls_cert.empty() ? "tls-key is set but tls-cert is not: HTTPS needs both (or neither)"
                                   : "tls-cert is set but tls-key is not: HTTPS needs both (or neither)";

@@ -56,6 +56,8 @@ struct Settings {
     // Metrics and the UI
     Millis sample_interval{100};
     std::size_t subscriber_queue = 65'536;
+    std::size_t stream_subscribers = 16; // GET /v1/stream bodies open at once, at most (503 beyond)
+    Millis stream_interval{100};         // how often a stream writes what arrived
     Millis stale_after{60'000};
     Millis timeline_interval{1'000}; // 0: the metric timeline is not persisted
 
@@ -148,6 +150,16 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"sample-interval", "ms", "period of gateway metric snapshots"}, s.sample_interval);
     f(SettingInfo{"subscriber-queue", "count", "view updates buffered per UI subscriber before dropping"},
       s.subscriber_queue);
+    f(
+        SettingInfo{
+            "stream-subscribers", "count",
+            "GET /v1/stream subscribers (remote monitors) at once, at most (503 beyond); 0 = no stream"},
+        s.stream_subscribers);
+    f(
+        SettingInfo{
+            "stream-interval", "ms",
+            "how often a GET /v1/stream subscriber is sent what arrived (snapshots coalesce to the newest)"},
+        s.stream_interval);
     f(SettingInfo{"stale-after", "ms", "a device with no sample for this long is flagged stale"},
       s.stale_after);
     f(SettingInfo{"timeline-interval", "ms",

@@ -11,7 +11,7 @@
 
 namespace fleetscope::auth {
 
-/// What an operator endpoint (fleet reads, alert acknowledgement, and later the stream) requires, decided in
+/// What an operator endpoint (fleet reads, alert acknowledgement, the event stream) requires, decided in
 /// this one place so that every such endpoint applies the same rule.
 enum class OperatorVerdict {
     allowed,         // access control is off, the peer is on loopback, or the token is an operator's

@@ -241,6 +241,7 @@ std::span<const Api::Route> Api::routes()
         {verb::get, "/metrics", &Api::get_metrics},
         {verb::get, "/healthz", &Api::get_health},
         {verb::get, "/v1/openapi.json", &Api::get_openapi},
+        {verb::get, "/v1/stream", nullptr, nullptr, {}, true, &Api::open_stream},
     };
     return kRoutes;
 }
@@ -381,6 +382,8 @@ net::Reply Api::handle(Request& request, net::Session& session)
             "a resource that has a representation",
             request);
     }
+    if (m.route->stream)
+        return (this->*(m.route->stream))(request, session, m.route_params());
     return (this->*(m.route->serve))(request, session, m.route_params());
 }
 

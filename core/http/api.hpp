@@ -22,8 +22,9 @@ namespace fleetscope::runtime {
 class BlockingPool;
 }
 namespace fleetscope::metrics {
+class Hub;
 class Registry;
-}
+} // namespace fleetscope::metrics
 namespace fleetscope::alerts {
 class Engine;
 }
@@ -69,7 +70,8 @@ struct Services {
     // Set while the gateway drains (Gateway::drain): /healthz answers 503 and every response closes its
     // connection, so a balancer sends devices elsewhere. Null: never.
     const std::atomic<bool>* draining = nullptr;
-    std::string gateway_name; // reported by /v1/devices for the devices this gateway holds
+    std::string gateway_name;    // reported by /v1/devices for the devices this gateway holds
+    metrics::Hub* hub = nullptr; // GET /v1/stream subscribes to it; null: the stream answers 503
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
@@ -113,6 +115,8 @@ public:
         bool (*accepts)(std::string_view content_type) = nullptr;
         std::string_view accepted = {};
         bool operator_only = false; // fleet reads and alert actions: require_operator applies
+        /// A route whose body is written over time (GET /v1/stream) answers through this instead of serve.
+        net::Reply (Api::*stream)(const Request&, net::Session&, Params) = nullptr;
     };
 
     /// The routes, in the order a 404 lists them.
@@ -120,10 +124,15 @@ public:
 
     /// The operator rule (auth::OperatorPolicy) applied to a request: nothing when it may proceed, else the
     /// 401 or 403 to answer. Every operator endpoint (Route::operator_only) goes through it: device and
-    /// sample reads, alerts and their acknowledgement.
+    /// sample reads, alerts and their acknowledgement, the event stream.
     std::optional<Response> require_operator(const Request& request, const net::Session& session) const;
 
+    /// GET /v1/stream subscribers now, at most stream-subscribers. Any thread.
+    std::size_t streams() const { return streams_.load(std::memory_order_relaxed); }
+
 private:
+    // GET /v1/stream, in stream_endpoint.cpp.
+    net::Reply open_stream(const Request& request, net::Session& session, Params params);
     Response post_telemetry(const Request& request, net::Session& session, Params params);
     Response get_health(const Request& request, net::Session& session, Params params);
     Response get_metrics(const Request& request, net::Session& session, Params params);
@@ -143,6 +152,7 @@ private:
                    const Request& request) const;
 
     Services services_;
+    std::atomic<std::size_t> streams_{0}; // open GET /v1/stream bodies (EventStream holds a slot)
 };
 
 } // namespace fleetscope::http

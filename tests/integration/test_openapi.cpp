@@ -18,6 +18,7 @@
 #include <fstream>
 #include <memory>
 #include <sstream>
+#include <sys/socket.h>
 #include <thread>
 
 using namespace fleetscope;
@@ -61,6 +62,7 @@ private slots:
     void telemetry();
     void reads();
     void alerts();
+    void eventStream();
     void operations();
     void transportErrors();
     void operatorRefusals();
@@ -265,6 +267,29 @@ void TestOpenApi::alerts()
     QCOMPARE(res->result_int(), 405);
 }
 
+void TestOpenApi::eventStream()
+{
+    // The body never ends while the gateway runs: the exchange recorded is the head and the first event, as
+    // Beast's parser has them from a real connection.
+    const std::string raw = get("/v1/stream");
+    asio::io_context io;
+    asio::ip::tcp::socket socket(io);
+    socket.connect(asio::ip::tcp::endpoint(asio::ip::make_address("127.0.0.1"), gateway_->port()));
+    timeval tv{10, 0};
+    ::setsockopt(socket.native_handle(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    asio::write(socket, asio::buffer(raw));
+    bhttp::response_parser<bhttp::string_body> parser;
+    parser.eager(true);
+    boost::beast::flat_buffer buffer;
+    error_code ec;
+    while (!ec && parser.get().body().find("\n\n") == std::string::npos)
+        bhttp::read_some(socket, buffer, parser, ec);
+    QVERIFY2(!ec, ec.message().c_str());
+    QCOMPARE(parser.get().result_int(), 200);
+    QVERIFY2(parser.get().body().starts_with("event: hello\ndata: {"), parser.get().body().c_str());
+    record(raw, parser.get());
+}
+
 void TestOpenApi::operations()
 {
     for (const char* target : {"/healthz", "/metrics"}) {
@@ -326,6 +351,9 @@ void TestOpenApi::operatorRefusals()
     res = exchange(get("/v1/alerts", bearer_header(operator_token_)), kRemoteAddress);
     QVERIFY(res);
     QCOMPARE(res->result_int(), 200);
+    res = exchange(get("/v1/stream"), kRemoteAddress);
+    QVERIFY(res);
+    QCOMPARE(res->result_int(), 401);
 
     // No operator file: remote reads are refused outright.
     Gateway devices_only(settings("devices-only.db"));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/main_window/file_menu.hpp"
 
+#include "core/store/store.hpp"
 #include "ui/capture/capture_replay.hpp"
 #include "ui/capture/export_job.hpp"
 #include "ui/capture/recent_files.hpp"
@@ -241,7 +242,17 @@ ExportJob* FileMenu::startExport(const ExportRequest& request)
 void FileMenu::exportDataInteractive()
 {
     const QString db = window_->databasePath();
-    if (db.isEmpty() || !QFileInfo::exists(db)) {
+    if (window_->attached() && db.isEmpty()) {
+        QMessageBox::information(
+            window_, tr("Export"),
+            tr("Exports read the store the gateways share, and this monitor was attached without one: start "
+               "it "
+               "with --store URI (for example postgresql://user@host/fleetscope) as well as --attach."));
+        return;
+    }
+    // A PostgreSQL store is no file to look for.
+    const bool server = db.startsWith(QLatin1String("postgres"));
+    if (db.isEmpty() || (!server && !QFileInfo::exists(db))) {
         QMessageBox::information(
             window_, tr("Export"),
             tr("There is nothing to export yet: the database %1 does not exist. Start the "
@@ -267,9 +278,9 @@ void FileMenu::exportDataInteractive()
         auto* watcher = new QFutureWatcher<std::vector<store::SessionRow>>(&dialog);
         connect(watcher, &QFutureWatcher<std::vector<store::SessionRow>>::finished, &dialog,
                 [&dialog, watcher] { dialog.setSessions(watcher->result()); });
-        watcher->setFuture(QtConcurrent::run([path = db.toStdString()] {
+        watcher->setFuture(QtConcurrent::run([path = db.toStdString(), server] {
             try {
-                return store::CaptureReader(path).sessions();
+                return server ? store::open_reader(path)->sessions() : store::CaptureReader(path).sessions();
             } catch (const std::exception&) {
                 return std::vector<store::SessionRow>{};
             }

@@ -6,7 +6,9 @@
 #include "ui/dialogs/settings_io.hpp"
 #include "ui/feed/history_reader.hpp"
 #include "ui/feed/live_feed.hpp"
+#include "ui/feed/remote/remote_feeds.hpp"
 #include "ui/main_window/alerts_wiring.hpp"
+#include "ui/main_window/attach_wiring.hpp"
 #include "ui/main_window/capture_review.hpp"
 #include "ui/main_window/file_menu.hpp"
 #include "ui/main_window/status_panel.hpp"
@@ -163,19 +165,23 @@ QString MainWindow::databasePath() const
 {
     if (offline())
         return review_->path();
+    if (attached())
+        return attached_store_;
     return running_ ? info_.db_path : QString::fromStdString(settings_.db_path);
 }
 
 void MainWindow::updateActions()
 {
     const bool busy = controller_->busy();
-    actions_->setGatewayState(running_, busy, offline());
+    actions_->setGatewayState(running_, busy, offline() || attached());
     file_menu_->setGatewayState(running_, busy);
 }
 
 void MainWindow::updateStatus()
 {
-    status_->show({info_, running_, offline(), dashboard_->lastSnapshot(), feed_->droppedTotal()});
+    status_->show({info_, running_, offline(), dashboard_->lastSnapshot(),
+                   feed_->droppedTotal() + (attached() ? attach_->dropped() : 0),
+                   attached() ? attach_->summary() : QString()});
 }
 
 bool MainWindow::showPage(const QString& name)
@@ -211,9 +217,32 @@ void MainWindow::addMark(const QString& label, qint64 from_ms, qint64 to_ms)
     controller_->requestMark(label, from_ms, to_ms);
 }
 
+void MainWindow::attachGateways(const AttachSettings& settings, const QByteArray& token, const QString& store)
+{
+    if (attach_ || running_ || offline())
+        return;
+    attach_ = new AttachWiring(this, settings, token, settings_.subscriber_queue);
+    attached_store_ = store;
+    dashboard_->setDatabasePath(store);
+    if (store.isEmpty())
+        dashboard_->detailPage()->setHistoryNote(tr(
+            "Live only: attached to remote gateways without --store, so there is no history to read; start "
+            "the monitor with --store URI (the store the gateways share) to see it"));
+    alerts_->center()->attach(attach_->feeds()->alerts(), {}, {});
+    RemoteFeeds* feeds = attach_->feeds();
+    alerts_->center()->setAcknowledger([feeds](std::int64_t id) { feeds->acknowledge(id); });
+    connect(feeds, &RemoteFeeds::acknowledged, alerts_->center(), &AlertCenter::reportAcknowledged);
+    connect(attach_, &AttachWiring::changed, this, &MainWindow::updateStatus);
+    connect(attach_, &AttachWiring::gatewayStateChanged, this, &MainWindow::attachedGatewayChanged);
+    status_->setState(StatusPanel::State::Attached);
+    attach_->start();
+    updateActions();
+    updateStatus();
+}
+
 void MainWindow::startGateway()
 {
-    if (running_ || controller_->busy() || offline())
+    if (running_ || controller_->busy() || offline() || attached())
         return;
     status_->setState(StatusPanel::State::Starting);
     controller_->requestStart(settings_);

@@ -17,6 +17,7 @@ namespace fleetscope::ui {
 class AlertCenter;
 class AlertsPage;
 class AlertsWiring;
+class AttachWiring;
 class CaptureReplay;
 class CaptureReview;
 class Dashboard;
@@ -29,6 +30,7 @@ class ReplayBar;
 class StatusPanel;
 class TimeWindow;
 class WindowActions;
+struct AttachSettings;
 struct ExportRequest;
 struct Frame;
 
@@ -61,6 +63,14 @@ public:
 
     /// Feeds the views from a subscription; what a gateway start does, and what the benchmark calls directly.
     void attachSubscription(std::shared_ptr<metrics::Subscription> subscription, const QString& dbPath = {});
+
+    /// Watches the remote gateways of `settings` instead of embedding one (`fleetscope --attach URL`): no
+    /// gateway starts here, the Gateways tab shows each one's overview and the device table merges them.
+    /// `token` is the operator token sent to them (empty: none); `store` the store they share, read for
+    /// history and exports (empty: those are off, and say why). Call once, before the window shows.
+    void attachGateways(const AttachSettings& settings, const QByteArray& token, const QString& store);
+    bool attached() const { return attach_ != nullptr; }
+    AttachWiring* attachment() const { return attach_; }
 
     LiveFeed* feed() const { return feed_; }
     Dashboard* dashboard() const { return dashboard_; }
@@ -99,6 +109,8 @@ signals:
     void gatewayStarted(const QString& listening);
     void gatewayStopped();
     void gatewayFailed(const QString& error);
+    /// Attached (--attach): a remote gateway became live or went away, in words.
+    void attachedGatewayChanged(const QString& state);
     void captureOpened(const QString& path);
     void captureFailed(const QString& path, const QString& error);
     void markRecorded(const QString& label, const QString& error);
@@ -128,6 +140,8 @@ private:
     StatusPanel* status_;
     AlertsWiring* alerts_;
     CaptureReview* review_;
+    AttachWiring* attach_ = nullptr;
+    QString attached_store_;
     GatewayInfo info_;
     bool running_ = false;
     bool closing_ = false;

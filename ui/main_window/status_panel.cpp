@@ -61,6 +61,10 @@ void StatusPanel::setState(State state)
         state_->setText(tr("● Offline capture"));
         state_->setProperty("state", QStringLiteral("offline"));
         break;
+    case State::Attached:
+        state_->setText(tr("● Attached"));
+        state_->setProperty("state", QStringLiteral("running"));
+        break;
     }
 }
 
@@ -75,9 +79,10 @@ void StatusPanel::updateFrameP99()
 void StatusPanel::show(const Facts& f)
 {
     const QLocale locale;
-    address_->setText(f.offline   ? tr("read-only, no gateway")
-                      : f.running ? tr("listening %1").arg(f.info.listening)
-                                  : tr("not listening"));
+    address_->setText(!f.attached.isEmpty() ? f.attached
+                      : f.offline           ? tr("read-only, no gateway")
+                      : f.running           ? tr("listening %1").arg(f.info.listening)
+                                            : tr("not listening"));
     access_->setText(f.running && !f.offline
                          ? tr("%1 · %2").arg(f.info.tls ? tr("HTTPS") : tr("HTTP"),
                                              f.info.auth ? tr("device tokens") : tr("no tokens"))

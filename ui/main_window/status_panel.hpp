@@ -4,6 +4,7 @@
 #include "core/metrics/snapshot.hpp"
 
 #include <QObject>
+#include <QString>
 
 #include <cstddef>
 #include <cstdint>
@@ -23,7 +24,7 @@ struct GatewayInfo;
 class StatusPanel : public QObject {
     Q_OBJECT
 public:
-    enum class State { Stopped, Starting, Running, Stopping, Failed, Offline };
+    enum class State { Stopped, Starting, Running, Stopping, Failed, Offline, Attached };
 
     StatusPanel(QStatusBar* bar, QObject* parent);
 
@@ -41,6 +42,7 @@ public:
         bool offline = false;
         const std::optional<metrics::Snapshot>& snapshot;
         std::uint64_t dropped = 0; // view updates dropped, by the core and by the UI
+        QString attached;          // attached to remote gateways: how each one is (else empty)
     };
     void show(const Facts& facts);
 

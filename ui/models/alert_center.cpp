@@ -207,7 +207,9 @@ void AlertCenter::notify(std::int64_t now_ms)
 
 void AlertCenter::acknowledge(std::int64_t id)
 {
-    if (controller_)
+    if (acknowledger_)
+        acknowledger_(id);
+    else if (controller_)
         controller_->requestAcknowledge(id);
 }
 

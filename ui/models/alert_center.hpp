@@ -7,6 +7,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -44,6 +45,13 @@ public:
     void drain(std::int64_t now_ms);
 
     void acknowledge(std::int64_t id);
+    /// Where acknowledge() goes instead of the embedded gateway's controller: the attached remote gateways
+    /// (MainWindow::attachGateways), which answer through reportAcknowledged.
+    void setAcknowledger(std::function<void(std::int64_t)> acknowledger)
+    {
+        acknowledger_ = std::move(acknowledger);
+    }
+    void reportAcknowledged(qint64 id, const QString& result) { emit acknowledged(id, result); }
     /// Every active alert not yet acknowledged.
     void acknowledgeAll();
 
@@ -75,6 +83,7 @@ private:
     void emitSummary();
 
     GatewayController* controller_;
+    std::function<void(std::int64_t)> acknowledger_;
     DeviceTableModel* devices_;
     ActiveAlertsModel* active_;
     AlertHistoryModel* history_;

@@ -262,6 +262,39 @@ int DeviceTableModel::alertCountAt(int row) const
     return rows_.at(static_cast<std::size_t>(row)).alerts;
 }
 
+void DeviceTableModel::setGateway(const std::vector<DeviceDelta>& devices, const QString& gateway)
+{
+    changed_.clear();
+    for (const DeviceDelta& d : devices) {
+        const auto it = index_.find(d.device);
+        if (it == index_.end())
+            continue;
+        Row& row = rows_[static_cast<std::size_t>(it->second)];
+        if (row.gateway != gateway) {
+            row.gateway = gateway;
+            changed_.push_back(it->second);
+        }
+    }
+    if (!changed_.empty()) {
+        std::sort(changed_.begin(), changed_.end());
+        emitRuns(changed_, ColGateway, ColGateway);
+    }
+}
+
+void DeviceTableModel::setGateway(const QString& device, const QString& gateway)
+{
+    const auto it = index_.find(device.toStdString());
+    if (it == index_.end() || rows_[static_cast<std::size_t>(it->second)].gateway == gateway)
+        return;
+    rows_[static_cast<std::size_t>(it->second)].gateway = gateway;
+    emit dataChanged(index(it->second, ColGateway), index(it->second, ColGateway));
+}
+
+QString DeviceTableModel::gatewayAt(int row) const
+{
+    return rows_.at(static_cast<std::size_t>(row)).gateway;
+}
+
 void DeviceTableModel::setNow(std::int64_t now_ms)
 {
     now_ms_ = now_ms;
@@ -343,6 +376,8 @@ bool DeviceTableModel::lessThan(int leftRow, int rightRow, int column) const
         return l.id < r.id;
     case ColStatus:
         return static_cast<int>(l.status) < static_cast<int>(r.status);
+    case ColGateway:
+        return l.gateway < r.gateway;
     case ColAlerts:
         return l.alert_severity != r.alert_severity ? l.alert_severity < r.alert_severity
                                                     : l.alerts < r.alerts;
@@ -381,6 +416,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
             return status == Status::Live    ? tr("live")
                    : status == Status::Stale ? tr("stale")
                                              : tr("offline");
+        case ColGateway:
+            return row.gateway;
         case ColAlerts:
             return row.alerts > 0 ? QStringLiteral("\u25B2 %1").arg(row.alerts) : QString();
         case ColLastSeen:
@@ -401,6 +438,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
             return row.id;
         case ColStatus:
             return static_cast<int>(status);
+        case ColGateway:
+            return row.gateway;
         case ColAlerts:
             return row.alerts;
         case ColLastSeen:
@@ -454,6 +493,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
             return tr("Device");
         case ColStatus:
             return tr("Status");
+        case ColGateway:
+            return tr("Gateway");
         case ColAlerts:
             return tr("Alerts");
         case ColLastSeen:
@@ -471,6 +512,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
         case ColStatus:
             return tr("live: posted within the stale threshold; stale: posted this session, quiet since; "
                       "offline: known from the store only");
+        case ColGateway:
+            return tr("The gateway that holds the device's connection (monitor attached with --attach)");
         case ColAlerts:
             return tr("Active alerts on the device, coloured by the highest severity");
         case ColRate:

@@ -21,7 +21,16 @@ namespace fleetscope::ui {
 class DeviceTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { ColDevice, ColStatus, ColAlerts, ColLastSeen, ColRate, ColSamples, kFixedColumns };
+    enum Column {
+        ColDevice,
+        ColStatus,
+        ColGateway,
+        ColAlerts,
+        ColLastSeen,
+        ColRate,
+        ColSamples,
+        kFixedColumns
+    };
     enum Role { SortRole = Qt::UserRole, StaleRole, AlertCountRole };
     enum class Status { Live, Stale, Offline };
 
@@ -40,6 +49,11 @@ public:
     void setDeviceAlerts(const QString& device, int count, int severity);
     void clearDeviceAlerts();
     int alertCountAt(int row) const;
+    /// Which gateway holds each of these devices (the monitor attached to remote gateways, --attach): sets
+    /// the Gateway column of their rows and signals only the rows that changed. Empty in embedded mode.
+    void setGateway(const std::vector<DeviceDelta>& devices, const QString& gateway);
+    void setGateway(const QString& device, const QString& gateway);
+    QString gatewayAt(int row) const;
     /// Moves the clock that "last seen", the rate and the stale flag are relative to.
     void setNow(std::int64_t now_ms);
     void clear();
@@ -82,6 +96,7 @@ private:
         std::vector<double> values;      // by metric column; NaN when the device never sent that metric
         int alerts = 0;                  // active alerts on this device
         int alert_severity = -1;         // highest severity among them; -1 when none
+        QString gateway;                 // the remote gateway that holds it (attached monitor); else empty
     };
     struct AlertMark {
         int count = 0;

@@ -70,6 +70,8 @@ DevicesPage::DevicesPage(DeviceTableModel* model, QWidget* parent)
     view_->horizontalHeader()->setSectionResizeMode(DeviceTableModel::ColDevice, QHeaderView::Stretch);
     view_->horizontalHeader()->setDefaultSectionSize(110);
     view_->setColumnWidth(DeviceTableModel::ColStatus, 80);
+    // Shown only when the monitor is attached to remote gateways (AttachWiring).
+    view_->setColumnHidden(DeviceTableModel::ColGateway, true);
     view_->setColumnWidth(DeviceTableModel::ColAlerts, 70);
     view_->setColumnWidth(DeviceTableModel::ColLastSeen, 130);
 
