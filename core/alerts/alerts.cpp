@@ -3,6 +3,8 @@
 #include "core/alerts/alerts.hpp"
 
 #include "core/store/writer.hpp"
+#include "core/util/glob.hpp"
+#include "core/util/iso_time.hpp"
 
 #include <boost/container/small_vector.hpp>
 #include <boost/json/serialize.hpp>
@@ -13,7 +15,6 @@
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
-#include <ctime>
 #include <deque>
 #include <mutex>
 #include <utility>
@@ -28,29 +29,7 @@ constexpr std::int64_t kNone = INT64_MIN;
 constexpr std::string_view kGatewaySubject = "gateway";
 constexpr std::int64_t kRateWindowMs = 1000;
 
-/// `*` matches any run (also empty), `?` any one character; everything else itself. Greedy with one
-/// backtrack point, so linear in practice for device-name globs.
-bool glob_match(std::string_view pat, std::string_view s)
-{
-    std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-            ++p;
-            ++i;
-        } else if (p < pat.size() && pat[p] == '*') {
-            star = p++;
-            mark = i;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pat.size() && pat[p] == '*')
-        ++p;
-    return p == pat.size();
-}
+using util::glob_match;
 
 std::string num(double v)
 {
@@ -182,19 +161,6 @@ struct Op {
     std::int64_t at = 0;
     Alert raised; // kind == raised
 };
-
-void to_iso(std::int64_t ms, char (&out)[64])
-{
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-#if defined(_WIN32)
-    gmtime_s(&tm, &secs);
-#else
-    gmtime_r(&secs, &tm);
-#endif
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-}
 
 } // namespace
 
@@ -463,10 +429,10 @@ void Engine::set_session(std::int64_t session_id)
     impl_->session = session_id;
 }
 
-std::string Engine::set_rules(std::vector<Rule> rules, std::int64_t now_ms)
+util::Result<void> Engine::set_rules(std::vector<Rule> rules, std::int64_t now_ms)
 {
-    if (auto e = validate(rules); !e.empty())
-        return e;
+    if (auto valid = validate(rules); !valid)
+        return valid;
     Impl& d = *impl_;
     std::lock_guard lk(d.eval_mutex);
     std::vector<Compiled> next;
@@ -731,9 +697,7 @@ std::string log_line(const AlertEvent& e)
     const std::int64_t at = e.kind == AlertEvent::Kind::raised    ? a.raised_at
                             : e.kind == AlertEvent::Kind::cleared ? a.cleared_at.value_or(a.raised_at)
                                                                   : a.acked_at.value_or(a.raised_at);
-    char when[64];
-    to_iso(at, when);
-    std::string line = when;
+    std::string line = util::format_iso_time(at);
     line += " alert ";
     line += to_string(e.kind);
     line += ' ';

@@ -58,9 +58,6 @@ std::optional<ExportFormat> parse_export_format(std::string_view name);
 /// ".fleetscope", ".csv", ".jsonl".
 std::string_view file_extension(ExportFormat f);
 
-/// UTC ISO-8601 with milliseconds, "2024-11-26T14:06:40.123Z": the CSV's iso_time column.
-std::string format_iso_time(std::int64_t ms);
-
 /// Reports progress: `done` readings written of about `total` (counted when the export began; under ingest
 /// `done` may pass it, and the last call has done == total). Returns false to cancel. Called on the exporting
 /// thread: once with done == 0 before the first reading, about every 16k readings, and once at the end.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/telemetry/sample.hpp"
+#include "core/util/identifier.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -34,7 +35,7 @@ struct DecodeResult {
 /// Pure function, safe on any thread.
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
 
-/// True when `s` is 1..max_len characters of [A-Za-z0-9._:-].
-bool valid_identifier(std::string_view s, std::size_t max_len);
+/// True when `s` is 1..max_len characters of [A-Za-z0-9._:-] (the one check, in core/util).
+using util::valid_identifier;
 
 } // namespace fleetscope::telemetry

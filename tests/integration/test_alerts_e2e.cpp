@@ -342,8 +342,8 @@ void TestAlertsE2e::liveRulesReplaceTheFile()
     auto rules = g->alerts().rules();
     rules[0].threshold = 10; // hot: above 10
     rules[0].clear.reset();
-    QVERIFY(!g->set_alert_rules({alerts::Rule{}}).empty()); // an unnamed rule is refused
-    QCOMPARE(QString::fromStdString(g->set_alert_rules(rules)), QString());
+    QVERIFY(!g->set_alert_rules({alerts::Rule{}}).ok()); // an unnamed rule is refused
+    QCOMPARE(QString::fromStdString(g->set_alert_rules(rules).error()), QString());
     QVERIFY(post_value(c, "e2e-2", 20));
     QVERIFY(!wait_for(c, "active", "hot", "e2e-2", milliseconds(1000)).is_null());
     c.close();

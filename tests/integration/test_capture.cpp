@@ -8,6 +8,7 @@
 #include "core/store/capture.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/store.hpp"
+#include "core/util/iso_time.hpp"
 #include "integration/http_client.hpp"
 
 #include <QtTest>
@@ -214,7 +215,7 @@ std::vector<Reading> read_csv(const std::string& path)
         if (f.size() != 5)
             throw std::runtime_error("CSV record without 5 fields: " + line);
         const std::int64_t ts = std::stoll(f[1]);
-        if (f[2] != store::format_iso_time(ts))
+        if (f[2] != util::format_iso_time(ts))
             throw std::runtime_error("iso_time " + f[2] + " does not match ts " + f[1]);
         out.push_back(Reading{f[0], ts, f[3], parse_double(f[4])});
     }
@@ -417,7 +418,7 @@ void TestCapture::isoTime()
 {
     QFETCH(qlonglong, ms);
     QFETCH(QString, iso);
-    QCOMPARE(QString::fromStdString(store::format_iso_time(ms)), iso);
+    QCOMPARE(QString::fromStdString(util::format_iso_time(ms)), iso);
 }
 
 void TestCapture::roundTrip_data()
@@ -496,7 +497,7 @@ void TestCapture::numbersAreExact()
     std::ifstream in(out);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::string first =
-        "pump-1," + std::to_string(t0_) + "," + store::format_iso_time(t0_) + ",temp_c,21\r\n";
+        "pump-1," + std::to_string(t0_) + "," + util::format_iso_time(t0_) + ",temp_c,21\r\n";
     QVERIFY2(text.find(first) != std::string::npos, first.c_str());
     QVERIFY(text.find(",odd,0.1\r\n") != std::string::npos);
     QVERIFY(text.find(",odd,1e+22\r\n") != std::string::npos);

@@ -406,9 +406,10 @@ void TestUiAlerts::marksKeepTheSortOrder()
 void TestUiAlerts::liveAlertInTheMonitor()
 {
     const QString rulesPath = dir_.filePath(QStringLiteral("alerts.json"));
-    QCOMPARE(QString::fromStdString(
-                 alerts::save_rules(rulesPath.toStdString(), std::vector{hotRule("hot", "temp_c", 50)})),
-             QString());
+    QCOMPARE(
+        QString::fromStdString(
+            alerts::save_rules(rulesPath.toStdString(), std::vector{hotRule("hot", "temp_c", 50)}).error()),
+        QString());
     Settings settings;
     settings.listen = "127.0.0.1:0";
     settings.db_path = dir_.filePath(QStringLiteral("fleet.db")).toStdString();
@@ -546,7 +547,7 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QTest::keyClick(metric, Qt::Key_Delete);
     alerts::Rule invalid = editor->rules().back();
     QVERIFY(invalid.metric.empty());
-    const QString expected = QString::fromStdString(alerts::validate(invalid));
+    const QString expected = QString::fromStdString(alerts::validate(invalid).error());
     QVERIFY(!expected.isEmpty());
     QCOMPARE(editor->errorText(), expected);
     // A threshold that is not a number is named as such.
@@ -568,13 +569,13 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QCOMPARE(editor->errorText(), QString());
     editor->accept();
     QTRY_VERIFY(!editor || !editor->isVisible());
-    const alerts::RulesResult saved = alerts::load_rules(rulesPath.toStdString());
-    QVERIFY2(saved.ok(), saved.error.c_str());
-    QCOMPARE(saved.rules.size(), std::size_t{2});
-    QCOMPARE(saved.rules[0], hotRule("hot", "temp_c", 50));
-    QCOMPARE(saved.rules[1].name, std::string("volt-high"));
-    QCOMPARE(saved.rules[1].metric, std::string("volt"));
-    QCOMPARE(saved.rules[1].threshold, 3.5);
+    const auto saved = alerts::load_rules(rulesPath.toStdString());
+    QVERIFY2(saved.ok(), saved.error().c_str());
+    QCOMPARE(saved->size(), std::size_t{2});
+    QCOMPARE((*saved)[0], hotRule("hot", "temp_c", 50));
+    QCOMPARE((*saved)[1].name, std::string("volt-high"));
+    QCOMPARE((*saved)[1].metric, std::string("volt"));
+    QCOMPARE((*saved)[1].threshold, 3.5);
     QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 5000);
     QCOMPARE(applied.at(0).at(0).toString(), QString());
 
