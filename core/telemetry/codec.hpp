@@ -12,7 +12,7 @@
 
 namespace fleetscope::telemetry {
 
-/// Fixed by the HTTP contract (DESIGN.md), unlike the tunable `DecodeLimits`.
+/// Fixed by the HTTP contract (README.md, HTTP API), unlike the tunable `DecodeLimits`.
 inline constexpr std::size_t kMaxDeviceLength = 128;
 inline constexpr std::size_t kMaxMetricNameLength = 64;
 
@@ -30,8 +30,8 @@ struct DecodeResult {
     bool ok() const { return error.empty(); }
 };
 
-/// Decodes and validates a telemetry body per the HTTP contract (DESIGN.md): one sample object or an array of
-/// them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
+/// Decodes and validates a telemetry body per the HTTP contract (README.md, HTTP API): one sample object or
+/// an array of them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
 /// Pure function, safe on any thread.
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The gateway's HTTP contract (DESIGN.md, HTTP API) over real loopback sockets: keep-alive, pipelining, every
+// The gateway's HTTP contract (README.md, HTTP API) over real loopback sockets: keep-alive, pipelining, every
 // error status with its JSON body, timeouts, parked connections, queries, metrics, backpressure and graceful
 // stop. Requests are written as raw bytes so each test controls the framing exactly.
 #include "core/gateway.hpp"
