@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The alerts engine: compiled rules, incremental evaluation, the alert lists, feeds, and their renderings.
+// The rules engine: compiled rules, incremental evaluation, the alert lists and their subscribers. The rules
+// themselves are rules.cpp, the event feed feed.cpp, renderings render.cpp, persistence persist.cpp.
 #include "core/alerts/alerts.hpp"
-
-#include "core/store/writer.hpp"
 #include "core/util/glob.hpp"
-#include "core/util/iso_time.hpp"
 
 #include <boost/container/small_vector.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
@@ -20,8 +16,6 @@
 #include <utility>
 
 namespace fleetscope::alerts {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -163,27 +157,6 @@ struct Op {
 };
 
 } // namespace
-
-// ---------------------------------------------------------------------------------------------------------------
-// EventFeed
-
-EventFeed::EventFeed(std::size_t capacity)
-    : events_(std::max<std::size_t>(capacity, 2))
-{}
-
-bool EventFeed::pop(AlertEvent& out)
-{
-    return events_.pop(out);
-}
-
-void EventFeed::push(const AlertEvent& e)
-{
-    if (!events_.push(e))
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Engine
 
 struct Engine::Impl {
     explicit Impl(Options o)
@@ -645,110 +618,6 @@ std::shared_ptr<EventFeed> Engine::subscribe(std::size_t capacity)
     std::lock_guard lk(impl_->list_mutex);
     impl_->feeds.push_back(feed);
     return feed;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Renderings
-
-json::object to_json(const Alert& a)
-{
-    json::object o;
-    o["id"] = a.id;
-    o["rule"] = a.rule;
-    o["subject"] = a.subject;
-    o["severity"] = to_string(a.severity);
-    o["raised_at"] = a.raised_at;
-    o["cleared_at"] = a.cleared_at ? json::value(*a.cleared_at) : json::value(nullptr);
-    o["acked_at"] = a.acked_at ? json::value(*a.acked_at) : json::value(nullptr);
-    o["message"] = a.message;
-    o["active"] = a.active;
-    return o;
-}
-
-std::string alerts_json(const Engine& engine, std::size_t recent_limit)
-{
-    json::object o;
-    json::array active, recent;
-    for (const Alert& a : engine.active())
-        active.push_back(to_json(a));
-    for (const Alert& a : engine.recent(recent_limit))
-        recent.push_back(to_json(a));
-    o["active"] = std::move(active);
-    o["recent"] = std::move(recent);
-    return json::serialize(o);
-}
-
-std::string_view to_string(AlertEvent::Kind k)
-{
-    switch (k) {
-    case AlertEvent::Kind::raised:
-        return "raised";
-    case AlertEvent::Kind::cleared:
-        return "cleared";
-    case AlertEvent::Kind::acked:
-        return "acked";
-    }
-    return "?";
-}
-
-std::string log_line(const AlertEvent& e)
-{
-    const Alert& a = e.alert;
-    const std::int64_t at = e.kind == AlertEvent::Kind::raised    ? a.raised_at
-                            : e.kind == AlertEvent::Kind::cleared ? a.cleared_at.value_or(a.raised_at)
-                                                                  : a.acked_at.value_or(a.raised_at);
-    std::string line = util::format_iso_time(at);
-    line += " alert ";
-    line += to_string(e.kind);
-    line += ' ';
-    line += to_string(a.severity);
-    line += " rule=" + a.rule + " subject=" + a.subject + " id=" + std::to_string(a.id) + ": " + a.message;
-    return line;
-}
-
-std::string prometheus_text(const std::array<std::uint64_t, 3>& counts)
-{
-    std::string out = "# HELP fleetscope_alerts_active Alerts raised and not yet cleared, by severity.\n"
-                      "# TYPE fleetscope_alerts_active gauge\n";
-    for (Severity s : {Severity::info, Severity::warning, Severity::critical}) {
-        out += "fleetscope_alerts_active{severity=\"";
-        out += to_string(s);
-        out += "\"} ";
-        out += std::to_string(counts[static_cast<std::size_t>(s)]);
-        out += '\n';
-    }
-    return out;
-}
-
-bool persist(store::Writer& writer, std::span<const AlertEvent> events)
-{
-    std::vector<store::AlertChange> changes;
-    changes.reserve(events.size());
-    for (const AlertEvent& e : events) {
-        const Alert& a = e.alert;
-        store::AlertChange c;
-        c.alert.id = a.id;
-        switch (e.kind) {
-        case AlertEvent::Kind::raised:
-            c.kind = store::AlertChange::Kind::raised;
-            c.alert.rule = a.rule;
-            c.alert.subject = a.subject;
-            c.alert.severity = std::string(to_string(a.severity));
-            c.alert.raised_at = a.raised_at;
-            c.alert.message = a.message;
-            break;
-        case AlertEvent::Kind::cleared:
-            c.kind = store::AlertChange::Kind::cleared;
-            c.alert.cleared_at = a.cleared_at.value_or(0);
-            break;
-        case AlertEvent::Kind::acked:
-            c.kind = store::AlertChange::Kind::acked;
-            c.alert.acked_at = a.acked_at.value_or(0);
-            break;
-        }
-        changes.push_back(std::move(c));
-    }
-    return writer.add_alert_changes(std::move(changes));
 }
 
 } // namespace fleetscope::alerts
