@@ -6,6 +6,7 @@
 // fleetscope_alerts_active; the headless binary logs raise and clear lines.
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QDir>
 #include <QProcess>
@@ -39,12 +40,8 @@ constexpr const char* kDropsRules = R"({"rules":[
 
 Settings settings_in(const QTemporaryDir& dir, const char* rules = kRules)
 {
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QStringLiteral("a.db")).toStdString();
+    Settings s = loopback_settings(dir, "a.db");
     s.alert_rules = dir.filePath(QStringLiteral("alerts.json")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
     std::ofstream(s.alert_rules) << rules;
     return s;
 }

@@ -10,6 +10,8 @@
 #include "core/store/store.hpp"
 #include "core/util/iso_time.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
+#include "support/sqlite_probe.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -126,19 +128,6 @@ std::vector<Reading> raw_readings(const std::string& path)
     sqlite3_close(db);
     std::sort(out.begin(), out.end());
     return out;
-}
-
-std::int64_t raw_int(const std::string& path, const char* sql)
-{
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
 }
 
 bool exec_sql(const std::string& path, const char* sql)
@@ -350,11 +339,7 @@ void TestCapture::initTestCase()
 {
     QVERIFY(dir_.isValid());
     db_ = dir_.filePath(QStringLiteral("recorded.db")).toStdString();
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = db_;
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir_, "recorded.db");
     s.sample_interval = milliseconds(20);
     s.timeline_interval = milliseconds(100);
     Gateway g(s);
@@ -471,16 +456,16 @@ void TestCapture::roundTrip()
         QCOMPARE(info.sessions[0].end_reason, std::string("stop"));
         // One file: no WAL beside it, rollback journal mode, and the device rows describe the selection.
         QVERIFY(!fs::exists(out + "-wal"));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
+        QCOMPARE(sqlite_scalar(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
                  std::int64_t(kRequests * kSamplesPerRequest / kDevices));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
+        QCOMPARE(sqlite_scalar(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
         const char* rows =
             "SELECT sum(length(name) * 7 + first_seen % 1000003 + last_seen % 1000033 + samples)"
             " FROM devices";
-        QCOMPARE(raw_int(out, rows), raw_int(db_, rows));
+        QCOMPARE(sqlite_scalar(out, rows), sqlite_scalar(db_, rows));
         // The capture holds the session's timeline and marks as the database does.
-        QCOMPARE(raw_int(out, "SELECT count(*) FROM timeline"),
-                 raw_int(db_, "SELECT count(*) FROM timeline"));
+        QCOMPARE(sqlite_scalar(out, "SELECT count(*) FROM timeline"),
+                 sqlite_scalar(db_, "SELECT count(*) FROM timeline"));
         QCOMPARE(reader.marks().size(), std::size_t(1));
     }
 }
@@ -608,7 +593,7 @@ void TestCapture::filters()
     for (const Reading& e : expected)
         if (e.device == "pump-3")
             times.insert(e.ts);
-    QCOMPARE(raw_int(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
+    QCOMPARE(sqlite_scalar(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
              std::int64_t(times.size()));
     QCOMPARE(r.samples, std::uint64_t(expected.size()));
     const auto got = read_jsonl(out);
@@ -818,7 +803,7 @@ void TestCapture::schemaOneOpensUntouched()
     }
     QCOMPARE(temp_files(), temps);
     QVERIFY(bytes() == before);
-    QCOMPARE(raw_int(path, "PRAGMA user_version"), std::int64_t(1));
+    QCOMPARE(sqlite_scalar(path, "PRAGMA user_version"), std::int64_t(1));
 
     // It also exports, and its capture opens as one of this build.
     const std::string out = dir.filePath(QStringLiteral("old.fleetscope")).toStdString();
