@@ -5,6 +5,7 @@
 // headless gateway has them too): metric and stale rules as samples commit (the store's writer thread),
 // stale and gateway rules as the metrics sampler ticks. Never by rescanning the database.
 
+#include "core/metrics/derived.hpp"
 #include "core/metrics/snapshot.hpp"
 #include "core/settings.hpp"
 #include "core/telemetry/sample.hpp"
@@ -98,6 +99,8 @@ std::optional<Severity> severity_from(std::string_view s);
 std::optional<RuleKind> kind_from(std::string_view s);
 std::optional<Condition> condition_from(std::string_view s);
 std::optional<Signal> signal_from(std::string_view s);
+/// The derived series a gateway signal watches (its name in rules files stays the signal's).
+metrics::Derived series_of(Signal s);
 
 /// Parses the rules file format: `{"rules":[{...}, ...]}` (see README, Alerts). Validates every rule. The
 /// error names the rule and the field.

@@ -2,6 +2,7 @@
 // The rules engine: compiled rules, incremental evaluation, the alert lists and their subscribers. The rules
 // themselves are rules.cpp, the event feed feed.cpp, renderings render.cpp, persistence persist.cpp.
 #include "core/alerts/alerts.hpp"
+#include "core/metrics/derived.hpp"
 #include "core/util/glob.hpp"
 
 #include <boost/container/small_vector.hpp>
@@ -178,14 +179,9 @@ struct Engine::Impl {
     std::vector<Op> ops;
     std::int64_t session = 0;
     std::uint32_t sequence = 0;
-    // Counters of recent snapshots, oldest first, spanning about kRateWindowMs: gateway rates are taken over
-    // that window, because one sample interval (100 ms) turns a single 4xx into "10 per second".
-    struct Counters {
-        std::int64_t at = 0;
-        std::int64_t drops = -1;
-        std::uint64_t c4xx = 0, c5xx = 0;
-    };
-    std::deque<Counters> window;
+    // Recent snapshots, oldest first, spanning about kRateWindowMs: gateway rates are taken over that window,
+    // because one sample interval (100 ms) turns a single 4xx into "10 per second".
+    std::deque<metrics::Snapshot> window;
 
     // The alert lists, under list_mutex (any thread; taken after eval_mutex when both are held).
     mutable std::mutex list_mutex;
@@ -290,41 +286,13 @@ struct Engine::Impl {
             d.states.erase(it);
     }
 
-    std::optional<double> signal_value(Signal s, const metrics::Snapshot& snap, double dt_s) const
+    /// A gateway signal: its derived series over the window (metrics::kDerivedSeries), from the window's
+    /// oldest snapshot to `snap`.
+    std::optional<double> signal_value(Signal s, const metrics::Snapshot& snap) const
     {
-        switch (s) {
-        case Signal::listen_queue_share:
-            if (snap.listen_queue < 0 || snap.listen_queue_limit <= 0)
-                return std::nullopt;
-            return static_cast<double>(snap.listen_queue) / static_cast<double>(snap.listen_queue_limit);
-        case Signal::listen_drops_rate:
-            if (dt_s <= 0 || snap.listen_drops < 0 || window.front().drops < 0)
-                return std::nullopt;
-            return static_cast<double>(std::max<std::int64_t>(0, snap.listen_drops - window.front().drops)) /
-                   dt_s;
-        case Signal::store_queue:
-            return static_cast<double>(snap.store_queue);
-        case Signal::ready_queue: {
-            std::uint32_t deepest = 0;
-            for (auto& w : snap.workers)
-                deepest = std::max(deepest, w.ready_depth);
-            return static_cast<double>(deepest);
-        }
-        case Signal::http_5xx_rate:
-        case Signal::http_4xx_rate: {
-            const bool five = s == Signal::http_5xx_rate;
-            const std::uint64_t now_n = snap.responses_by_class[five ? 5 : 4];
-            if (dt_s <= 0)
-                return std::nullopt;
-            const std::uint64_t prev_n = five ? window.front().c5xx : window.front().c4xx;
-            return static_cast<double>(now_n >= prev_n ? now_n - prev_n : 0) / dt_s;
-        }
-        case Signal::connections_share:
-            if (snap.connection_ceiling == 0)
-                return std::nullopt;
-            return static_cast<double>(snap.connections_open) / static_cast<double>(snap.connection_ceiling);
-        }
-        return std::nullopt;
+        const metrics::Snapshot& base = window.empty() ? snap : window.front();
+        return metrics::derive(series_of(s),
+                               metrics::Interval{snap, base, snap.ack_p99_ms, snap.commit_p99_ms});
     }
 
     /// Applies the pass's ops to the lists and tells on_events and the feeds. Called with eval_mutex held.
@@ -521,13 +489,12 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
     Impl& d = *impl_;
     std::lock_guard lk(d.eval_mutex);
     const std::int64_t now = snap.at_ms;
-    // The oldest counters still within the window (at least one snapshot back) are the rates' reference.
-    while (d.window.size() > 1 && now - d.window[1].at >= kRateWindowMs)
+    // The oldest snapshot still within the window (at least one snapshot back) is the rates' reference.
+    while (d.window.size() > 1 && now - d.window[1].at_ms >= kRateWindowMs)
         d.window.pop_front();
-    const double dt_s = d.window.empty() ? 0.0 : static_cast<double>(now - d.window.front().at) / 1000.0;
     for (std::uint32_t r : d.gateway_rules) {
         Compiled& c = d.compiled[r];
-        const auto v = d.signal_value(c.rule.signal, snap, dt_s);
+        const auto v = d.signal_value(c.rule.signal, snap);
         if (!v)
             continue;
         const auto [bad, good] = c.judge(*v);
@@ -542,9 +509,8 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
             break;
         }
     }
-    if (d.window.empty() || now > d.window.back().at)
-        d.window.push_back(
-            Impl::Counters{now, snap.listen_drops, snap.responses_by_class[4], snap.responses_by_class[5]});
+    if (d.window.empty() || now > d.window.back().at_ms)
+        d.window.push_back(snap);
 
     for (std::uint32_t r : d.stale_rules) {
         Compiled& c = d.compiled[r];

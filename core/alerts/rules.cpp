@@ -237,6 +237,27 @@ std::optional<Signal> signal_from(std::string_view s)
     return value_of(kSignals, s);
 }
 
+metrics::Derived series_of(Signal s)
+{
+    switch (s) {
+    case Signal::listen_queue_share:
+        return metrics::Derived::backlog_fill;
+    case Signal::listen_drops_rate:
+        return metrics::Derived::listen_drops_rate;
+    case Signal::store_queue:
+        return metrics::Derived::store_queue;
+    case Signal::ready_queue:
+        return metrics::Derived::ready_depth_max;
+    case Signal::http_5xx_rate:
+        return metrics::Derived::responses_5xx_rate;
+    case Signal::http_4xx_rate:
+        return metrics::Derived::responses_4xx_rate;
+    case Signal::connections_share:
+        return metrics::Derived::connections_share;
+    }
+    return metrics::Derived::store_queue;
+}
+
 util::Result<void> validate(const Rule& r)
 {
     if (!telemetry::valid_identifier(r.name, 64))

@@ -10,9 +10,9 @@
 
 namespace fleetscope::store {
 
-/// Turns the sampler's snapshot stream into the points of the persisted timeline (kTimelineSeries in
-/// capture.hpp), one set every `interval`: gauges as last seen, rates over the interval, p99s as the worst
-/// seen in it. Plain value type, used on the gateway's sampler thread.
+/// Turns the sampler's snapshot stream into the points of the persisted timeline (the persisted rows of
+/// metrics::kDerivedSeries), one set every `interval`: gauges as last seen, rates over the interval, p99s as
+/// the worst seen in it. Plain value type, used on the gateway's sampler thread.
 class TimelineDeriver {
 public:
     explicit TimelineDeriver(Millis interval)

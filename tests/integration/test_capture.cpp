@@ -5,6 +5,7 @@
 // the persisted timeline and marks, and the export/sessions subcommands.
 #include "core/capture_cli.hpp"
 #include "core/gateway.hpp"
+#include "core/metrics/derived.hpp"
 #include "core/store/capture.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/store.hpp"
@@ -501,9 +502,8 @@ void TestCapture::timelineAndMarksPersisted()
     // Every stored name is one of the documented series (per-worker ones with their worker suffix).
     for (const auto& s : series) {
         const std::string base = s.substr(0, s.find('.'));
-        const bool known = std::any_of(std::begin(store::kTimelineSeries), std::end(store::kTimelineSeries),
-                                       [&](const auto& info) { return info.name == base; });
-        QVERIFY2(known, s.c_str());
+        const auto known = metrics::derived_from(base);
+        QVERIFY2(known && metrics::info(*known).persisted, s.c_str());
     }
     const auto points = reader.timeline(0, std::numeric_limits<std::int64_t>::max(), "samples_rate");
     QVERIFY2(points.size() >= 2, "expected a point every 100 ms of a run of more than 450 ms");

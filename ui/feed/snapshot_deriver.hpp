@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/metrics/derived.hpp"
 #include "core/metrics/snapshot.hpp"
 
 #include <array>
@@ -48,6 +49,11 @@ struct OverviewPoint {
     double fd_limit = 0;
     std::uint64_t dropped_updates = 0;
 };
+
+/// Sets the field of `p` that shows `series` (the one mapping from metrics::kDerivedSeries to the overview,
+/// for live points and a capture's replay alike), per worker at `worker`; rss_bytes is shown in MiB. False
+/// when the overview has no field for the series.
+bool setOverviewValue(OverviewPoint& p, metrics::Derived series, double value, std::size_t worker = 0);
 
 /// Turns the 100 ms snapshot stream into overview points every `period_ms`: rates over the period, latency as
 /// the worst p99 and the latest p50 seen in it. Plain value type, used on the GUI thread.
