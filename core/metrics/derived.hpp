@@ -7,6 +7,7 @@
 
 #include "core/metrics/snapshot.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -134,5 +135,51 @@ struct Interval {
 /// The value of `d` over `iv`, for worker `worker` when `d` is per worker; nothing when the platform cannot
 /// measure it, or for a rate over an empty interval. A total that went down (a restart) gives a rate of 0.
 std::optional<double> derive(Derived d, const Interval& iv, std::size_t worker = 0);
+
+/// Cuts a stream of snapshots into intervals of at least `period_ms`, keeping the worst p99s seen in each:
+/// what the persisted timeline and the live overview derive their points over. A restart (uptime going back)
+/// or a new number of workers begins afresh. Plain value type, used on one thread.
+class IntervalCutter {
+public:
+    explicit IntervalCutter(std::int64_t period_ms)
+        : period_ms_(period_ms)
+    {}
+
+    /// Feeds one snapshot. Once `period_ms` has passed since the interval began, calls `f(const Interval&)`
+    /// and begins the next interval at `s`; returns whether it did.
+    template <class F>
+    bool push(const Snapshot& s, F&& f)
+    {
+        if (base_ && (s.uptime_ms < base_->uptime_ms || s.workers.size() != base_->workers.size()))
+            reset();
+        if (!base_) {
+            base_ = s;
+            return false;
+        }
+        worst_ack_p99_ = std::max(worst_ack_p99_, s.ack_p99_ms);
+        worst_commit_p99_ = std::max(worst_commit_p99_, s.commit_p99_ms);
+        if (s.at_ms - base_->at_ms < period_ms_)
+            return false;
+        f(Interval{s, *base_, worst_ack_p99_, worst_commit_p99_});
+        base_ = s;
+        worst_ack_p99_ = 0;
+        worst_commit_p99_ = 0;
+        return true;
+    }
+
+    /// Forgets the interval begun, e.g. after the gateway restarted and its totals began again from zero.
+    void reset()
+    {
+        base_.reset();
+        worst_ack_p99_ = 0;
+        worst_commit_p99_ = 0;
+    }
+
+private:
+    std::int64_t period_ms_;
+    std::optional<Snapshot> base_;
+    double worst_ack_p99_ = 0;
+    double worst_commit_p99_ = 0;
+};
 
 } // namespace fleetscope::metrics

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/feed/snapshot_deriver.hpp"
 
-#include <algorithm>
 #include <limits>
 
 namespace fleetscope::ui {
@@ -97,45 +96,30 @@ bool setOverviewValue(OverviewPoint& p, metrics::Derived series, double value, s
 
 void SnapshotDeriver::reset()
 {
-    base_.reset();
-    worst_ack_p99_ = 0;
-    worst_commit_p99_ = 0;
+    cutter_.reset();
 }
 
 std::optional<OverviewPoint> SnapshotDeriver::push(const metrics::Snapshot& s)
 {
-    if (base_ && (s.uptime_ms < base_->uptime_ms || s.workers.size() != base_->workers.size()))
-        reset();
-    if (!base_) {
-        base_ = s;
-        return std::nullopt;
-    }
-    worst_ack_p99_ = std::max(worst_ack_p99_, s.ack_p99_ms);
-    worst_commit_p99_ = std::max(worst_commit_p99_, s.commit_p99_ms);
-    const std::int64_t elapsed_ms = s.at_ms - base_->at_ms;
-    if (elapsed_ms < period_ms_)
-        return std::nullopt;
-
-    const metrics::Interval iv{s, *base_, worst_ack_p99_, worst_commit_p99_};
-    OverviewPoint p;
-    p.t = static_cast<double>(s.at_ms) / 1000.0;
-    p.interval_s = iv.seconds();
-    p.uptime_s = static_cast<double>(s.uptime_ms) / 1000.0;
-    p.accept_backoffs = static_cast<double>(s.accept_backoffs);
-    p.fd_limit = static_cast<double>(s.fd_limit);
-    p.dropped_updates = s.dropped_updates;
-    metrics::for_each_derived([&](const metrics::DerivedInfo& series) {
-        if (!series.per_worker) {
-            setOverviewValue(p, series.id, metrics::derive(series.id, iv).value_or(kNaN));
-            return;
-        }
-        for (std::size_t w = 0; w < s.workers.size(); ++w)
-            setOverviewValue(p, series.id, metrics::derive(series.id, iv, w).value_or(kNaN), w);
+    std::optional<OverviewPoint> out;
+    cutter_.push(s, [&](const metrics::Interval& iv) {
+        OverviewPoint& p = out.emplace();
+        p.t = static_cast<double>(s.at_ms) / 1000.0;
+        p.interval_s = iv.seconds();
+        p.uptime_s = static_cast<double>(s.uptime_ms) / 1000.0;
+        p.accept_backoffs = static_cast<double>(s.accept_backoffs);
+        p.fd_limit = static_cast<double>(s.fd_limit);
+        p.dropped_updates = s.dropped_updates;
+        metrics::for_each_derived([&](const metrics::DerivedInfo& series) {
+            if (!series.per_worker) {
+                setOverviewValue(p, series.id, metrics::derive(series.id, iv).value_or(kNaN));
+                return;
+            }
+            for (std::size_t w = 0; w < s.workers.size(); ++w)
+                setOverviewValue(p, series.id, metrics::derive(series.id, iv, w).value_or(kNaN), w);
+        });
     });
-    base_ = s;
-    worst_ack_p99_ = 0;
-    worst_commit_p99_ = 0;
-    return p;
+    return out;
 }
 
 } // namespace fleetscope::ui

@@ -60,7 +60,7 @@ bool setOverviewValue(OverviewPoint& p, metrics::Derived series, double value, s
 class SnapshotDeriver {
 public:
     explicit SnapshotDeriver(std::int64_t period_ms = 500)
-        : period_ms_(period_ms)
+        : cutter_(period_ms)
     {}
 
     /// Feeds one snapshot; returns a point when a period has elapsed since the last one.
@@ -69,10 +69,7 @@ public:
     void reset();
 
 private:
-    std::int64_t period_ms_;
-    std::optional<metrics::Snapshot> base_;
-    double worst_ack_p99_ = 0;
-    double worst_commit_p99_ = 0;
+    metrics::IntervalCutter cutter_;
 };
 
 } // namespace fleetscope::ui
