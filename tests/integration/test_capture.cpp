@@ -9,6 +9,7 @@
 #include "core/store/capture.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/store.hpp"
+#include "core/util/clock.hpp"
 #include "core/util/iso_time.hpp"
 #include "integration/http_client.hpp"
 #include "support/loopback_settings.hpp"
@@ -347,8 +348,7 @@ void TestCapture::initTestCase()
     g.start();
     session_ = g.session_id();
     QVERIFY(session_ > 0);
-    t0_ =
-        std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    t0_ = util::now_ms();
 
     // Real posts over loopback: kRequests requests of kSamplesPerRequest samples, three metrics each.
     HttpClient c;
@@ -375,8 +375,7 @@ void TestCapture::initTestCase()
         QVERIFY(res && res->result_int() == 204);
         ++posted_;
     }
-    const auto now =
-        std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now = util::now_ms();
     QCOMPARE(QString::fromStdString(g.add_mark("the interesting bit", now - 1000, now)), QString());
     QVERIFY(!g.add_mark("", 1, 2).empty());
     QVERIFY(!g.add_mark("backwards", 2, 1).empty());
