@@ -247,8 +247,8 @@ int main(int argc, char** argv)
     const bool quiet = vm.count("quiet") > 0;
     const bool tty = stderr_is_terminal();
     o.progress_period = std::chrono::seconds(tty ? 1 : 5);
-    if (auto err = sim::validate(o); !err.empty()) {
-        log::error(err);
+    if (auto valid = sim::validate(o); !valid) {
+        log::error(valid.error());
         return 2;
     }
 

@@ -3,6 +3,7 @@
 
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
+#include "core/util/iso_time.hpp"
 
 #include <boost/program_options.hpp>
 
@@ -242,22 +243,22 @@ int run_sessions_command(int argc, const char* const* argv, std::ostream& out, s
         }
         out << devices << " devices, " << samples << (capture ? " samples" : " readings");
         if (from && to)
-            out << " from " << store::format_iso_time(*from) << " to " << store::format_iso_time(*to);
+            out << " from " << util::format_iso_time(*from) << " to " << util::format_iso_time(*to);
         out << "\n\n";
         out << std::left << std::setw(6) << "id" << std::setw(26) << "started" << std::setw(26) << "ended"
             << std::setw(8) << "end"
             << "version\n";
         for (const auto& s : reader.sessions()) {
-            out << std::left << std::setw(6) << s.id << std::setw(26) << store::format_iso_time(s.started_at)
-                << std::setw(26) << (s.ended_at ? store::format_iso_time(*s.ended_at) : "(running)")
+            out << std::left << std::setw(6) << s.id << std::setw(26) << util::format_iso_time(s.started_at)
+                << std::setw(26) << (s.ended_at ? util::format_iso_time(*s.ended_at) : "(running)")
                 << std::setw(8) << (s.end_reason.empty() ? "-" : s.end_reason) << s.app_version << "\n";
         }
         const auto marks = reader.marks();
         if (!marks.empty()) {
             out << "\nmarks:\n";
             for (const auto& m : marks)
-                out << "  session " << m.session_id << "  " << store::format_iso_time(m.from_ts) << " .. "
-                    << store::format_iso_time(m.to_ts) << "  --from " << m.from_ts << " --to " << m.to_ts
+                out << "  session " << m.session_id << "  " << util::format_iso_time(m.from_ts) << " .. "
+                    << util::format_iso_time(m.to_ts) << "  --from " << m.from_ts << " --to " << m.to_ts
                     << "  " << m.label << "\n";
         }
         return 0;

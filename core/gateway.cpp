@@ -16,6 +16,7 @@
 #include "core/runtime/worker.hpp"
 #include "core/store/store.hpp"
 #include "core/store/timeline.hpp"
+#include "core/util/clock.hpp"
 
 #include <boost/asio/ssl/context.hpp>
 #include <boost/json/serialize.hpp>
@@ -37,13 +38,6 @@ namespace {
 /// File descriptors kept out of the connection ceiling: the database and its WAL, readers, the listener,
 /// epoll and eventfds, stdio and a margin for /proc reads.
 constexpr std::uint64_t kReservedFds = 64;
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 /// p50 and p99 in ms of what `now` recorded since `prev`, which then becomes `now`: the snapshots show each
 /// interval's latencies, not the whole run's.
@@ -115,7 +109,7 @@ struct Gateway::Impl {
 metrics::Snapshot Gateway::Impl::build_snapshot()
 {
     metrics::Snapshot s;
-    s.at_ms = wall_ms();
+    s.at_ms = util::now_ms();
     s.uptime_ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started)
             .count();
@@ -247,19 +241,20 @@ void Gateway::start()
                     : std::min<std::uint64_t>(d.settings.max_connections, fd_ceiling);
 
     auto rules = alerts::load_rules(alerts::rules_path(d.settings));
-    if (!rules.ok())
-        throw std::runtime_error(rules.error);
+    if (!rules)
+        throw std::runtime_error(rules.error());
 
     auto opts = store::Options::from(d.settings);
     d.db_path = opts.path;
     d.store = store::open_store(opts);
     store::Writer& writer = d.store->writer();
     d.alerts.set_session(writer.session_id());
-    d.alerts.set_rules(std::move(rules.rules), wall_ms());
+    if (auto applied = d.alerts.set_rules(std::move(rules).value(), util::now_ms()); !applied)
+        throw std::runtime_error(applied.error());
     d.alerts_store.store(&writer, std::memory_order_release);
     writer.set_observer([&d](std::span<const telemetry::Sample> batch) {
         d.hub.publish_updates(batch);
-        d.alerts.on_samples(batch, wall_ms());
+        d.alerts.on_samples(batch, util::now_ms());
     });
 
     const unsigned n = resolved_workers(d.settings);
@@ -434,9 +429,9 @@ const alerts::Engine& Gateway::alerts() const
     return impl_->alerts;
 }
 
-std::string Gateway::set_alert_rules(std::vector<alerts::Rule> rules)
+util::Result<void> Gateway::set_alert_rules(std::vector<alerts::Rule> rules)
 {
-    return impl_->alerts.set_rules(std::move(rules), wall_ms());
+    return impl_->alerts.set_rules(std::move(rules), util::now_ms());
 }
 
 std::vector<Gateway::Reloaded> Gateway::reload()
@@ -466,10 +461,10 @@ std::vector<Gateway::Reloaded> Gateway::reload()
     const std::string path = alerts::rules_path(d.settings);
     Reloaded r{"alert rules " + path, {}, {}};
     auto rules = alerts::load_rules(path);
-    if (!rules.ok())
-        r.error = rules.error;
-    else if (auto problem = d.alerts.set_rules(std::move(rules.rules), wall_ms()); !problem.empty())
-        r.error = problem;
+    if (!rules)
+        r.error = rules.error();
+    else if (auto applied = d.alerts.set_rules(std::move(rules).value(), util::now_ms()); !applied)
+        r.error = applied.error();
     r.state = std::to_string(d.alerts.rules().size()) + " alert rules";
     out.push_back(std::move(r));
     return out;

@@ -5,6 +5,7 @@
 #include "core/metrics/hub.hpp"
 #include "core/metrics/snapshot.hpp"
 #include "core/settings.hpp"
+#include "core/util/result.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -80,9 +81,9 @@ public:
     alerts::Engine& alerts();
     const alerts::Engine& alerts() const;
 
-    /// Validates and applies `rules` live (unchanged rules keep their alerts). Empty on success, else what is
-    /// wrong. Does not write the rules file: alerts::save_rules does. Any thread.
-    std::string set_alert_rules(std::vector<alerts::Rule> rules);
+    /// Validates and applies `rules` live (unchanged rules keep their alerts); the error says what is wrong.
+    /// Does not write the rules file: alerts::save_rules does. Any thread.
+    util::Result<void> set_alert_rules(std::vector<alerts::Rule> rules);
 
     /// What reload() did with one file.
     struct Reloaded {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/settings.hpp"
 
+#include "core/util/identifier.hpp"
+
 #include <cstdlib>
 #include <filesystem>
 #include <stdexcept>
@@ -185,9 +187,7 @@ std::string validate(const Settings& s)
         return "drain-time: must be from 0 to 3600000 ms (an hour)";
     if (s.store_connect_timeout.count() < 1)
         return "store-connect-timeout: must be at least 1 ms";
-    if (s.gateway_name.size() > kMaxGatewayName ||
-        s.gateway_name.find_first_not_of(
-            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._:-") != std::string::npos)
+    if (s.gateway_name.size() > kMaxGatewayName || !util::identifier_chars_only(s.gateway_name))
         return "gateway-name: expected up to " + std::to_string(kMaxGatewayName) +
                " characters of [A-Za-z0-9._:-], got '" + s.gateway_name + "'";
     if (s.sample_interval.count() < 10)

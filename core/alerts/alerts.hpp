@@ -5,9 +5,11 @@
 // headless gateway has them too): metric and stale rules as samples commit (the store's writer thread),
 // stale and gateway rules as the metrics sampler ticks. Never by rescanning the database.
 
+#include "core/metrics/derived.hpp"
 #include "core/metrics/snapshot.hpp"
 #include "core/settings.hpp"
 #include "core/telemetry/sample.hpp"
+#include "core/util/result.hpp"
 
 #include <boost/json/object.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
@@ -63,7 +65,7 @@ struct Rule {
     RuleKind kind = RuleKind::metric;
     Severity severity = Severity::warning;
 
-    std::string devices = "*"; // metric, stale: device glob, `*` any run, `?` any one character
+    std::string devices = "*"; // metric, stale: device glob (util::glob_match): `*`, `?`, `[a-z]`, `[!a-z]`
     std::string metric;        // metric: the metric name
     Condition condition = Condition::above;
     Signal signal = Signal::store_queue; // gateway
@@ -84,10 +86,10 @@ struct Rule {
     bool operator==(const Rule&) const = default;
 };
 
-/// Empty when `rule` is valid, else what is wrong and the expected form.
-std::string validate(const Rule& rule);
-/// Every rule valid and names unique; empty when valid, else the first problem, naming the rule.
-std::string validate(std::span<const Rule> rules);
+/// Whether `rule` is valid; the error says what is wrong and the expected form.
+util::Result<void> validate(const Rule& rule);
+/// Every rule valid and names unique; the error is the first problem, naming the rule.
+util::Result<void> validate(std::span<const Rule> rules);
 
 std::string_view to_string(Severity s);
 std::string_view to_string(RuleKind k);
@@ -97,23 +99,18 @@ std::optional<Severity> severity_from(std::string_view s);
 std::optional<RuleKind> kind_from(std::string_view s);
 std::optional<Condition> condition_from(std::string_view s);
 std::optional<Signal> signal_from(std::string_view s);
+/// The derived series a gateway signal watches (its name in rules files stays the signal's).
+metrics::Derived series_of(Signal s);
 
-/// A rules file read or parsed: the rules, or what is wrong (naming the file, the rule and the field).
-struct RulesResult {
-    std::vector<Rule> rules;
-    std::string error;
-    bool ok() const { return error.empty(); }
-};
-
-/// Parses the rules file format: `{"rules":[{...}, ...]}` (see README, Alerts). Validates every rule.
-RulesResult parse_rules(std::string_view json);
+/// Parses the rules file format: `{"rules":[{...}, ...]}` (see README, Alerts). Validates every rule. The
+/// error names the rule and the field.
+util::Result<std::vector<Rule>> parse_rules(std::string_view json);
 /// The rules file format, pretty enough to edit by hand; parse_rules(rules_json(r)) gives back r.
 std::string rules_json(std::span<const Rule> rules);
-/// Reads and parses `path`. A missing file is no rules (and no error).
-RulesResult load_rules(const std::string& path);
-/// Validates, then writes `path` atomically (a temporary file renamed over it), creating its folder. Empty
-/// on success, else what failed.
-std::string save_rules(const std::string& path, std::span<const Rule> rules);
+/// Reads and parses `path`. A missing file is no rules (and no error); the error names the file.
+util::Result<std::vector<Rule>> load_rules(const std::string& path);
+/// Validates, then writes `path` atomically (a temporary file renamed over it), creating its folder.
+util::Result<void> save_rules(const std::string& path, std::span<const Rule> rules);
 /// The rules file of `s`: `s.alert_rules`, or `<user data dir>/fleetscope/alerts.json` when that is empty.
 std::string rules_path(const Settings& s);
 
@@ -194,7 +191,7 @@ public:
     /// Replaces the rules (call validate first: invalid rules are refused with the problem). Alerts of rules
     /// that are unchanged (same name and fields) keep their state; those of removed or changed rules clear at
     /// `now_ms`. Any thread.
-    std::string set_rules(std::vector<Rule> rules, std::int64_t now_ms);
+    util::Result<void> set_rules(std::vector<Rule> rules, std::int64_t now_ms);
     std::vector<Rule> rules() const;
 
     /// Sets the high half of new alert ids (the store's session). Before the first evaluation.

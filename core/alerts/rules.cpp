@@ -2,6 +2,7 @@
 // Rules: validation, names of the enumerations, and the rules file (JSON through Boost.JSON).
 #include "core/alerts/alerts.hpp"
 #include "core/telemetry/codec.hpp"
+#include "core/util/glob.hpp"
 
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
@@ -71,19 +72,6 @@ std::string names_of(const std::array<std::pair<E, std::string_view>, N>& table)
 }
 
 constexpr std::int64_t kMaxDurationMs = 30LL * 24 * 3600 * 1000; // 30 days
-
-bool valid_glob(std::string_view g)
-{
-    if (g.empty() || g.size() > telemetry::kMaxDeviceLength)
-        return false;
-    for (char c : g) {
-        const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                        c == '.' || c == '_' || c == ':' || c == '-' || c == '*' || c == '?';
-        if (!ok)
-            return false;
-    }
-    return true;
-}
 
 std::string fmt(double v)
 {
@@ -249,108 +237,126 @@ std::optional<Signal> signal_from(std::string_view s)
     return value_of(kSignals, s);
 }
 
-std::string validate(const Rule& r)
+metrics::Derived series_of(Signal s)
+{
+    switch (s) {
+    case Signal::listen_queue_share:
+        return metrics::Derived::backlog_fill;
+    case Signal::listen_drops_rate:
+        return metrics::Derived::listen_drops_rate;
+    case Signal::store_queue:
+        return metrics::Derived::store_queue;
+    case Signal::ready_queue:
+        return metrics::Derived::ready_depth_max;
+    case Signal::http_5xx_rate:
+        return metrics::Derived::responses_5xx_rate;
+    case Signal::http_4xx_rate:
+        return metrics::Derived::responses_4xx_rate;
+    case Signal::connections_share:
+        return metrics::Derived::connections_share;
+    }
+    return metrics::Derived::store_queue;
+}
+
+util::Result<void> validate(const Rule& r)
 {
     if (!telemetry::valid_identifier(r.name, 64))
-        return "name: expected 1 to 64 characters of [A-Za-z0-9._:-], got '" + r.name + "'";
+        return util::fail("name: expected 1 to 64 characters of [A-Za-z0-9._:-], got '" + r.name + "'");
     const std::string where = "rule '" + r.name + "': ";
     auto finite = [](double v) { return std::isfinite(v); };
-    auto duration = [&](std::string_view key, Millis d, std::int64_t min) -> std::string {
+    auto duration = [&](std::string_view key, Millis d, std::int64_t min) -> util::Result<void> {
         if (d.count() < min || d.count() > kMaxDurationMs)
-            return where + std::string(key) + ": expected " + std::to_string(min) + " to " +
-                   std::to_string(kMaxDurationMs) + " ms, got " + std::to_string(d.count());
+            return util::fail(where + std::string(key) + ": expected " + std::to_string(min) + " to " +
+                              std::to_string(kMaxDurationMs) + " ms, got " + std::to_string(d.count()));
         return {};
     };
-    if (r.kind != RuleKind::gateway && !valid_glob(r.devices))
-        return where + "devices: expected a glob of 1 to 128 characters of [A-Za-z0-9._:-*?], got '" +
-               r.devices + "'";
+    if (r.kind != RuleKind::gateway && !util::valid_glob(r.devices, telemetry::kMaxDeviceLength))
+        return util::fail(
+            where +
+            "devices: expected a glob of 1 to 128 characters of [A-Za-z0-9._:-*?] and sets such as [a-z] or "
+            "[!0-9], got '" +
+            r.devices + "'");
     switch (r.kind) {
     case RuleKind::metric:
         if (!telemetry::valid_identifier(r.metric, telemetry::kMaxMetricNameLength))
-            return where + "metric: expected 1 to 64 characters of [A-Za-z0-9._:-], got '" + r.metric + "'";
+            return util::fail(where + "metric: expected 1 to 64 characters of [A-Za-z0-9._:-], got '" +
+                              r.metric + "'");
         if (r.condition == Condition::outside) {
             if (!finite(r.low) || !finite(r.high) || r.low > r.high)
-                return where + "low, high: expected finite numbers with low <= high, got [" + fmt(r.low) +
-                       ", " + fmt(r.high) + "]";
+                return util::fail(where + "low, high: expected finite numbers with low <= high, got [" +
+                                  fmt(r.low) + ", " + fmt(r.high) + "]");
             const double cl = r.clear_low.value_or(r.low);
             const double ch = r.clear_high.value_or(r.high);
             if (!finite(cl) || !finite(ch) || cl < r.low || ch > r.high || cl > ch)
-                return where + "clear_low, clear_high: expected a band inside [low, high] = [" + fmt(r.low) +
-                       ", " + fmt(r.high) + "], got [" + fmt(cl) + ", " + fmt(ch) + "]";
+                return util::fail(where + "clear_low, clear_high: expected a band inside [low, high] = [" +
+                                  fmt(r.low) + ", " + fmt(r.high) + "], got [" + fmt(cl) + ", " + fmt(ch) +
+                                  "]");
         } else {
             if (!finite(r.threshold))
-                return where + "threshold: expected a finite number";
+                return util::fail(where + "threshold: expected a finite number");
             const double c = r.clear.value_or(r.threshold);
             const bool up = r.condition == Condition::above || r.condition == Condition::rate_above;
             if (!finite(c) || (up && c > r.threshold) || (!up && c < r.threshold))
-                return where + "clear: expected a finite number " + (up ? "<=" : ">=") + " threshold " +
-                       fmt(r.threshold) + " (the good side, for hysteresis), got " + fmt(c);
+                return util::fail(where + "clear: expected a finite number " + (up ? "<=" : ">=") +
+                                  " threshold " + fmt(r.threshold) +
+                                  " (the good side, for hysteresis), got " + fmt(c));
         }
         return duration("hold_ms", r.hold, 0);
     case RuleKind::stale:
         return duration("silence_ms", r.silence, 1);
     case RuleKind::gateway: {
         if (!finite(r.threshold) || r.threshold < 0 || (is_share(r.signal) && r.threshold > 1))
-            return where + "threshold: expected a finite number " +
-                   (is_share(r.signal) ? std::string("from 0 to 1 (a share of the limit)")
-                                       : std::string(">= 0")) +
-                   ", got " + fmt(r.threshold);
+            return util::fail(where + "threshold: expected a finite number " +
+                              (is_share(r.signal) ? std::string("from 0 to 1 (a share of the limit)")
+                                                  : std::string(">= 0")) +
+                              ", got " + fmt(r.threshold));
         const double c = r.clear.value_or(r.threshold);
         if (!finite(c) || c > r.threshold || c < 0)
-            return where + "clear: expected a number from 0 to threshold " + fmt(r.threshold) + ", got " +
-                   fmt(c);
+            return util::fail(where + "clear: expected a number from 0 to threshold " + fmt(r.threshold) +
+                              ", got " + fmt(c));
         return duration("hold_ms", r.hold, 0);
     }
     }
-    return where + "kind: expected metric, stale or gateway";
+    return util::fail(where + "kind: expected metric, stale or gateway");
 }
 
-std::string validate(std::span<const Rule> rules)
+util::Result<void> validate(std::span<const Rule> rules)
 {
     std::set<std::string_view> names;
     for (const Rule& r : rules) {
-        if (auto e = validate(r); !e.empty())
-            return e;
+        if (auto valid = validate(r); !valid)
+            return valid;
         if (!names.insert(r.name).second)
-            return "rule '" + r.name + "': name used twice; rule names must be unique";
+            return util::fail("rule '" + r.name + "': name used twice; rule names must be unique");
     }
     return {};
 }
 
-RulesResult parse_rules(std::string_view text)
+util::Result<std::vector<Rule>> parse_rules(std::string_view text)
 {
-    RulesResult out;
     boost::system::error_code ec;
     const json::value doc = json::parse(json::string_view(text.data(), text.size()), ec);
-    if (ec) {
-        out.error = "not JSON: " + ec.message() + "; expected {\"rules\":[...]}";
-        return out;
-    }
+    if (ec)
+        return util::fail("not JSON: " + ec.message() + "; expected {\"rules\":[...]}");
     const auto* root = doc.if_object();
     const json::value* list = root ? root->if_contains("rules") : nullptr;
-    if (!list || !list->is_array()) {
-        out.error = "expected an object {\"rules\":[...]}";
-        return out;
-    }
+    if (!list || !list->is_array())
+        return util::fail("expected an object {\"rules\":[...]}");
+    std::vector<Rule> rules;
     std::size_t i = 0;
     for (const json::value& v : list->get_array()) {
         Rule r;
         const auto* o = v.if_object();
         std::string e = o ? read_rule(*o, r) : std::string("expected an object");
-        if (!e.empty()) {
-            out.error =
-                "rule " + std::to_string(i) + (r.name.empty() ? "" : " ('" + r.name + "')") + ": " + e;
-            out.rules.clear();
-            return out;
-        }
-        out.rules.push_back(std::move(r));
+        if (!e.empty())
+            return util::fail("rule " + std::to_string(i) + (r.name.empty() ? "" : " ('" + r.name + "')") +
+                              ": " + e);
+        rules.push_back(std::move(r));
         ++i;
     }
-    if (auto e = validate(out.rules); !e.empty()) {
-        out.error = e;
-        out.rules.clear();
-    }
-    return out;
+    if (auto valid = validate(rules); !valid)
+        return util::fail(valid.error());
+    return rules;
 }
 
 std::string rules_json(std::span<const Rule> rules)
@@ -401,28 +407,28 @@ std::string rules_json(std::span<const Rule> rules)
     return out;
 }
 
-RulesResult load_rules(const std::string& path)
+util::Result<std::vector<Rule>> load_rules(const std::string& path)
 {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::exists(path, ec))
-        return {};
+        return std::vector<Rule>{};
     std::ifstream f(path, std::ios::binary);
     if (!f)
-        return {{}, "cannot read the alert rules file " + path};
+        return util::fail("cannot read the alert rules file " + path);
     std::ostringstream buf;
     buf << f.rdbuf();
-    RulesResult r = parse_rules(buf.str());
-    if (!r.ok())
-        r.error = "alert rules file " + path + ": " + r.error;
-    return r;
+    auto rules = parse_rules(buf.str());
+    if (!rules)
+        return util::fail("alert rules file " + path + ": " + rules.error());
+    return rules;
 }
 
-std::string save_rules(const std::string& path, std::span<const Rule> rules)
+util::Result<void> save_rules(const std::string& path, std::span<const Rule> rules)
 {
     namespace fs = std::filesystem;
-    if (auto e = validate(rules); !e.empty())
-        return e;
+    if (auto valid = validate(rules); !valid)
+        return valid;
     std::error_code ec;
     const fs::path p(path);
     if (p.has_parent_path())
@@ -431,15 +437,15 @@ std::string save_rules(const std::string& path, std::span<const Rule> rules)
     {
         std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
         if (!f)
-            return "cannot write " + tmp + ": check the folder exists and is writable";
+            return util::fail("cannot write " + tmp + ": check the folder exists and is writable");
         f << rules_json(rules);
         f.flush();
         if (!f)
-            return "cannot write " + tmp + " (disk full?)";
+            return util::fail("cannot write " + tmp + " (disk full?)");
     }
     fs::rename(tmp, p, ec);
     if (ec)
-        return "cannot replace " + path + ": " + ec.message();
+        return util::fail("cannot replace " + path + ": " + ec.message());
     return {};
 }
 

@@ -17,7 +17,8 @@ namespace fleetscope::auth {
 
 namespace {
 
-constexpr std::size_t kMaxNameChars = 128; // DESIGN.md: device ids are 1 to 128 characters; operators alike
+// README.md, HTTP API: device ids are 1 to 128 characters; operators alike.
+constexpr std::size_t kMaxNameChars = 128;
 constexpr std::size_t kTokenBytes = 32;
 // Token tables one thread keeps entries of at once: the device and operator tables of a gateway, or several
 // gateways in one test process. A table beyond that costs its threads a mutex acquisition per lookup.

@@ -12,6 +12,7 @@
 #include "core/store/store.hpp"
 #include "core/telemetry/codec.hpp"
 #include "core/telemetry/number.hpp"
+#include "core/util/clock.hpp"
 
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/post.hpp>
@@ -79,12 +80,7 @@ namespace {
 
 constexpr std::string_view kJson = "application/json";
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using util::now_ms;
 
 /// application/json, application/<x>+json, with any parameters; an absent Content-Type is taken as JSON, as
 /// simple device firmware often sends none.

@@ -74,8 +74,8 @@ struct Services {
     metrics::Hub* hub = nullptr; // GET /v1/stream subscribes to it; null: the stream answers 503
 };
 
-/// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
-/// services: one instance serves every worker; each call runs on the calling connection's fiber, and
+/// Routing and the endpoints of the HTTP API (README.md): the gateway's net::Handler. Stateless apart from
+/// its services: one instance serves every worker; each call runs on the calling connection's fiber, and
 /// post_telemetry parks it while the store commits. The routes are one table (api.cpp, kRoutes).
 class Api final : public net::Handler {
 public:

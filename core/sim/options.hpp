@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/settings.hpp"
+#include "core/util/result.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -50,8 +51,8 @@ struct Options {
     static constexpr std::size_t kPortsPerSource = 5'000;
 };
 
-/// Checks ranges and forms; returns an empty string when valid, else what is wrong and the expected form.
-[[nodiscard]] std::string validate(const Options& o);
+/// Checks ranges and forms; the error says what is wrong and the expected form.
+util::Result<void> validate(const Options& o);
 
 /// "host:port" or "[v6]:port" split in two; both empty when there is no colon.
 std::pair<std::string, std::string> split_host_port(std::string_view target);

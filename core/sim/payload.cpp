@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/sim/payload.hpp"
 
-#include <chrono>
+#include "core/util/clock.hpp"
+
 #include <cstdint>
 
 namespace fleetscope::sim {
@@ -31,9 +32,7 @@ Payload::Payload(const Options& o, std::size_t index)
 
 void Payload::fill(const DeviceModel& model)
 {
-    *ts_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-               .count();
+    *ts_ = util::now_ms();
     std::size_t i = 0;
     for (auto& m : *metrics_) {
         // Integral readings go out as JSON integers ("-67", not "-6.7E1"), as a device would send them.

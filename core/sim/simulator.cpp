@@ -44,8 +44,8 @@ Report run(const Options& options, const ProgressCallback& progress)
 {
     Report report;
     report.options = options;
-    if (auto err = validate(options); !err.empty()) {
-        report.fatal = err;
+    if (auto valid = validate(options); !valid) {
+        report.fatal = valid.error();
         return report;
     }
     if (auto err = check_fd_limit(options, report); !err.empty()) {

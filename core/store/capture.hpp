@@ -58,9 +58,6 @@ std::optional<ExportFormat> parse_export_format(std::string_view name);
 /// ".fleetscope", ".csv", ".jsonl".
 std::string_view file_extension(ExportFormat f);
 
-/// UTC ISO-8601 with milliseconds, "2024-11-26T14:06:40.123Z": the CSV's iso_time column.
-std::string format_iso_time(std::int64_t ms);
-
 /// Reports progress: `done` readings written of about `total` (counted when the export began; under ingest
 /// `done` may pass it, and the last call has done == total). Returns false to cancel. Called on the exporting
 /// thread: once with done == 0 before the first reading, about every 16k readings, and once at the end.
@@ -95,47 +92,6 @@ ExportResult export_data(const Reader& source, const ExportQuery& query, ExportF
 /// export_data of the store or capture at `db_path` (open_reader).
 ExportResult export_data(const std::string& db_path, const ExportQuery& query, ExportFormat format,
                          const std::string& out_path, const ProgressFn& progress = {});
-
-/// One timeline series: its stored name, unit and meaning. Per-worker series are stored as `<name>.<worker>`
-/// (`ready_depth.0`, `ready_depth.1`, ...).
-struct TimelineSeriesInfo {
-    std::string_view name;
-    std::string_view unit; // "count", "1/s", "ms", "bytes", "%", "ratio"
-    std::string_view help;
-    bool per_worker = false;
-};
-
-/// Every series the gateway persists into `timeline` (see Settings::timeline_interval), in display order.
-/// Rates are over the timeline interval; p99s are the worst of the interval. A series the platform cannot
-/// measure (the listen queue off Linux) has no points.
-inline constexpr TimelineSeriesInfo kTimelineSeries[] = {
-    {"connections", "count", "open device connections"},
-    {"accept_rate", "1/s", "connections accepted"},
-    {"requests_rate", "1/s", "responses sent, every status"},
-    {"responses_2xx_rate", "1/s", "2xx responses"},
-    {"responses_4xx_rate", "1/s", "4xx responses"},
-    {"responses_5xx_rate", "1/s", "5xx responses"},
-    {"samples_rate", "1/s", "telemetry samples committed"},
-    {"ack_p50_ms", "ms", "POST receive-to-ack latency, median"},
-    {"ack_p99_ms", "ms", "POST receive-to-ack latency, 99th percentile"},
-    {"listen_queue", "count", "connections waiting in the kernel accept queue"},
-    {"listen_queue_limit", "count", "the accept queue's limit (effective backlog)"},
-    {"backlog_fill", "ratio", "listen_queue / listen_queue_limit"},
-    {"listen_overflows_rate", "1/s", "host-wide listen queue overflows"},
-    {"listen_drops_rate", "1/s", "host-wide listen drops"},
-    {"fibers_alive", "count", "fibers started and not finished, all workers"},
-    {"parked", "count", "idle connections held without a fiber"},
-    {"switches_rate", "1/s", "fiber context switches, all workers"},
-    {"ready_depth", "count", "fibers ready to run on a worker", true},
-    {"idle_pct", "%", "time a worker spent idle in its reactor", true},
-    {"store_queue", "count", "samples waiting for commit"},
-    {"store_batch", "count", "samples in the last commit"},
-    {"commit_p50_ms", "ms", "group commit duration, median"},
-    {"commit_p99_ms", "ms", "group commit duration, 99th percentile"},
-    {"rss_bytes", "bytes", "gateway process resident memory"},
-    {"open_fds", "count", "open file descriptors"},
-    {"connection_ceiling", "count", "connections accepted at most"},
-};
 
 /// What a capture (or any FleetScope database) holds.
 struct CaptureInfo {

@@ -2,12 +2,12 @@
 #include "core/store/export_sinks.hpp"
 
 #include "core/telemetry/number.hpp"
+#include "core/util/iso_time.hpp"
 
 #include <boost/json.hpp>
 
 #include <cerrno>
 #include <charconv>
-#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <string_view>
@@ -27,12 +27,6 @@ void append_int(std::string& out, std::int64_t v)
     char buf[24];
     const auto r = std::to_chars(buf, buf + sizeof buf, v);
     out.append(buf, r.ptr);
-}
-
-void append_2(std::string& out, unsigned v)
-{
-    out += static_cast<char>('0' + v / 10);
-    out += static_cast<char>('0' + v % 10);
 }
 
 /// RFC 4180: quoted only when it holds a comma, a quote or a line break; quotes doubled.
@@ -110,7 +104,7 @@ public:
         out += ',';
         append_int(out, ts);
         out += ',';
-        append_iso_time(out, ts);
+        util::append_iso_time(out, ts);
         out += ',';
         auto it = names_.find(metric);
         if (it == names_.end())
@@ -164,31 +158,6 @@ private:
 };
 
 } // namespace
-
-void append_iso_time(std::string& out, std::int64_t ms)
-{
-    using namespace std::chrono;
-    const sys_time<milliseconds> tp{milliseconds(ms)};
-    const auto day = floor<days>(tp);
-    const year_month_day ymd{day};
-    const hh_mm_ss hms{tp - day};
-    append_int(out, static_cast<int>(ymd.year()));
-    out += '-';
-    append_2(out, static_cast<unsigned>(ymd.month()));
-    out += '-';
-    append_2(out, static_cast<unsigned>(ymd.day()));
-    out += 'T';
-    append_2(out, static_cast<unsigned>(hms.hours().count()));
-    out += ':';
-    append_2(out, static_cast<unsigned>(hms.minutes().count()));
-    out += ':';
-    append_2(out, static_cast<unsigned>(hms.seconds().count()));
-    out += '.';
-    const auto milli = static_cast<unsigned>(hms.subseconds().count());
-    out += static_cast<char>('0' + milli / 100);
-    append_2(out, milli % 100);
-    out += 'Z';
-}
 
 std::unique_ptr<ExportSink> make_text_sink(ExportFormat format, const std::string& path)
 {

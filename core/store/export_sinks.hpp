@@ -23,7 +23,4 @@ public:
 /// The CSV or JSON Lines sink (see export_data for the formats).
 std::unique_ptr<ExportSink> make_text_sink(ExportFormat format, const std::string& path);
 
-/// "2024-11-26T14:06:40.123Z" appended to `out`.
-void append_iso_time(std::string& out, std::int64_t ms);
-
 } // namespace fleetscope::store

@@ -6,6 +6,8 @@
 #include "core/store/capture_writer.hpp"
 #include "core/store/export_sinks.hpp"
 #include "core/store/store.hpp"
+#include "core/util/clock.hpp"
+#include "core/util/glob.hpp"
 
 #include <boost/json.hpp>
 
@@ -42,86 +44,6 @@ struct Cancelled {};
     throw ExportFailure{std::move(message)};
 }
 
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-/// Shell-style glob: `*`, `?`, and sets `[abc]`, `[a-z]`, `[!a-z]`. Iterative with one backtrack point for
-/// the last `*`, so it is linear for the patterns people type.
-bool glob_match(std::string_view pat, std::string_view text)
-{
-    std::size_t p = 0;
-    std::size_t t = 0;
-    std::size_t star = std::string_view::npos;
-    std::size_t star_t = 0;
-    auto set_match = [&](std::size_t& pi, char c) -> std::optional<bool> {
-        // pat[pi] == '['; returns nullopt for an unterminated set (then '[' is literal).
-        std::size_t i = pi + 1;
-        bool negate = false;
-        if (i < pat.size() && (pat[i] == '!' || pat[i] == '^')) {
-            negate = true;
-            ++i;
-        }
-        bool matched = false;
-        bool first = true;
-        for (; i < pat.size() && (first || pat[i] != ']'); ++i, first = false) {
-            if (i + 2 < pat.size() && pat[i + 1] == '-' && pat[i + 2] != ']') {
-                if (c >= pat[i] && c <= pat[i + 2])
-                    matched = true;
-                i += 2;
-            } else if (pat[i] == c) {
-                matched = true;
-            }
-        }
-        if (i >= pat.size())
-            return std::nullopt;
-        pi = i + 1;
-        return matched != negate;
-    };
-    while (t < text.size()) {
-        if (p < pat.size() && pat[p] == '*') {
-            star = p++;
-            star_t = t;
-            continue;
-        }
-        if (p < pat.size()) {
-            if (pat[p] == '?') {
-                ++p;
-                ++t;
-                continue;
-            }
-            if (pat[p] == '[') {
-                std::size_t next = p;
-                if (auto m = set_match(next, text[t])) {
-                    if (*m) {
-                        p = next;
-                        ++t;
-                        continue;
-                    }
-                } else if (text[t] == '[') {
-                    ++p;
-                    ++t;
-                    continue;
-                }
-            } else if (pat[p] == text[t]) {
-                ++p;
-                ++t;
-                continue;
-            }
-        }
-        if (star == std::string_view::npos)
-            return false;
-        p = star + 1;
-        t = ++star_t;
-    }
-    while (p < pat.size() && pat[p] == '*')
-        ++p;
-    return p == pat.size();
-}
-
 /// What the export reads.
 struct Selection {
     ReadingsQuery readings;
@@ -143,7 +65,7 @@ Selection select(const Reader& source, const ExportQuery& q)
     r.to = q.to.value_or(kMaxTime);
     s.whole_devices = !q.session && !q.from && !q.to && q.metrics.empty();
 
-    const std::int64_t now = wall_ms();
+    const std::int64_t now = util::now_ms();
     bool found = false;
     for (SessionRow& session : source.sessions()) {
         const std::int64_t end = session.ended_at.value_or(now);
@@ -176,7 +98,7 @@ Selection select(const Reader& source, const ExportQuery& q)
     for (const DeviceRow& d : source.devices()) {
         bool take = q.devices.empty();
         for (std::size_t i = 0; i < q.devices.size(); ++i) {
-            if (glob_match(q.devices[i], d.device)) {
+            if (util::glob_match(q.devices[i], d.device)) {
                 used[i] = true;
                 take = true;
             }
@@ -323,13 +245,6 @@ ExportResult finish(ExportResult result, const std::string& temp, std::chrono::s
 
 } // namespace
 
-std::string format_iso_time(std::int64_t ms)
-{
-    std::string out;
-    append_iso_time(out, ms);
-    return out;
-}
-
 std::string_view to_string(ExportFormat f)
 {
     switch (f) {
@@ -393,7 +308,7 @@ ExportResult export_data(const Reader& source, const ExportQuery& query, ExportF
             copy_session_records(source, sel, *capture);
             capture->add_meta({{"capture_format", std::to_string(kCaptureFormatVersion)},
                                {"app_version", FLEETSCOPE_VERSION},
-                               {"exported_at", std::to_string(wall_ms())},
+                               {"exported_at", std::to_string(util::now_ms())},
                                {"origin", fs::absolute(source.location()).string()},
                                {"filters", filters_json(query)},
                                {"samples", std::to_string(counted.done())}});

@@ -91,7 +91,7 @@ struct SessionRow {
     std::string settings_json;
 };
 
-/// One point of the gateway metric timeline (see kTimelineSeries in capture.hpp).
+/// One point of the gateway metric timeline (see metrics::kDerivedSeries).
 struct TimelineRow {
     std::string series;
     std::int64_t ts = 0; // ms since epoch, wall clock

@@ -14,14 +14,6 @@ namespace {
 
 namespace json = boost::json;
 
-constexpr std::array<bool, 256> kIdentifierChars = [] {
-    std::array<bool, 256> table{};
-    for (char c : std::string_view("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-")) {
-        table[static_cast<unsigned char>(c)] = true;
-    }
-    return table;
-}();
-
 constexpr std::string_view kIdentifierForm = "characters of [A-Za-z0-9._:-]";
 
 // `{"device":"a","metrics":{"b":0}}` and a comma: no sample is shorter, so reserving body size / this never
@@ -451,15 +443,6 @@ private:
 };
 
 } // namespace
-
-bool valid_identifier(std::string_view s, std::size_t max_len)
-{
-    if (s.empty() || s.size() > max_len) {
-        return false;
-    }
-    return std::all_of(s.begin(), s.end(),
-                       [](char c) { return kIdentifierChars[static_cast<unsigned char>(c)]; });
-}
 
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits)
 {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/telemetry/sample.hpp"
+#include "core/util/identifier.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -11,7 +12,7 @@
 
 namespace fleetscope::telemetry {
 
-/// Fixed by the HTTP contract (DESIGN.md), unlike the tunable `DecodeLimits`.
+/// Fixed by the HTTP contract (README.md, HTTP API), unlike the tunable `DecodeLimits`.
 inline constexpr std::size_t kMaxDeviceLength = 128;
 inline constexpr std::size_t kMaxMetricNameLength = 64;
 
@@ -29,12 +30,12 @@ struct DecodeResult {
     bool ok() const { return error.empty(); }
 };
 
-/// Decodes and validates a telemetry body per the HTTP contract (DESIGN.md): one sample object or an array of
-/// them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
+/// Decodes and validates a telemetry body per the HTTP contract (README.md, HTTP API): one sample object or
+/// an array of them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
 /// Pure function, safe on any thread.
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
 
-/// True when `s` is 1..max_len characters of [A-Za-z0-9._:-].
-bool valid_identifier(std::string_view s, std::size_t max_len);
+/// True when `s` is 1..max_len characters of [A-Za-z0-9._:-] (the one check, in core/util).
+using util::valid_identifier;
 
 } // namespace fleetscope::telemetry

@@ -116,8 +116,8 @@ double median(std::vector<double> v)
 int evaluation_cost()
 {
     alerts::Engine engine;
-    if (auto e = engine.set_rules(hundred_rules(), 0); !e.empty()) {
-        std::printf("rules invalid: %s\n", e.c_str());
+    if (auto applied = engine.set_rules(hundred_rules(), 0); !applied) {
+        std::printf("rules invalid: %s\n", applied.error().c_str());
         return 1;
     }
     // One sample per request, 4 metrics, as fleetscope-sim sends; same value generator.
@@ -229,10 +229,10 @@ int main(int argc, char** argv)
 {
     if (argc == 3 && std::string_view(argv[1]) == "--write-rules") {
         // For tests/bench/alerts-cost.sh: the same 100 rules for the headless gateway.
-        const std::string e = alerts::save_rules(argv[2], hundred_rules());
-        if (!e.empty())
-            std::printf("%s\n", e.c_str());
-        return e.empty() ? 0 : 1;
+        const auto saved = alerts::save_rules(argv[2], hundred_rules());
+        if (!saved)
+            std::printf("%s\n", saved.error().c_str());
+        return saved ? 0 : 1;
     }
     const int seconds = argc > 1 ? std::atoi(argv[1]) : 3;
     const int pairs = argc > 2 ? std::atoi(argv[2]) : 3;
@@ -249,9 +249,9 @@ int main(int argc, char** argv)
         return 1;
     }
     const std::filesystem::path dir(dir_c);
-    const std::string save = alerts::save_rules((dir / "alerts.json").string(), hundred_rules());
-    if (!save.empty()) {
-        std::printf("cannot save rules: %s\n", save.c_str());
+    const auto saved = alerts::save_rules((dir / "alerts.json").string(), hundred_rules());
+    if (!saved) {
+        std::printf("cannot save rules: %s\n", saved.error().c_str());
         return 1;
     }
 

@@ -8,6 +8,7 @@
 //
 //   bench_pg_store [seconds-per-case=3] [rounds=2] [devices=256] [N ...=256 1024]
 #include "core/store/pg/pg_store.hpp"
+#include "core/util/clock.hpp"
 #include "submit_window.hpp"
 #include "support/postgres_server.hpp"
 
@@ -104,9 +105,7 @@ Result run_case(testing::PostgresServer& server, const std::string& db, store::p
     const double p0 = tree_cpu_seconds(server.pid());
     const auto t0 = std::chrono::steady_clock::now();
     std::vector<std::thread> producers;
-    const std::int64_t first_ts = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                      std::chrono::system_clock::now().time_since_epoch())
-                                      .count();
+    const std::int64_t first_ts = util::now_ms();
     for (int p = 0; p < kProducers; ++p) {
         producers.emplace_back([&, p] {
             for (std::uint64_t i = static_cast<std::uint64_t>(p); running.load(std::memory_order_relaxed);

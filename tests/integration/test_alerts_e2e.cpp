@@ -6,6 +6,7 @@
 // fleetscope_alerts_active; the headless binary logs raise and clear lines.
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QDir>
 #include <QProcess>
@@ -39,12 +40,8 @@ constexpr const char* kDropsRules = R"({"rules":[
 
 Settings settings_in(const QTemporaryDir& dir, const char* rules = kRules)
 {
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QStringLiteral("a.db")).toStdString();
+    Settings s = loopback_settings(dir, "a.db");
     s.alert_rules = dir.filePath(QStringLiteral("alerts.json")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
     std::ofstream(s.alert_rules) << rules;
     return s;
 }
@@ -342,8 +339,8 @@ void TestAlertsE2e::liveRulesReplaceTheFile()
     auto rules = g->alerts().rules();
     rules[0].threshold = 10; // hot: above 10
     rules[0].clear.reset();
-    QVERIFY(!g->set_alert_rules({alerts::Rule{}}).empty()); // an unnamed rule is refused
-    QCOMPARE(QString::fromStdString(g->set_alert_rules(rules)), QString());
+    QVERIFY(!g->set_alert_rules({alerts::Rule{}}).ok()); // an unnamed rule is refused
+    QCOMPARE(QString::fromStdString(g->set_alert_rules(rules).error()), QString());
     QVERIFY(post_value(c, "e2e-2", 20));
     QVERIFY(!wait_for(c, "active", "hot", "e2e-2", milliseconds(1000)).is_null());
     c.close();

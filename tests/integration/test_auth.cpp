@@ -7,6 +7,7 @@
 #include "core/gateway.hpp"
 #include "core/sim/simulator.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 #include "support/tls_certificate.hpp"
 #include "support/tls_client.hpp"
 
@@ -29,12 +30,7 @@ namespace {
 
 Settings base_settings(const QTemporaryDir& dir, const char* db)
 {
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QString::fromLatin1(db)).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
-    return s;
+    return loopback_settings(dir, db);
 }
 
 json::value parse_json(const Response& r)

@@ -5,10 +5,15 @@
 // the persisted timeline and marks, and the export/sessions subcommands.
 #include "core/capture_cli.hpp"
 #include "core/gateway.hpp"
+#include "core/metrics/derived.hpp"
 #include "core/store/capture.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/store.hpp"
+#include "core/util/clock.hpp"
+#include "core/util/iso_time.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
+#include "support/sqlite_probe.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -127,19 +132,6 @@ std::vector<Reading> raw_readings(const std::string& path)
     return out;
 }
 
-std::int64_t raw_int(const std::string& path, const char* sql)
-{
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
-
 bool exec_sql(const std::string& path, const char* sql)
 {
     sqlite3* db = nullptr;
@@ -214,7 +206,7 @@ std::vector<Reading> read_csv(const std::string& path)
         if (f.size() != 5)
             throw std::runtime_error("CSV record without 5 fields: " + line);
         const std::int64_t ts = std::stoll(f[1]);
-        if (f[2] != store::format_iso_time(ts))
+        if (f[2] != util::format_iso_time(ts))
             throw std::runtime_error("iso_time " + f[2] + " does not match ts " + f[1]);
         out.push_back(Reading{f[0], ts, f[3], parse_double(f[4])});
     }
@@ -349,19 +341,14 @@ void TestCapture::initTestCase()
 {
     QVERIFY(dir_.isValid());
     db_ = dir_.filePath(QStringLiteral("recorded.db")).toStdString();
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = db_;
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir_, "recorded.db");
     s.sample_interval = milliseconds(20);
     s.timeline_interval = milliseconds(100);
     Gateway g(s);
     g.start();
     session_ = g.session_id();
     QVERIFY(session_ > 0);
-    t0_ =
-        std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    t0_ = util::now_ms();
 
     // Real posts over loopback: kRequests requests of kSamplesPerRequest samples, three metrics each.
     HttpClient c;
@@ -388,8 +375,7 @@ void TestCapture::initTestCase()
         QVERIFY(res && res->result_int() == 204);
         ++posted_;
     }
-    const auto now =
-        std::chrono::duration_cast<milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+    const auto now = util::now_ms();
     QCOMPARE(QString::fromStdString(g.add_mark("the interesting bit", now - 1000, now)), QString());
     QVERIFY(!g.add_mark("", 1, 2).empty());
     QVERIFY(!g.add_mark("backwards", 2, 1).empty());
@@ -417,7 +403,7 @@ void TestCapture::isoTime()
 {
     QFETCH(qlonglong, ms);
     QFETCH(QString, iso);
-    QCOMPARE(QString::fromStdString(store::format_iso_time(ms)), iso);
+    QCOMPARE(QString::fromStdString(util::format_iso_time(ms)), iso);
 }
 
 void TestCapture::roundTrip_data()
@@ -470,16 +456,16 @@ void TestCapture::roundTrip()
         QCOMPARE(info.sessions[0].end_reason, std::string("stop"));
         // One file: no WAL beside it, rollback journal mode, and the device rows describe the selection.
         QVERIFY(!fs::exists(out + "-wal"));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
+        QCOMPARE(sqlite_scalar(out, "SELECT samples FROM devices WHERE name = 'pump-3'"),
                  std::int64_t(kRequests * kSamplesPerRequest / kDevices));
-        QCOMPARE(raw_int(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
+        QCOMPARE(sqlite_scalar(out, "SELECT samples FROM devices WHERE name = 'twice'"), std::int64_t(2));
         const char* rows =
             "SELECT sum(length(name) * 7 + first_seen % 1000003 + last_seen % 1000033 + samples)"
             " FROM devices";
-        QCOMPARE(raw_int(out, rows), raw_int(db_, rows));
+        QCOMPARE(sqlite_scalar(out, rows), sqlite_scalar(db_, rows));
         // The capture holds the session's timeline and marks as the database does.
-        QCOMPARE(raw_int(out, "SELECT count(*) FROM timeline"),
-                 raw_int(db_, "SELECT count(*) FROM timeline"));
+        QCOMPARE(sqlite_scalar(out, "SELECT count(*) FROM timeline"),
+                 sqlite_scalar(db_, "SELECT count(*) FROM timeline"));
         QCOMPARE(reader.marks().size(), std::size_t(1));
     }
 }
@@ -496,7 +482,7 @@ void TestCapture::numbersAreExact()
     std::ifstream in(out);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     const std::string first =
-        "pump-1," + std::to_string(t0_) + "," + store::format_iso_time(t0_) + ",temp_c,21\r\n";
+        "pump-1," + std::to_string(t0_) + "," + util::format_iso_time(t0_) + ",temp_c,21\r\n";
     QVERIFY2(text.find(first) != std::string::npos, first.c_str());
     QVERIFY(text.find(",odd,0.1\r\n") != std::string::npos);
     QVERIFY(text.find(",odd,1e+22\r\n") != std::string::npos);
@@ -515,9 +501,8 @@ void TestCapture::timelineAndMarksPersisted()
     // Every stored name is one of the documented series (per-worker ones with their worker suffix).
     for (const auto& s : series) {
         const std::string base = s.substr(0, s.find('.'));
-        const bool known = std::any_of(std::begin(store::kTimelineSeries), std::end(store::kTimelineSeries),
-                                       [&](const auto& info) { return info.name == base; });
-        QVERIFY2(known, s.c_str());
+        const auto known = metrics::derived_from(base);
+        QVERIFY2(known && metrics::info(*known).persisted, s.c_str());
     }
     const auto points = reader.timeline(0, std::numeric_limits<std::int64_t>::max(), "samples_rate");
     QVERIFY2(points.size() >= 2, "expected a point every 100 ms of a run of more than 450 ms");
@@ -607,7 +592,7 @@ void TestCapture::filters()
     for (const Reading& e : expected)
         if (e.device == "pump-3")
             times.insert(e.ts);
-    QCOMPARE(raw_int(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
+    QCOMPARE(sqlite_scalar(capture, "SELECT coalesce(max(samples), 0) FROM devices WHERE name = 'pump-3'"),
              std::int64_t(times.size()));
     QCOMPARE(r.samples, std::uint64_t(expected.size()));
     const auto got = read_jsonl(out);
@@ -817,7 +802,7 @@ void TestCapture::schemaOneOpensUntouched()
     }
     QCOMPARE(temp_files(), temps);
     QVERIFY(bytes() == before);
-    QCOMPARE(raw_int(path, "PRAGMA user_version"), std::int64_t(1));
+    QCOMPARE(sqlite_scalar(path, "PRAGMA user_version"), std::int64_t(1));
 
     // It also exports, and its capture opens as one of this build.
     const std::string out = dir.filePath(QStringLiteral("old.fleetscope")).toStdString();

@@ -7,6 +7,7 @@
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QtTest>
 
@@ -193,11 +194,7 @@ void TestConformance::initTestCase()
 {
     QVERIFY(dir_.isValid());
     // The shipped limits, so that the rows show the defaults conform.
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir_.filePath(QStringLiteral("conformance.db")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir_, "conformance.db");
     gateway_ = std::make_unique<Gateway>(s);
     gateway_->start();
     port_ = gateway_->port();

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// Durability (DESIGN.md, Store): a 204 means committed, so neither kill -9 nor SIGTERM may lose an
-// acknowledged sample, and nothing may be stored twice.
+// Durability (docs/architecture.md, The store): a 204 means committed, so neither kill -9 nor SIGTERM may
+// lose an acknowledged sample, and nothing may be stored twice.
 //
 // killNineLosesNothingAcknowledged runs the real fleetscope-gateway binary from FLEETSCOPE_BIN_DIR with 16
 // clients posting back to back, kills it 20 times (each after a different time, so that the kills land in

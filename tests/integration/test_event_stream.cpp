@@ -186,7 +186,7 @@ void TestEventStream::eventsArrive()
     hot.metric = "temp_c";
     hot.condition = alerts::Condition::above;
     hot.threshold = 50;
-    QCOMPARE(QString::fromStdString(g.set_alert_rules({hot})), QString());
+    QCOMPARE(QString::fromStdString(g.set_alert_rules({hot}).error()), QString());
 
     StreamClient s("127.0.0.1", g.port());
     QVERIFY(s.connected());

@@ -11,6 +11,7 @@
 // answered 503, while the main file's only holds up compaction, and commits go on.
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -227,11 +228,7 @@ private:
 
 Settings fault_settings(const QTemporaryDir& dir)
 {
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QStringLiteral("faults.db")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir, "faults.db");
     s.retry_after_seconds = kRetryAfter;
     s.store_busy_timeout = kBusyTimeout;
     return s;

@@ -6,6 +6,7 @@
 #include "core/gateway.hpp"
 #include "core/store/store.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -372,11 +373,7 @@ void TestHostile::initTestCase()
     QVERIFY(dir_.isValid());
     // Default limits, so the tests show that the shipped limits hold; short timeouts so slow clients are cut
     // within the test's time budget.
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir_.filePath(QStringLiteral("hostile.db")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir_, "hostile.db");
     s.header_timeout = kHeaderTimeout;
     s.body_timeout = kBodyTimeout;
     s.write_timeout = kWriteTimeout;
@@ -1066,11 +1063,7 @@ void TestHostile::connectionFloodPastFileLimit()
 {
     QTemporaryDir dir;
     QVERIFY(dir.isValid());
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QStringLiteral("flood.db")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir, "flood.db");
     Gateway g(s); // start() raises the soft limit to the hard one; the flood lowers it afterwards
     g.start();
 

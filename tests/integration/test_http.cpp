@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The gateway's HTTP contract (DESIGN.md, HTTP API) over real loopback sockets: keep-alive, pipelining, every
+// The gateway's HTTP contract (README.md, HTTP API) over real loopback sockets: keep-alive, pipelining, every
 // error status with its JSON body, timeouts, parked connections, queries, metrics, backpressure and graceful
 // stop. Requests are written as raw bytes so each test controls the framing exactly.
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -26,12 +27,7 @@ namespace {
 
 Settings base_settings(const QTemporaryDir& dir)
 {
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir.filePath(QStringLiteral("t.db")).toStdString();
-    s.workers = 2;
-    s.stack_cache_per_worker = 16;
-    return s;
+    return loopback_settings(dir, "t.db");
 }
 
 std::unique_ptr<Gateway> start_gateway(const Settings& s)

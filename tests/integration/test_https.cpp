@@ -5,6 +5,7 @@
 // stream's own cases (partial records, a peer closing mid-record, renegotiation) are test_tls_stream's.
 #include "core/gateway.hpp"
 #include "integration/http_client.hpp"
+#include "support/loopback_settings.hpp"
 #include "support/openssl_allocations.hpp"
 #include "support/tls_certificate.hpp"
 #include "support/tls_client.hpp"
@@ -74,11 +75,7 @@ void TestHttps::initTestCase()
     const std::string key = dir_.filePath(QStringLiteral("key.pem")).toStdString();
     QVERIFY(write_self_signed(cert_, key));
 
-    Settings s;
-    s.listen = "127.0.0.1:0";
-    s.db_path = dir_.filePath(QStringLiteral("https.db")).toStdString();
-    s.workers = 1;
-    s.stack_cache_per_worker = 16;
+    Settings s = loopback_settings(dir_, "https.db", 1);
     s.tls_cert = cert_;
     s.tls_key = key;
     s.park_after = milliseconds(100);

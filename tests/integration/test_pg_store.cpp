@@ -8,6 +8,7 @@
 #include "core/store/pg/pg_reader.hpp"
 #include "core/store/pg/pg_store.hpp"
 #include "core/store/pg/schema.hpp"
+#include "core/util/clock.hpp"
 #include "support/postgres_server.hpp"
 
 #include <QTest>
@@ -27,12 +28,7 @@ using testing::PostgresServer;
 
 namespace {
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
+using util::now_ms;
 
 telemetry::Sample sample(std::string device, std::int64_t ts, std::vector<telemetry::Metric> metrics)
 {

@@ -242,7 +242,7 @@ private slots:
             o.ramp_rate = -1;
         else if (field == "faulty")
             o.faulty = 1.5;
-        const std::string err = sim::validate(o);
+        const std::string err = sim::validate(o).error();
         QVERIFY2(QString::fromStdString(err).contains(expected), err.c_str());
         const sim::Report r = sim::run(o);
         QCOMPARE(r.fatal, err);

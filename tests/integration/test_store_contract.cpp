@@ -9,6 +9,7 @@
 #include "core/capture_cli.hpp"
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
+#include "core/util/clock.hpp"
 #include "support/postgres_server.hpp"
 
 #include <QFile>
@@ -322,9 +323,7 @@ void TestStoreContract::retentionDeletesOnlyWhatIsOld()
 {
     NEED_BACKEND();
     constexpr std::int64_t day = 86'400'000;
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now = util::now_ms();
     const std::int64_t old_ts = now - 5 * day; // before the cutoff, the start of the UTC day 2 days ago
     const std::int64_t kept_ts = now - 60'000;
     auto o = options(fresh(backend));
@@ -377,9 +376,7 @@ void TestStoreContract::retentionDeletesOnlyWhatIsOld()
 void TestStoreContract::retentionRunsOnItsOwn()
 {
     NEED_BACKEND();
-    const std::int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::system_clock::now().time_since_epoch())
-                                 .count();
+    const std::int64_t now = util::now_ms();
     auto o = options(fresh(backend));
     o.retention_days = 1;
     auto s = store::open_store(o);

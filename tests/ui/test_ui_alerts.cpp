@@ -6,6 +6,8 @@
 // recovery into the history; and the rule editor refusing an invalid rule with the core's message, saving
 // a valid one and applying it to the running gateway.
 #include "core/alerts/alerts.hpp"
+#include "integration/http_client.hpp"
+#include "support/monitor_gateway.hpp"
 #include "ui/dialogs/rule_editor_dialog.hpp"
 #include "ui/main_window/main_window.hpp"
 #include "ui/models/alert_center.hpp"
@@ -30,7 +32,6 @@
 #include <QSettings>
 #include <QSignalSpy>
 #include <QTableView>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -44,42 +45,23 @@ struct Response {
     QByteArray body;
 };
 
-// One HTTP/1.1 request on a keep-alive socket; reads the head, then as much body as Content-Length says.
-Response request(QTcpSocket& socket, const QByteArray& method, const QByteArray& target,
-                 const QByteArray& body = {})
+// One request on a keep-alive connection: its status line and body.
+Response request(testing::HttpClient& client, const std::string& raw)
 {
-    QByteArray req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n";
-    if (!body.isEmpty())
-        req +=
-            "Content-Type: application/json\r\nContent-Length: " + QByteArray::number(body.size()) + "\r\n";
-    req += "\r\n" + body;
-    socket.write(req);
-    if (!socket.waitForBytesWritten(5000))
-        return {"write failed: " + socket.errorString().toUtf8(), {}};
-    QByteArray response;
-    while (!response.contains("\r\n\r\n")) {
-        if (!socket.waitForReadyRead(10'000))
-            return {"no answer: " + socket.errorString().toUtf8(), {}};
-        response += socket.readAll();
-    }
-    const int headEnd = response.indexOf("\r\n\r\n") + 4;
-    qsizetype length = 0;
-    for (const QByteArray& line : response.left(headEnd).split('\n'))
-        if (line.toLower().startsWith("content-length:"))
-            length = line.mid(15).trimmed().toLongLong();
-    while (response.size() < headEnd + length && socket.waitForReadyRead(5000))
-        response += socket.readAll();
-    return {response.left(response.indexOf("\r\n")), response.mid(headEnd, length)};
+    const auto res = client.request(raw);
+    if (!res)
+        return {"no answer: " + QByteArray::fromStdString(client.error().message()), {}};
+    return {"HTTP/1.1 " + QByteArray::number(res->result_int()), QByteArray::fromStdString(res->body())};
 }
 
-bool postTemp(QTcpSocket& socket, const char* device, double temp)
+bool postTemp(testing::HttpClient& client, const char* device, double temp)
 {
     const QByteArray body = QStringLiteral(R"({"device":"%1","ts":%2,"metrics":{"temp_c":%3}})")
                                 .arg(QLatin1String(device))
                                 .arg(QDateTime::currentMSecsSinceEpoch())
                                 .arg(temp)
                                 .toUtf8();
-    const Response r = request(socket, "POST", "/v1/telemetry", body);
+    const Response r = request(client, testing::post_telemetry(body.toStdString()));
     if (!r.status.startsWith("HTTP/1.1 204"))
         qWarning("expected 204, got: %s %s", r.status.constData(), r.body.constData());
     return r.status.startsWith("HTTP/1.1 204");
@@ -406,9 +388,10 @@ void TestUiAlerts::marksKeepTheSortOrder()
 void TestUiAlerts::liveAlertInTheMonitor()
 {
     const QString rulesPath = dir_.filePath(QStringLiteral("alerts.json"));
-    QCOMPARE(QString::fromStdString(
-                 alerts::save_rules(rulesPath.toStdString(), std::vector{hotRule("hot", "temp_c", 50)})),
-             QString());
+    QCOMPARE(
+        QString::fromStdString(
+            alerts::save_rules(rulesPath.toStdString(), std::vector{hotRule("hot", "temp_c", 50)}).error()),
+        QString());
     Settings settings;
     settings.listen = "127.0.0.1:0";
     settings.db_path = dir_.filePath(QStringLiteral("fleet.db")).toStdString();
@@ -418,14 +401,9 @@ void TestUiAlerts::liveAlertInTheMonitor()
     window.resize(1400, 900);
     window.show();
     QVERIFY(window.showPage(QStringLiteral("alerts")));
-    QSignalSpy started(&window, &MainWindow::gatewayStarted);
-    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
-    window.startGateway();
-    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
-    if (failed.count() == 1)
-        QFAIL(qPrintable(QStringLiteral("gateway did not start: ") + failed.at(0).at(0).toString()));
-    const quint16 port = started.at(0).at(0).toString().section(QLatin1Char(':'), -1).toUShort();
-    QVERIFY(port != 0);
+    const auto started = testing::start_monitor_gateway(window);
+    QVERIFY2(started, started.error().c_str());
+    const quint16 port = *started;
 
     AlertCenter* center = window.alertCenter();
     AlertsPage* page = window.alertsPage();
@@ -434,16 +412,15 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QCOMPARE(center->activeCount(), 0);
     QCOMPARE(tile->value(), QStringLiteral("0"));
 
-    QTcpSocket socket;
-    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
-    QVERIFY(socket.waitForConnected(5000));
-    QVERIFY(postTemp(socket, "pump-17", 21.5));
-    QVERIFY(postTemp(socket, "pump-18", 22.0));
+    testing::HttpClient client;
+    QVERIFY(client.connect(port));
+    QVERIFY(postTemp(client, "pump-17", 21.5));
+    QVERIFY(postTemp(client, "pump-18", 22.0));
 
     // Crossing the threshold: the page, the device row and the overview badge show it within a second.
     QElapsedTimer clock;
     clock.start();
-    QVERIFY(postTemp(socket, "pump-17", 60.0));
+    QVERIFY(postTemp(client, "pump-17", 60.0));
     QTRY_VERIFY_WITH_TIMEOUT(center->activeCount() == 1, 1000);
     qInfo("alert shown %lld ms after the crossing sample was posted", clock.elapsed());
     QTableView* activeView = page->activeView();
@@ -487,7 +464,7 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QCOMPARE(acked.at(1).at(1).toString(), QStringLiteral("already_acked"));
 
     // The engine's own view, over HTTP: active, acknowledged.
-    const Response alertsJson = request(socket, "GET", "/v1/alerts");
+    const Response alertsJson = request(client, testing::get("/v1/alerts"));
     QVERIFY2(alertsJson.status.startsWith("HTTP/1.1 200"), alertsJson.status.constData());
     const QJsonObject doc = QJsonDocument::fromJson(alertsJson.body).object();
     const QJsonArray activeJson = doc.value(QStringLiteral("active")).toArray();
@@ -496,7 +473,7 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QVERIFY(!activeJson.at(0).toObject().value(QStringLiteral("acked_at")).isNull());
 
     // Recovery clears it into the history, with its raise and its acknowledgement.
-    QVERIFY(postTemp(socket, "pump-17", 40.0));
+    QVERIFY(postTemp(client, "pump-17", 40.0));
     QTRY_COMPARE_WITH_TIMEOUT(center->activeCount(), 0, 1000);
     QCOMPARE(devices->alertCountAt(devices->rowOf(QStringLiteral("pump-17"))), 0);
     QCOMPARE(tile->value(), QStringLiteral("0"));
@@ -546,7 +523,7 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QTest::keyClick(metric, Qt::Key_Delete);
     alerts::Rule invalid = editor->rules().back();
     QVERIFY(invalid.metric.empty());
-    const QString expected = QString::fromStdString(alerts::validate(invalid));
+    const QString expected = QString::fromStdString(alerts::validate(invalid).error());
     QVERIFY(!expected.isEmpty());
     QCOMPARE(editor->errorText(), expected);
     // A threshold that is not a number is named as such.
@@ -568,23 +545,23 @@ void TestUiAlerts::liveAlertInTheMonitor()
     QCOMPARE(editor->errorText(), QString());
     editor->accept();
     QTRY_VERIFY(!editor || !editor->isVisible());
-    const alerts::RulesResult saved = alerts::load_rules(rulesPath.toStdString());
-    QVERIFY2(saved.ok(), saved.error.c_str());
-    QCOMPARE(saved.rules.size(), std::size_t{2});
-    QCOMPARE(saved.rules[0], hotRule("hot", "temp_c", 50));
-    QCOMPARE(saved.rules[1].name, std::string("volt-high"));
-    QCOMPARE(saved.rules[1].metric, std::string("volt"));
-    QCOMPARE(saved.rules[1].threshold, 3.5);
+    const auto saved = alerts::load_rules(rulesPath.toStdString());
+    QVERIFY2(saved.ok(), saved.error().c_str());
+    QCOMPARE(saved->size(), std::size_t{2});
+    QCOMPARE((*saved)[0], hotRule("hot", "temp_c", 50));
+    QCOMPARE((*saved)[1].name, std::string("volt-high"));
+    QCOMPARE((*saved)[1].metric, std::string("volt"));
+    QCOMPARE((*saved)[1].threshold, 3.5);
     QTRY_COMPARE_WITH_TIMEOUT(applied.count(), 1, 5000);
     QCOMPARE(applied.at(0).at(0).toString(), QString());
 
     // Applied live: the new rule raises on the next sample that crosses it.
     const QByteArray volt = R"({"device":"pump-17","metrics":{"volt":4.2}})";
-    QVERIFY(request(socket, "POST", "/v1/telemetry", volt).status.startsWith("HTTP/1.1 204"));
+    QVERIFY(request(client, testing::post_telemetry(volt.toStdString())).status.startsWith("HTTP/1.1 204"));
     QTRY_COMPARE_WITH_TIMEOUT(center->activeCount(), 1, 1000);
     QVERIFY(activeRowOf(center, "volt-high") >= 0);
 
-    socket.disconnectFromHost();
+    client.close();
     QSignalSpy stopped(&window, &MainWindow::gatewayStopped);
     window.stopGateway();
     QTRY_VERIFY_WITH_TIMEOUT(stopped.count() == 1, 20'000);

@@ -7,6 +7,7 @@
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
 #include "integration/http_client.hpp"
+#include "support/monitor_gateway.hpp"
 #include "ui/capture/capture_replay.hpp"
 #include "ui/capture/export_job.hpp"
 #include "ui/capture/recent_files.hpp"
@@ -130,14 +131,9 @@ void TestUiCapture::initTestCase()
     settings.db_path = db_.toStdString();
     settings.workers = 1;
     MainWindow window(settings);
-    QSignalSpy started(&window, &MainWindow::gatewayStarted);
-    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
-    window.startGateway();
-    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
-    if (failed.count() == 1)
-        QFAIL(qPrintable(QStringLiteral("gateway did not start: ") + failed.at(0).at(0).toString()));
-    const auto port =
-        static_cast<std::uint16_t>(started.at(0).at(0).toString().section(QLatin1Char(':'), -1).toUInt());
+    const auto started = testing::start_monitor_gateway(window);
+    QVERIFY2(started, started.error().c_str());
+    const std::uint16_t port = *started;
 
     testing::HttpClient client;
     QVERIFY(client.connect(port));

@@ -3,6 +3,8 @@
 // posts real telemetry over a keep-alive HTTP/1.1 connection, and the device table, the overview and the
 // device detail (history from SQLite joined with the live tail) all show it.
 #include "core/auth/tokens.hpp"
+#include "integration/http_client.hpp"
+#include "support/monitor_gateway.hpp"
 #include "ui/main_window/main_window.hpp"
 #include "ui/models/device_table_model.hpp"
 #include "ui/pages/device_detail_page.hpp"
@@ -14,7 +16,6 @@
 #include <QSet>
 #include <QSettings>
 #include <QSignalSpy>
-#include <QTcpSocket>
 #include <QTemporaryDir>
 #include <QTest>
 
@@ -23,31 +24,14 @@ using namespace fleetscope::ui;
 
 namespace {
 
-// Sends one POST /v1/telemetry on `socket` and returns the status line of the answer.
-QByteArray post(QTcpSocket& socket, const QByteArray& body)
+// Sends one POST /v1/telemetry on `client` and returns the status line of the answer.
+QByteArray post(testing::HttpClient& client, const QByteArray& body)
 {
-    QByteArray request =
-        "POST /v1/telemetry HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        "Content-Length: " +
-        QByteArray::number(body.size()) + "\r\n\r\n" + body;
-    socket.write(request);
-    if (!socket.waitForBytesWritten(5000))
-        return "write failed: " + socket.errorString().toUtf8();
-    QByteArray response;
-    // Read the head, then as much body as Content-Length announces, so the connection stays in step.
-    while (!response.contains("\r\n\r\n")) {
-        if (!socket.waitForReadyRead(10'000))
-            return "no answer: " + socket.errorString().toUtf8();
-        response += socket.readAll();
-    }
-    const int headEnd = response.indexOf("\r\n\r\n") + 4;
-    qsizetype length = 0;
-    for (const QByteArray& line : response.left(headEnd).split('\n'))
-        if (line.toLower().startsWith("content-length:"))
-            length = line.mid(15).trimmed().toLongLong();
-    while (response.size() < headEnd + length && socket.waitForReadyRead(5000))
-        response += socket.readAll();
-    return response.left(response.indexOf("\r\n"));
+    const auto res = client.request(testing::post_telemetry(body.toStdString()));
+    if (!res)
+        return "no answer: " + QByteArray::fromStdString(client.error().message());
+    return "HTTP/1.1 " + QByteArray::number(res->result_int()) + " " +
+           QByteArray::fromStdString(testing::str(res->reason()));
 }
 
 bool isNoContent(const QByteArray& statusLine)
@@ -94,16 +78,10 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     settings.workers = 2;
     MainWindow window(settings);
     window.show();
-    QSignalSpy started(&window, &MainWindow::gatewayStarted);
-    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
-    window.startGateway();
-    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
-    if (failed.count() == 1)
-        QFAIL(qPrintable(QStringLiteral("gateway did not start: ") + failed.at(0).at(0).toString()));
+    const auto started = testing::start_monitor_gateway(window);
+    QVERIFY2(started, started.error().c_str());
     QVERIFY(window.gatewayRunning());
-    const QString listening = started.at(0).at(0).toString();
-    const quint16 port = listening.section(QLatin1Char(':'), -1).toUShort();
-    QVERIFY2(port != 0, qPrintable(listening));
+    const quint16 port = *started;
     auto* access = window.findChild<QLabel*>(QStringLiteral("accessLabel"));
     QVERIFY(access);
     QCOMPARE(access->text(), QStringLiteral("HTTP · no tokens"));
@@ -115,13 +93,12 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     QVERIFY(samples);
     QTRY_VERIFY_WITH_TIMEOUT(samples->graph(0)->data()->size() > 0, 10'000);
 
-    QTcpSocket socket;
-    socket.connectToHost(QStringLiteral("127.0.0.1"), port);
-    QVERIFY(socket.waitForConnected(5000));
+    testing::HttpClient client;
+    QVERIFY(client.connect(port));
     const qint64 t0 = QDateTime::currentMSecsSinceEpoch();
     // Two samples on one keep-alive connection; both acknowledged only once committed.
-    QVERIFY(isNoContent(post(socket, sampleBody(t0 - 2000, 21.25))));
-    QVERIFY(isNoContent(post(socket, sampleBody(t0 - 1000, 21.5))));
+    QVERIFY(isNoContent(post(client, sampleBody(t0 - 2000, 21.25))));
+    QVERIFY(isNoContent(post(client, sampleBody(t0 - 1000, 21.5))));
 
     DeviceTableModel* model = window.deviceModel();
     QTRY_VERIFY_WITH_TIMEOUT(model->rowOf(QStringLiteral("pump-17")) >= 0, 5000);
@@ -155,11 +132,11 @@ void TestUiGateway::liveTelemetryReachesTheViews()
     QTRY_VERIFY(detail->plotFor(QStringLiteral("temp_c")) != nullptr);
     LivePlot* temp = detail->plotFor(QStringLiteral("temp_c"));
     QCOMPARE(temp->graph(0)->data()->size(), 2);
-    QVERIFY(isNoContent(post(socket, sampleBody(t0, 22.0))));
+    QVERIFY(isNoContent(post(client, sampleBody(t0, 22.0))));
     QTRY_COMPARE_WITH_TIMEOUT(temp->graph(0)->data()->size(), 3, 5000);
     QCOMPARE((temp->graph(0)->data()->constEnd() - 1)->value, 22.0);
 
-    socket.disconnectFromHost();
+    client.close();
     QSignalSpy stopped(&window, &MainWindow::gatewayStopped);
     window.stopGateway();
     QTRY_VERIFY_WITH_TIMEOUT(stopped.count() == 1, 20'000);
@@ -175,11 +152,8 @@ void TestUiGateway::accessShownInStatusBar()
     settings.token_file = dir_.filePath(QStringLiteral("tokens")).toStdString();
     auth::add_token(settings.token_file, "pump-1");
     MainWindow window(settings);
-    QSignalSpy started(&window, &MainWindow::gatewayStarted);
-    QSignalSpy failed(&window, &MainWindow::gatewayFailed);
-    window.startGateway();
-    QTRY_VERIFY_WITH_TIMEOUT(started.count() == 1 || failed.count() == 1, 20'000);
-    QCOMPARE(failed.count(), 0);
+    const auto started = testing::start_monitor_gateway(window);
+    QVERIFY2(started, started.error().c_str());
     auto* access = window.findChild<QLabel*>(QStringLiteral("accessLabel"));
     QVERIFY(access);
     QCOMPARE(access->text(), QStringLiteral("HTTP · device tokens"));

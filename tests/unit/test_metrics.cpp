@@ -5,6 +5,7 @@
 #include "core/metrics/prometheus.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/metrics/system.hpp"
+#include "core/util/clock.hpp"
 
 #include <QDir>
 #include <QList>
@@ -617,10 +618,7 @@ void TestMetrics::processMemoryAndStart()
     QVERIFY(m.resident > 0);
     QVERIFY(m.virtual_size >= m.resident);
     // This test process started moments ago, and not in the future.
-    const double now = double(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                  std::chrono::system_clock::now().time_since_epoch())
-                                  .count()) /
-                       1e3;
+    const double now = double(fleetscope::util::now_ms()) / 1e3;
     const double started = process_start_time_seconds();
     QVERIFY2(started <= now + 1 && started > now - 300,
              qPrintable(QStringLiteral("started %1, now %2").arg(started, 0, 'f', 2).arg(now, 0, 'f', 2)));

@@ -6,6 +6,7 @@
 #include "core/store/sqlite/hooks.hpp"
 #include "core/store/sqlite/schema.hpp"
 #include "core/store/store.hpp"
+#include "support/sqlite_probe.hpp"
 
 #include <QTemporaryDir>
 #include <QTest>
@@ -124,30 +125,17 @@ int user_version(const std::string& path)
     return v;
 }
 
-/// The first column of `sql` on the file at `path`, read through a connection of the test's own.
-std::int64_t scalar(const std::string& path, const char* sql)
-{
-    sqlite3* db = nullptr;
-    sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr);
-    sqlite3_stmt* st = nullptr;
-    std::int64_t v = -1;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
-        v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    sqlite3_close(db);
-    return v;
-}
 std::int64_t main_rows(const std::string& path)
 {
-    return scalar(path, "SELECT coalesce(sum(readings), 0) FROM chunks");
+    return testing::sqlite_scalar(path, "SELECT coalesce(sum(readings), 0) FROM chunks");
 }
 std::int64_t moved_through(const std::string& path)
 {
-    return scalar(path, "SELECT moved_through FROM compaction");
+    return testing::sqlite_scalar(path, "SELECT moved_through FROM compaction");
 }
 std::int64_t recent_rows(const std::string& path)
 {
-    return scalar(store::sqlite::recent_path(path), "SELECT count(*) FROM recent");
+    return testing::sqlite_scalar(store::sqlite::recent_path(path), "SELECT count(*) FROM recent");
 }
 
 /// A second connection to the store's file, as another process would hold it.
@@ -530,7 +518,7 @@ private slots:
         auto s = store::open_store(opt);
         QCOMPARE(user_version(opt.path), store::kSchemaVersion);
         QCOMPARE(main_rows(opt.path), std::int64_t(4 * kPerSeries + 3));
-        QVERIFY(scalar(opt.path, "SELECT count(*) FROM chunks") >=
+        QVERIFY(testing::sqlite_scalar(opt.path, "SELECT count(*) FROM chunks") >=
                 4 * 5); // per series, one chunk a bucket at least
         const auto ax = s->reader().samples({.device = "a", .metric = "x", .limit = 100'000});
         QCOMPARE(ax.size(), std::size_t(kPerSeries + 2));

@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 // The persisted metric timeline: which points a run of snapshots yields, and when.
-#include "core/store/capture.hpp"
+#include "core/metrics/derived.hpp"
 #include "core/store/timeline.hpp"
 
 #include <QtTest>
 
+#include <fstream>
+#include <iterator>
 #include <map>
+#include <string>
 
 using namespace fleetscope;
 
@@ -66,14 +69,29 @@ private slots:
         for (const auto& point : m) {
             const std::string& name = point.first;
             const std::string base = name.substr(0, name.find('.'));
-            QVERIFY2(
-                std::any_of(std::begin(store::kTimelineSeries), std::end(store::kTimelineSeries),
-                            [&](const auto& s) { return s.name == base && s.per_worker == (base != name); }),
-                name.c_str());
+            const auto series = metrics::derived_from(base);
+            QVERIFY2(series && metrics::info(*series).persisted &&
+                         metrics::info(*series).per_worker == (base != name),
+                     name.c_str());
         }
         // The next interval starts from this one.
         QVERIFY(d.push(snap(1'001'500, 300, 180, 20, 1.0)).empty());
         QCOMPARE(by_name(d.push(snap(1'002'000, 300, 180, 20, 1.0))).at("accept_rate"), 100.0);
+    }
+
+    void readmeListsEverySeries()
+    {
+        // The README's timeline table is checked against the one table of derived series.
+        std::ifstream f(FLEETSCOPE_SOURCE_DIR "/README.md");
+        QVERIFY2(f, "README.md not found");
+        const std::string readme((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+        metrics::for_each_derived([&](const metrics::DerivedInfo& s) {
+            if (!s.persisted)
+                return;
+            const std::string name = "`" + std::string(s.name) + (s.per_worker ? ".N`" : "`");
+            QVERIFY2(readme.find(name) != std::string::npos,
+                     ("README lacks the timeline series " + name).c_str());
+        });
     }
 
     void listenQueueWhenKnown()

@@ -48,41 +48,17 @@ OverviewPoint overviewPointFrom(std::int64_t ts, const std::vector<store::Timeli
     for (double* gauge :
          {&p.listen_queue, &p.listen_queue_limit, &p.listen_overflows_rate, &p.listen_drops_rate})
         *gauge = kNaN;
-    const std::unordered_map<std::string_view, double*> fields = {
-        {"connections", &p.connections},
-        {"accept_rate", &p.accept_rate},
-        {"requests_rate", &p.requests_rate},
-        {"responses_2xx_rate", &p.responses_rate[2]},
-        {"responses_4xx_rate", &p.responses_rate[4]},
-        {"responses_5xx_rate", &p.responses_rate[5]},
-        {"samples_rate", &p.samples_rate},
-        {"ack_p50_ms", &p.ack_p50_ms},
-        {"ack_p99_ms", &p.ack_p99_ms},
-        {"listen_queue", &p.listen_queue},
-        {"listen_queue_limit", &p.listen_queue_limit},
-        {"listen_overflows_rate", &p.listen_overflows_rate},
-        {"listen_drops_rate", &p.listen_drops_rate},
-        {"fibers_alive", &p.fibers_alive},
-        {"parked", &p.parked},
-        {"switches_rate", &p.switches_rate},
-        {"store_queue", &p.store_queue},
-        {"store_batch", &p.store_batch},
-        {"commit_p50_ms", &p.commit_p50_ms},
-        {"commit_p99_ms", &p.commit_p99_ms},
-        {"open_fds", &p.open_fds},
-        {"connection_ceiling", &p.connection_ceiling},
-    };
     for (const store::TimelineRow& row : rows) {
-        if (auto it = fields.find(row.series); it != fields.end()) {
-            *it->second = row.value;
-        } else if (row.series == "rss_bytes") {
-            p.rss_mb = row.value / (1024.0 * 1024.0);
-        } else if (const int w = workerIndex(row.series, "ready_depth"); w >= 0) {
-            p.ready_depth.resize(std::max(p.ready_depth.size(), static_cast<std::size_t>(w) + 1), kNaN);
-            p.ready_depth[static_cast<std::size_t>(w)] = row.value;
-        } else if (const int i = workerIndex(row.series, "idle_pct"); i >= 0) {
-            p.idle_pct.resize(std::max(p.idle_pct.size(), static_cast<std::size_t>(i) + 1), kNaN);
-            p.idle_pct[static_cast<std::size_t>(i)] = row.value;
+        // "ready_depth.3": a per-worker series and its worker.
+        const std::string_view name = row.series;
+        const std::size_t dot = name.find('.');
+        const auto series = metrics::derived_from(name.substr(0, dot));
+        if (!series || metrics::info(*series).per_worker != (dot != std::string_view::npos))
+            continue;
+        if (dot == std::string_view::npos) {
+            setOverviewValue(p, *series, row.value);
+        } else if (const int w = workerIndex(name, name.substr(0, dot)); w >= 0) {
+            setOverviewValue(p, *series, row.value, static_cast<std::size_t>(w));
         }
     }
     // The overview plots one line per worker from both lists together.

@@ -136,7 +136,7 @@ RuleEditorDialog::RuleEditorDialog(std::vector<alerts::Rule> rules, const QStrin
     fillCombo(severity_, kSeverities);
     fillCombo(condition_, kConditions);
     fillCombo(signal_, kSignals);
-    devices_->setPlaceholderText(tr("glob, e.g. pump-* (* any run, ? any character)"));
+    devices_->setPlaceholderText(tr("glob, e.g. pump-* (* any run, ? any character, [1-3] one of a set)"));
     metric_->setPlaceholderText(tr("e.g. temp_c"));
     clear_->setPlaceholderText(tr("empty: the threshold"));
     clear_low_->setPlaceholderText(tr("empty: low"));
@@ -286,7 +286,7 @@ void RuleEditorDialog::updateList(int index)
     item->setText(
         QStringLiteral("%1  ·  %2").arg(QString::fromStdString(r.name), text(alerts::to_string(r.kind))));
     item->setIcon(severityIcon(r.severity));
-    const QString problem = QString::fromStdString(alerts::validate(r));
+    const QString problem = QString::fromStdString(alerts::validate(r).error());
     item->setToolTip(problem.isEmpty() ? severityText(r.severity) : problem);
     // A rule Save would refuse stands out in the list, also when another one is being edited.
     item->setForeground(problem.isEmpty() ? QBrush() : QBrush(Theme::instance().colors().bad));
@@ -323,7 +323,7 @@ void RuleEditorDialog::showRule(int index)
     loading_ = false;
     number_problem_.clear();
     updateVisibility();
-    showError(QString::fromStdString(alerts::validate(r)));
+    showError(QString::fromStdString(alerts::validate(r).error()));
 }
 
 void RuleEditorDialog::updateVisibility()
@@ -414,7 +414,8 @@ void RuleEditorDialog::readForm()
             r.silence = *v;
 
     updateList(index);
-    showError(number_problem_.isEmpty() ? QString::fromStdString(alerts::validate(r)) : number_problem_);
+    showError(number_problem_.isEmpty() ? QString::fromStdString(alerts::validate(r).error())
+                                        : number_problem_);
 }
 
 void RuleEditorDialog::addRule()
@@ -463,20 +464,19 @@ void RuleEditorDialog::accept()
         showError(number_problem_);
         return;
     }
-    if (const std::string problem = alerts::validate(std::span<const alerts::Rule>(rules_));
-        !problem.empty()) {
+    if (const auto valid = alerts::validate(std::span<const alerts::Rule>(rules_)); !valid) {
         // Show the rule at fault, with its problem.
         for (std::size_t i = 0; i < rules_.size(); ++i) {
-            if (!alerts::validate(rules_[i]).empty()) {
+            if (!alerts::validate(rules_[i])) {
                 list_->setCurrentRow(static_cast<int>(i));
                 break;
             }
         }
-        showError(QString::fromStdString(problem));
+        showError(QString::fromStdString(valid.error()));
         return;
     }
-    if (const std::string problem = alerts::save_rules(path_.toStdString(), rules_); !problem.empty()) {
-        showError(tr("Not saved: %1").arg(QString::fromStdString(problem)));
+    if (const auto saved = alerts::save_rules(path_.toStdString(), rules_); !saved) {
+        showError(tr("Not saved: %1").arg(QString::fromStdString(saved.error())));
         return;
     }
     QDialog::accept();

@@ -120,7 +120,8 @@ SettingsDialog::SettingsDialog(const Settings& current, bool gatewayRunning, QWi
         auto* label = new QLabel(labelFor(name), this);
         label->setToolTip(editor->toolTip());
         if (name == QLatin1String("workers")) {
-            // More worker threads than cores only adds context switches (DESIGN.md); say so as it is typed.
+            // More worker threads than cores only adds context switches (docs/architecture.md, Threads); say
+            // so as it is typed.
             auto* row = new QWidget(this);
             auto* h = new QHBoxLayout(row);
             h->setContentsMargins(0, 0, 0, 0);

@@ -66,8 +66,9 @@ public:
     void setAlertRules(std::vector<alerts::Rule> rules)
     {
         // Stopped, there is nothing to apply to: the next start loads the rules file.
-        emit alertRulesApplied(gateway_ ? QString::fromStdString(gateway_->set_alert_rules(std::move(rules)))
-                                        : QString());
+        emit alertRulesApplied(
+            gateway_ ? QString::fromStdString(gateway_->set_alert_rules(std::move(rules)).error())
+                     : QString());
     }
 
 signals:

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/metrics/derived.hpp"
 #include "core/metrics/snapshot.hpp"
 
 #include <array>
@@ -49,12 +50,17 @@ struct OverviewPoint {
     std::uint64_t dropped_updates = 0;
 };
 
+/// Sets the field of `p` that shows `series` (the one mapping from metrics::kDerivedSeries to the overview,
+/// for live points and a capture's replay alike), per worker at `worker`; rss_bytes is shown in MiB. False
+/// when the overview has no field for the series.
+bool setOverviewValue(OverviewPoint& p, metrics::Derived series, double value, std::size_t worker = 0);
+
 /// Turns the 100 ms snapshot stream into overview points every `period_ms`: rates over the period, latency as
 /// the worst p99 and the latest p50 seen in it. Plain value type, used on the GUI thread.
 class SnapshotDeriver {
 public:
     explicit SnapshotDeriver(std::int64_t period_ms = 500)
-        : period_ms_(period_ms)
+        : cutter_(period_ms)
     {}
 
     /// Feeds one snapshot; returns a point when a period has elapsed since the last one.
@@ -63,10 +69,7 @@ public:
     void reset();
 
 private:
-    std::int64_t period_ms_;
-    std::optional<metrics::Snapshot> base_;
-    double worst_ack_p99_ = 0;
-    double worst_commit_p99_ = 0;
+    metrics::IntervalCutter cutter_;
 };
 
 } // namespace fleetscope::ui

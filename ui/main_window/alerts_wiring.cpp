@@ -82,12 +82,13 @@ void AlertsWiring::showBadges(int active, int unacknowledged, int severity)
 void AlertsWiring::openRules()
 {
     const std::string path = alerts::rules_path(window_->settings());
-    alerts::RulesResult loaded = alerts::load_rules(path);
-    auto* dialog = new RuleEditorDialog(std::move(loaded.rules), QString::fromStdString(path), window_);
+    auto loaded = alerts::load_rules(path);
+    auto* dialog = new RuleEditorDialog(loaded ? std::move(loaded).value() : std::vector<alerts::Rule>{},
+                                        QString::fromStdString(path), window_);
     dialog->setAttribute(Qt::WA_DeleteOnClose);
-    if (!loaded.ok())
+    if (!loaded)
         window_->statusBar()->showMessage(tr("The rules file was not read, saving replaces it: %1")
-                                              .arg(QString::fromStdString(loaded.error)),
+                                              .arg(QString::fromStdString(loaded.error())),
                                           15000);
     connect(dialog, &QDialog::accepted, this, [this, dialog] {
         if (window_->gatewayRunning())

@@ -2,6 +2,7 @@
 #include "ui/main_window/file_menu.hpp"
 
 #include "core/store/store.hpp"
+#include "core/util/clock.hpp"
 #include "ui/capture/capture_replay.hpp"
 #include "ui/capture/export_job.hpp"
 #include "ui/capture/recent_files.hpp"
@@ -266,7 +267,7 @@ void FileMenu::exportDataInteractive()
     for (const QModelIndex& index : view->selectionModel()->selectedRows())
         selected << dashboard->deviceModel()->deviceAt(
             dashboard->devicesPage()->proxy()->mapToSource(index).row());
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = util::now_ms();
     CaptureReplay* replay = window_->replay();
     const qint64 from = replay ? replay->beginMs() : now - 3600'000;
     const qint64 to = replay ? replay->endMs() : now;
@@ -299,7 +300,7 @@ void FileMenu::exportWindowInteractive()
 
 void FileMenu::toggleMark(bool recording)
 {
-    const qint64 now = QDateTime::currentMSecsSinceEpoch();
+    const qint64 now = util::now_ms();
     if (recording) {
         mark_from_ms_ = now;
         mark_->setText(tr("Stop &mark (recording since %1)").arg(hhmmss(now)));

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/models/alert_models.hpp"
 
+#include "core/util/clock.hpp"
 #include "ui/models/device_table_model.hpp"
 #include "ui/theme/theme.hpp"
 
@@ -112,7 +113,7 @@ QIcon severityIcon(alerts::Severity severity)
 
 ActiveAlertsModel::ActiveAlertsModel(QObject* parent)
     : QAbstractTableModel(parent)
-    , now_ms_(QDateTime::currentMSecsSinceEpoch())
+    , now_ms_(util::now_ms())
 {}
 
 void ActiveAlertsModel::reindex(std::size_t from)

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/pages/device_detail_page.hpp"
 
+#include "core/util/clock.hpp"
 #include "ui/plots/live_plot.hpp"
 #include "ui/plots/time_window.hpp"
 
@@ -184,7 +185,7 @@ void DeviceDetailPage::loadHistory()
     clearPlots();
     ++generation_;
     const double seconds = range_->currentData().toDouble();
-    const std::int64_t now = QDateTime::currentMSecsSinceEpoch();
+    const std::int64_t now = util::now_ms();
     HistoryRequest request;
     request.db_path = db_path_.toStdString();
     request.device = device_.toStdString();

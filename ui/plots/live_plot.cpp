@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/plots/live_plot.hpp"
 
+#include "core/util/clock.hpp"
 #include "ui/plots/time_window.hpp"
 #include "ui/theme/theme.hpp"
 
@@ -255,7 +256,7 @@ bool LivePlot::refresh(double now_s, bool force)
     }
     if (!onScreen())
         return false;
-    const qint64 ms = QDateTime::currentMSecsSinceEpoch();
+    const qint64 ms = util::now_ms();
     const double right = window_->rightEdge(now_s);
     if (!force) {
         if (ms - last_replot_ms_ < kMinReplotIntervalMs)

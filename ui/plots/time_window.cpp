@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/plots/time_window.hpp"
 
-#include <QDateTime>
+#include "core/util/clock.hpp"
 
 #include <algorithm>
 
@@ -9,7 +9,7 @@ namespace fleetscope::ui {
 
 double nowSeconds()
 {
-    return static_cast<double>(QDateTime::currentMSecsSinceEpoch()) / 1000.0;
+    return static_cast<double>(util::now_ms()) / 1000.0;
 }
 
 TimeWindow::TimeWindow(QObject* parent)

@@ -2,9 +2,9 @@
 #include "core/store/pg/pg_reader.hpp"
 
 #include "core/store/pg/schema.hpp"
+#include "core/util/clock.hpp"
 
 #include <algorithm>
-#include <chrono>
 #include <limits>
 #include <unordered_map>
 
@@ -13,13 +13,6 @@ namespace fleetscope::store::pg {
 namespace {
 
 constexpr std::size_t kReaders = 4;
-
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 // A device's readings: its samples in ts order from the (device_id, ts) index, each unnested into its
 // readings, which sort by metric name within one ts (an incremental sort: the LIMIT stops the scan early).
@@ -189,10 +182,11 @@ std::vector<DeviceRow> PgReader::devices() const
 std::optional<std::vector<DeviceHolder>> PgReader::holders() const
 {
     return read([](Connection& c) -> std::optional<std::vector<DeviceHolder>> {
-        const Result r = c.exec("SELECT d.name, min(c.gateway COLLATE \"C\") FROM connections c "
-                                "JOIN gateways g ON g.name = c.gateway JOIN devices d ON d.id = c.device_id "
-                                "WHERE g.heartbeat_at >= $1::bigint GROUP BY d.name",
-                                {std::to_string(now_ms() - kHeartbeatTimeoutMs)}, "cannot read connections");
+        const Result r =
+            c.exec("SELECT d.name, min(c.gateway COLLATE \"C\") FROM connections c "
+                   "JOIN gateways g ON g.name = c.gateway JOIN devices d ON d.id = c.device_id "
+                   "WHERE g.heartbeat_at >= $1::bigint GROUP BY d.name",
+                   {std::to_string(util::now_ms() - kHeartbeatTimeoutMs)}, "cannot read connections");
         std::vector<DeviceHolder> out;
         out.reserve(static_cast<std::size_t>(r.rows()));
         for (int i = 0; i < r.rows(); ++i)

@@ -7,6 +7,7 @@
 #include "core/store/pg/partitions.hpp"
 #include "core/store/pg/pg_reader.hpp"
 #include "core/store/pg/schema.hpp"
+#include "core/util/clock.hpp"
 
 #include <boost/json.hpp>
 
@@ -51,13 +52,6 @@ constexpr Millis kFirstReconnect{100};
 constexpr Millis kMaxReconnect{1'000};
 // A batch that meets a deadlock or serialization failure (two gateways updating the same devices) runs again.
 constexpr int kBatchAttempts = 3;
-
-std::int64_t wall_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
 
 struct Request {
     std::vector<telemetry::Sample> samples;
@@ -233,7 +227,7 @@ void PgStore::Impl::open()
     conn = Connection::open(target);
     migrate(conn, options.gateway);
     partitions.load(conn);
-    const std::int64_t today = day_of(wall_ms());
+    const std::int64_t today = day_of(util::now_ms());
     partitions.ensure_ahead(conn, today);
     if (!options.app_version.empty())
         begin_session();
@@ -257,7 +251,7 @@ void PgStore::Impl::begin_session()
                                    "cannot read the gateway list");
         return r.rows() == 0 ? std::optional<std::int64_t>() : std::optional<std::int64_t>(r.int64(0, 0));
     };
-    if (const auto beat = heartbeat_of(); beat && wall_ms() - *beat < PgReader::kHeartbeatTimeoutMs) {
+    if (const auto beat = heartbeat_of(); beat && util::now_ms() - *beat < PgReader::kHeartbeatTimeoutMs) {
         std::this_thread::sleep_for(kHeartbeatPeriod * 5 / 2);
         if (heartbeat_of() != beat)
             throw PgError("the gateway name '" + name + "' is in use by a running gateway on " +
@@ -265,7 +259,7 @@ void PgStore::Impl::begin_session()
                               ": give each gateway its own --gateway-name (the default is the host name)",
                           "", false);
     }
-    const std::string now = std::to_string(wall_ms());
+    const std::string now = std::to_string(util::now_ms());
     const std::string what = "cannot record the session";
     conn.exec("BEGIN", what);
     try {
@@ -300,7 +294,8 @@ void PgStore::Impl::end_session()
     try {
         conn.exec("BEGIN", "cannot record the session's end");
         conn.exec("UPDATE sessions SET ended_at = $2::bigint, end_reason = 'stop' WHERE id = $1::bigint",
-                  {std::to_string(session), std::to_string(wall_ms())}, "cannot record the session's end");
+                  {std::to_string(session), std::to_string(util::now_ms())},
+                  "cannot record the session's end");
         conn.exec("DELETE FROM connections WHERE gateway = $1", {options.gateway},
                   "cannot record the session's end");
         // Another gateway reads this row as gone at once, not a heartbeat timeout later.
@@ -491,7 +486,7 @@ CommitStatus PgStore::Impl::write_batch()
         try {
             ids.resolve_devices(conn, device_names);
             ids.resolve_metrics(conn, metric_names);
-            const std::int64_t today = day_of(wall_ms());
+            const std::int64_t today = day_of(util::now_ms());
             for (const std::int64_t day : days)
                 partitions.ensure(conn, day, today);
 
@@ -601,7 +596,7 @@ void PgStore::Impl::heartbeat()
     if (session == 0 || !ensure_connected())
         return;
     const std::string session_text = std::to_string(session);
-    const std::string now = std::to_string(wall_ms());
+    const std::string now = std::to_string(util::now_ms());
     try {
         const Result r =
             batch_draining
@@ -637,7 +632,7 @@ bool PgStore::Impl::retention()
     if (!ensure_connected())
         return false;
     const std::int64_t first_kept =
-        day_of(wall_ms() - static_cast<std::int64_t>(options.retention_days) * kDayMs);
+        day_of(util::now_ms() - static_cast<std::int64_t>(options.retention_days) * kDayMs);
     try {
         bool done = true;
         const int dropped = partitions.drop_before(conn, first_kept, kRetentionSlice, done);
@@ -683,7 +678,7 @@ void PgStore::Impl::upkeep()
     if (now >= next_upkeep && ensure_connected()) {
         next_upkeep = now + kUpkeepPeriod;
         try {
-            partitions.ensure_ahead(conn, day_of(wall_ms()));
+            partitions.ensure_ahead(conn, day_of(util::now_ms()));
         } catch (const PgError& e) {
             lost(e);
         }

@@ -2,9 +2,9 @@
 #include "core/store/pg/schema.hpp"
 
 #include "core/store/pg/connection.hpp"
+#include "core/util/clock.hpp"
 
 #include <array>
-#include <chrono>
 #include <iterator>
 
 // Schema, version 1, in the connection's current schema (search_path): give FleetScope its own database, or
@@ -106,13 +106,6 @@ constexpr Migration kMigrations[] = {
 };
 static_assert(std::size(kMigrations) == kSchemaVersion);
 
-std::int64_t now_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 /// Holds a session-level advisory lock; released on every way out, errors included. A connection that dies
 /// releases it too (the server ends the session).
 class AdvisoryLock {
@@ -174,7 +167,7 @@ void migrate(Connection& c, const std::string& by)
             try {
                 c.exec(m.sql, what);
                 c.exec("INSERT INTO fleetscope_schema(version, applied_at, applied_by) VALUES ($1, $2, $3)",
-                       {std::to_string(m.to), std::to_string(now_ms()), by}, what);
+                       {std::to_string(m.to), std::to_string(util::now_ms()), by}, what);
                 c.exec("COMMIT", what);
             } catch (...) {
                 if (c.ok())

@@ -2,10 +2,11 @@
 #include "core/store/sqlite/compactor.hpp"
 
 #include "core/log.hpp"
-#include "core/store/capture.hpp"
 #include "core/store/sqlite/batch.hpp"
 #include "core/store/sqlite/chunk.hpp"
 #include "core/store/sqlite/hooks.hpp"
+#include "core/util/clock.hpp"
+#include "core/util/iso_time.hpp"
 
 #include <boost/unordered/unordered_flat_map.hpp>
 
@@ -239,10 +240,7 @@ bool Compactor::run_retention_now(std::int64_t through)
 Compactor::RetentionStep Compactor::retention(bool whole)
 {
     if (!in_pass_) {
-        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                std::chrono::system_clock::now().time_since_epoch())
-                                .count();
-        retention_.begin_pass(retention_cutoff(now_ms, retention_days_));
+        retention_.begin_pass(retention_cutoff(util::now_ms(), retention_days_));
         in_pass_ = true;
     }
     bool more = true;
@@ -281,8 +279,8 @@ Compactor::RetentionStep Compactor::retention(bool whole)
     if (t.chunks > 0 || t.points > 0) {
         log::info("retention: deleted " + std::to_string(t.readings) + " reading(s) in " +
                   std::to_string(t.chunks) + " chunk(s) and " + std::to_string(t.points) +
-                  " timeline point(s) from before " + format_iso_time(retention_.cutoff()) + " (" + path_ +
-                  ")");
+                  " timeline point(s) from before " + util::format_iso_time(retention_.cutoff()) + " (" +
+                  path_ + ")");
     }
     return RetentionStep::finished;
 }

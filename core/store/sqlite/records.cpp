@@ -1,20 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/store/sqlite/records.hpp"
 
-#include <chrono>
+#include "core/util/clock.hpp"
 
 namespace fleetscope::store::sqlite {
-
-namespace {
-
-std::int64_t wall_clock_ms()
-{
-    return std::chrono::duration_cast<std::chrono::milliseconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
-} // namespace
 
 Records::Records(sqlite3* db, std::string path)
     : db_(db)
@@ -44,7 +33,7 @@ std::int64_t Records::begin_session(const std::string& app_version, const std::s
                   "cannot close the sessions a crash left open", path_);
     Stmt insert =
         prepare(db_, "INSERT INTO sessions(started_at, app_version, settings) VALUES (?1, ?2, ?3)", path_);
-    insert.bind(1, wall_clock_ms());
+    insert.bind(1, util::now_ms());
     insert.bind(2, app_version);
     insert.bind(3, settings_json);
     step_done(insert, db_, "cannot record the session", path_);
@@ -56,7 +45,7 @@ bool Records::end_session(std::int64_t session)
     Stmt& end =
         statement(end_session_, "UPDATE sessions SET ended_at = ?2, end_reason = 'stop' WHERE id = ?1");
     end.bind(1, session);
-    end.bind(2, wall_clock_ms());
+    end.bind(2, util::now_ms());
     const bool good = end.step() == SQLITE_DONE;
     end.reset();
     return good;

@@ -8,7 +8,7 @@
 //   - every POST goes to ONE writer goroutine, which waits up to -batch-wait (5 ms) to fill a batch of up to
 //     -max-batch (4,096) requests, inserts them into one table through one prepared statement reused for the
 //     whole transaction, commits, and only then lets each handler answer 204;
-//   - the same validation as FleetScope's JSON contract (DESIGN.md), so both do the same work per request;
+//   - the same validation as FleetScope's JSON contract (README.md, HTTP API), so both do the same work per request;
 //   - nothing logged on the hot path, GOMAXPROCS left at its default.
 //
 // Build offline with Debian's packages (golang-github-mattn-go-sqlite3-dev):
@@ -41,7 +41,7 @@ import (
 	_ "github.com/mattn/go-sqlite3"
 )
 
-// The limits of DESIGN.md's HTTP contract, so both gateways reject the same requests.
+// The limits of FleetScope's HTTP contract (README.md, HTTP API), so both gateways reject the same requests.
 const (
 	maxBodyBytes      = 1024 * 1024
 	maxSamples        = 1000

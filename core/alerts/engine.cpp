@@ -1,26 +1,22 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-// The alerts engine: compiled rules, incremental evaluation, the alert lists, feeds, and their renderings.
+// The rules engine: compiled rules, incremental evaluation, the alert lists and their subscribers. The rules
+// themselves are rules.cpp, the event feed feed.cpp, renderings render.cpp, persistence persist.cpp.
 #include "core/alerts/alerts.hpp"
-
-#include "core/store/writer.hpp"
+#include "core/metrics/derived.hpp"
+#include "core/util/glob.hpp"
 
 #include <boost/container/small_vector.hpp>
-#include <boost/json/serialize.hpp>
-#include <boost/json/value.hpp>
 #include <boost/unordered/unordered_flat_map.hpp>
 
 #include <algorithm>
 #include <cinttypes>
 #include <climits>
 #include <cstdio>
-#include <ctime>
 #include <deque>
 #include <mutex>
 #include <utility>
 
 namespace fleetscope::alerts {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -28,29 +24,7 @@ constexpr std::int64_t kNone = INT64_MIN;
 constexpr std::string_view kGatewaySubject = "gateway";
 constexpr std::int64_t kRateWindowMs = 1000;
 
-/// `*` matches any run (also empty), `?` any one character; everything else itself. Greedy with one
-/// backtrack point, so linear in practice for device-name globs.
-bool glob_match(std::string_view pat, std::string_view s)
-{
-    std::size_t p = 0, i = 0, star = std::string_view::npos, mark = 0;
-    while (i < s.size()) {
-        if (p < pat.size() && (pat[p] == '?' || pat[p] == s[i])) {
-            ++p;
-            ++i;
-        } else if (p < pat.size() && pat[p] == '*') {
-            star = p++;
-            mark = i;
-        } else if (star != std::string_view::npos) {
-            p = star + 1;
-            i = ++mark;
-        } else {
-            return false;
-        }
-    }
-    while (p < pat.size() && pat[p] == '*')
-        ++p;
-    return p == pat.size();
-}
+using util::glob_match;
 
 std::string num(double v)
 {
@@ -183,41 +157,7 @@ struct Op {
     Alert raised; // kind == raised
 };
 
-void to_iso(std::int64_t ms, char (&out)[64])
-{
-    const std::time_t secs = static_cast<std::time_t>(ms / 1000);
-    std::tm tm{};
-#if defined(_WIN32)
-    gmtime_s(&tm, &secs);
-#else
-    gmtime_r(&secs, &tm);
-#endif
-    std::snprintf(out, sizeof out, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms % 1000));
-}
-
 } // namespace
-
-// ---------------------------------------------------------------------------------------------------------------
-// EventFeed
-
-EventFeed::EventFeed(std::size_t capacity)
-    : events_(std::max<std::size_t>(capacity, 2))
-{}
-
-bool EventFeed::pop(AlertEvent& out)
-{
-    return events_.pop(out);
-}
-
-void EventFeed::push(const AlertEvent& e)
-{
-    if (!events_.push(e))
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Engine
 
 struct Engine::Impl {
     explicit Impl(Options o)
@@ -239,14 +179,9 @@ struct Engine::Impl {
     std::vector<Op> ops;
     std::int64_t session = 0;
     std::uint32_t sequence = 0;
-    // Counters of recent snapshots, oldest first, spanning about kRateWindowMs: gateway rates are taken over
-    // that window, because one sample interval (100 ms) turns a single 4xx into "10 per second".
-    struct Counters {
-        std::int64_t at = 0;
-        std::int64_t drops = -1;
-        std::uint64_t c4xx = 0, c5xx = 0;
-    };
-    std::deque<Counters> window;
+    // Recent snapshots, oldest first, spanning about kRateWindowMs: gateway rates are taken over that window,
+    // because one sample interval (100 ms) turns a single 4xx into "10 per second".
+    std::deque<metrics::Snapshot> window;
 
     // The alert lists, under list_mutex (any thread; taken after eval_mutex when both are held).
     mutable std::mutex list_mutex;
@@ -351,41 +286,13 @@ struct Engine::Impl {
             d.states.erase(it);
     }
 
-    std::optional<double> signal_value(Signal s, const metrics::Snapshot& snap, double dt_s) const
+    /// A gateway signal: its derived series over the window (metrics::kDerivedSeries), from the window's
+    /// oldest snapshot to `snap`.
+    std::optional<double> signal_value(Signal s, const metrics::Snapshot& snap) const
     {
-        switch (s) {
-        case Signal::listen_queue_share:
-            if (snap.listen_queue < 0 || snap.listen_queue_limit <= 0)
-                return std::nullopt;
-            return static_cast<double>(snap.listen_queue) / static_cast<double>(snap.listen_queue_limit);
-        case Signal::listen_drops_rate:
-            if (dt_s <= 0 || snap.listen_drops < 0 || window.front().drops < 0)
-                return std::nullopt;
-            return static_cast<double>(std::max<std::int64_t>(0, snap.listen_drops - window.front().drops)) /
-                   dt_s;
-        case Signal::store_queue:
-            return static_cast<double>(snap.store_queue);
-        case Signal::ready_queue: {
-            std::uint32_t deepest = 0;
-            for (auto& w : snap.workers)
-                deepest = std::max(deepest, w.ready_depth);
-            return static_cast<double>(deepest);
-        }
-        case Signal::http_5xx_rate:
-        case Signal::http_4xx_rate: {
-            const bool five = s == Signal::http_5xx_rate;
-            const std::uint64_t now_n = snap.responses_by_class[five ? 5 : 4];
-            if (dt_s <= 0)
-                return std::nullopt;
-            const std::uint64_t prev_n = five ? window.front().c5xx : window.front().c4xx;
-            return static_cast<double>(now_n >= prev_n ? now_n - prev_n : 0) / dt_s;
-        }
-        case Signal::connections_share:
-            if (snap.connection_ceiling == 0)
-                return std::nullopt;
-            return static_cast<double>(snap.connections_open) / static_cast<double>(snap.connection_ceiling);
-        }
-        return std::nullopt;
+        const metrics::Snapshot& base = window.empty() ? snap : window.front();
+        return metrics::derive(series_of(s),
+                               metrics::Interval{snap, base, snap.ack_p99_ms, snap.commit_p99_ms});
     }
 
     /// Applies the pass's ops to the lists and tells on_events and the feeds. Called with eval_mutex held.
@@ -463,10 +370,10 @@ void Engine::set_session(std::int64_t session_id)
     impl_->session = session_id;
 }
 
-std::string Engine::set_rules(std::vector<Rule> rules, std::int64_t now_ms)
+util::Result<void> Engine::set_rules(std::vector<Rule> rules, std::int64_t now_ms)
 {
-    if (auto e = validate(rules); !e.empty())
-        return e;
+    if (auto valid = validate(rules); !valid)
+        return valid;
     Impl& d = *impl_;
     std::lock_guard lk(d.eval_mutex);
     std::vector<Compiled> next;
@@ -582,13 +489,12 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
     Impl& d = *impl_;
     std::lock_guard lk(d.eval_mutex);
     const std::int64_t now = snap.at_ms;
-    // The oldest counters still within the window (at least one snapshot back) are the rates' reference.
-    while (d.window.size() > 1 && now - d.window[1].at >= kRateWindowMs)
+    // The oldest snapshot still within the window (at least one snapshot back) is the rates' reference.
+    while (d.window.size() > 1 && now - d.window[1].at_ms >= kRateWindowMs)
         d.window.pop_front();
-    const double dt_s = d.window.empty() ? 0.0 : static_cast<double>(now - d.window.front().at) / 1000.0;
     for (std::uint32_t r : d.gateway_rules) {
         Compiled& c = d.compiled[r];
-        const auto v = d.signal_value(c.rule.signal, snap, dt_s);
+        const auto v = d.signal_value(c.rule.signal, snap);
         if (!v)
             continue;
         const auto [bad, good] = c.judge(*v);
@@ -603,9 +509,8 @@ void Engine::on_snapshot(const metrics::Snapshot& snap)
             break;
         }
     }
-    if (d.window.empty() || now > d.window.back().at)
-        d.window.push_back(
-            Impl::Counters{now, snap.listen_drops, snap.responses_by_class[4], snap.responses_by_class[5]});
+    if (d.window.empty() || now > d.window.back().at_ms)
+        d.window.push_back(snap);
 
     for (std::uint32_t r : d.stale_rules) {
         Compiled& c = d.compiled[r];
@@ -679,112 +584,6 @@ std::shared_ptr<EventFeed> Engine::subscribe(std::size_t capacity)
     std::lock_guard lk(impl_->list_mutex);
     impl_->feeds.push_back(feed);
     return feed;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Renderings
-
-json::object to_json(const Alert& a)
-{
-    json::object o;
-    o["id"] = a.id;
-    o["rule"] = a.rule;
-    o["subject"] = a.subject;
-    o["severity"] = to_string(a.severity);
-    o["raised_at"] = a.raised_at;
-    o["cleared_at"] = a.cleared_at ? json::value(*a.cleared_at) : json::value(nullptr);
-    o["acked_at"] = a.acked_at ? json::value(*a.acked_at) : json::value(nullptr);
-    o["message"] = a.message;
-    o["active"] = a.active;
-    return o;
-}
-
-std::string alerts_json(const Engine& engine, std::size_t recent_limit)
-{
-    json::object o;
-    json::array active, recent;
-    for (const Alert& a : engine.active())
-        active.push_back(to_json(a));
-    for (const Alert& a : engine.recent(recent_limit))
-        recent.push_back(to_json(a));
-    o["active"] = std::move(active);
-    o["recent"] = std::move(recent);
-    return json::serialize(o);
-}
-
-std::string_view to_string(AlertEvent::Kind k)
-{
-    switch (k) {
-    case AlertEvent::Kind::raised:
-        return "raised";
-    case AlertEvent::Kind::cleared:
-        return "cleared";
-    case AlertEvent::Kind::acked:
-        return "acked";
-    }
-    return "?";
-}
-
-std::string log_line(const AlertEvent& e)
-{
-    const Alert& a = e.alert;
-    const std::int64_t at = e.kind == AlertEvent::Kind::raised    ? a.raised_at
-                            : e.kind == AlertEvent::Kind::cleared ? a.cleared_at.value_or(a.raised_at)
-                                                                  : a.acked_at.value_or(a.raised_at);
-    char when[64];
-    to_iso(at, when);
-    std::string line = when;
-    line += " alert ";
-    line += to_string(e.kind);
-    line += ' ';
-    line += to_string(a.severity);
-    line += " rule=" + a.rule + " subject=" + a.subject + " id=" + std::to_string(a.id) + ": " + a.message;
-    return line;
-}
-
-std::string prometheus_text(const std::array<std::uint64_t, 3>& counts)
-{
-    std::string out = "# HELP fleetscope_alerts_active Alerts raised and not yet cleared, by severity.\n"
-                      "# TYPE fleetscope_alerts_active gauge\n";
-    for (Severity s : {Severity::info, Severity::warning, Severity::critical}) {
-        out += "fleetscope_alerts_active{severity=\"";
-        out += to_string(s);
-        out += "\"} ";
-        out += std::to_string(counts[static_cast<std::size_t>(s)]);
-        out += '\n';
-    }
-    return out;
-}
-
-bool persist(store::Writer& writer, std::span<const AlertEvent> events)
-{
-    std::vector<store::AlertChange> changes;
-    changes.reserve(events.size());
-    for (const AlertEvent& e : events) {
-        const Alert& a = e.alert;
-        store::AlertChange c;
-        c.alert.id = a.id;
-        switch (e.kind) {
-        case AlertEvent::Kind::raised:
-            c.kind = store::AlertChange::Kind::raised;
-            c.alert.rule = a.rule;
-            c.alert.subject = a.subject;
-            c.alert.severity = std::string(to_string(a.severity));
-            c.alert.raised_at = a.raised_at;
-            c.alert.message = a.message;
-            break;
-        case AlertEvent::Kind::cleared:
-            c.kind = store::AlertChange::Kind::cleared;
-            c.alert.cleared_at = a.cleared_at.value_or(0);
-            break;
-        case AlertEvent::Kind::acked:
-            c.kind = store::AlertChange::Kind::acked;
-            c.alert.acked_at = a.acked_at.value_or(0);
-            break;
-        }
-        changes.push_back(std::move(c));
-    }
-    return writer.add_alert_changes(std::move(changes));
 }
 
 } // namespace fleetscope::alerts
