@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace fleetscope::store {
 class Store;
@@ -23,6 +24,10 @@ class BlockingPool;
 }
 namespace fleetscope::metrics {
 class Registry;
+struct IngestCounters;
+}
+namespace fleetscope::telemetry {
+struct Sample;
 }
 namespace fleetscope::alerts {
 class Engine;
@@ -33,6 +38,9 @@ namespace fleetscope::http {
 namespace bhttp = boost::beast::http;
 using net::Request;
 using net::Response;
+
+/// Wall-clock milliseconds since the Unix epoch: the timestamp of a reading sent without one.
+std::int64_t now_ms();
 
 /// Devices that have an open connection which posted for them, with a count per device. Thread-safe: a
 /// sharded mutex map, touched on a connection's first post for a device and when it closes, never per
@@ -70,6 +78,7 @@ struct Services {
     // connection, so a balancer sends devices elsewhere. Null: never.
     const std::atomic<bool>* draining = nullptr;
     std::string gateway_name; // reported by /v1/devices for the devices this gateway holds
+    metrics::IngestCounters* ingest = nullptr; // line-protocol counters; null: not counted
 };
 
 /// Routing and the endpoints of DESIGN.md's HTTP API: the gateway's net::Handler. Stateless apart from its
@@ -113,6 +122,9 @@ public:
         bool (*accepts)(std::string_view content_type) = nullptr;
         std::string_view accepted = {};
         bool operator_only = false; // fleet reads and alert actions: require_operator applies
+        /// Where the device token is, when tokens are on: null, `Authorization: Bearer`; else this function
+        /// (InfluxDB's writes also take `Token`, Basic and the `p` parameter), nothing when absent.
+        std::optional<std::string> (*credential)(const Request&) = nullptr;
     };
 
     /// The routes, in the order a 404 lists them.
@@ -132,6 +144,14 @@ private:
     Response get_samples(const Request& request, net::Session& session, Params params);
     Response get_alerts(const Request& request, net::Session& session, Params params);
     Response ack_alert(const Request& request, net::Session& session, Params params);
+    // InfluxDB line protocol, influx_write.cpp.
+    Response post_write(const Request& request, net::Session& session, Params params);
+
+    /// Checks the device token against every sample's device, then commits them and answers 204, or answers
+    /// why nothing was stored. `token` is the request's credential (nothing: none sent); unused when tokens
+    /// are off.
+    Response store_samples(std::vector<telemetry::Sample>&& samples, std::optional<std::string_view> token,
+                           const Request& request, net::Session& session);
 
     /// The header checks of a route whose body is its input (check_header).
     std::optional<Response> check_input(const Route& route, const Request& header) const;

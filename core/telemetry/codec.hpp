@@ -34,6 +34,10 @@ struct DecodeResult {
 /// Pure function, safe on any thread.
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
 
+/// Body text quoted for an error message: printable ASCII as is, other bytes as \xNN, cut after 64 bytes.
+/// Bounded and valid UTF-8 whatever the body held, so it can go straight into a JSON response.
+std::string quoted(std::string_view s);
+
 /// True when `s` is 1..max_len characters of [A-Za-z0-9._:-].
 bool valid_identifier(std::string_view s, std::size_t max_len);
 
