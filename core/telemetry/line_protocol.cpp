@@ -167,7 +167,7 @@ std::optional<Problem> parse_line(Line& line, const LineProtocolOptions& o, Samp
     while (!line.done() && line.peek() == ' ')
         ++line.pos;
 
-    const std::string_view device_name = device ? *device : host ? *host : std::string_view{};
+    const std::string_view device_name = device ? *device : host ? *host : o.fallback_device;
     if (device_name.empty())
         return Problem{1, "no '" + std::string(o.device_tag) + "' tag (nor 'host'): the device is the value of "
                                                                "the tag named by influx-device-tag"};
