@@ -1,0 +1,5 @@
+# SPDX-License-Identifier: GPL-3.0-or-later
+# Ingest beside JSON (issue 17): InfluxDB line protocol with real curl (about 3 s), and MQTT through a real
+# Mosquitto with mosquitto_pub and the real gateway binary, restarts and kill -9 included (about 30 s).
+fleetscope_add_test(NAME test_influx_write SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_influx_write.cpp
+    LIBS fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 120)
