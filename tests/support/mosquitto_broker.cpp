@@ -143,4 +143,15 @@ int MosquittoBroker::publish(const std::vector<std::string>& args) const
     return run_to_end(opt, 60s);
 }
 
+ChildProcess::Options MosquittoBroker::publish_lines(const std::string& topic, const std::string& lines) const
+{
+    ChildProcess::Options opt;
+    // -l reads the messages from stdin, which ChildProcess does not redirect: a shell does.
+    opt.argv = {"/bin/sh", "-c",
+                "exec " + mosquitto_pub_path() + " -h 127.0.0.1 -p " + std::to_string(port_) + " -q 1 -t '" + topic +
+                    "' -l < '" + lines + "'"};
+    opt.log_path = dir_ + "/publish.log";
+    return opt;
+}
+
 } // namespace fleetscope::testing

@@ -38,6 +38,9 @@ public:
 
     /// Runs mosquitto_pub against this broker with `args` (e.g. {"-q", "1", "-t", "t", "-m", "x"}); its exit code.
     int publish(const std::vector<std::string>& args) const;
+    /// mosquitto_pub at QoS 1 sending each line of the file `lines` as one message to `topic`, as a command
+    /// to run (ChildProcess::start or run_to_end). It exits 0 once the broker acknowledged every message.
+    ChildProcess::Options publish_lines(const std::string& topic, const std::string& lines) const;
 
 private:
     std::string dir_;
