@@ -33,16 +33,15 @@ void add_setting_options(po::options_description& desc, Settings& s)
         } else if constexpr (std::is_same_v<T, std::string>) {
             if (info.repeatable) {
                 // Given several times on the command line (or in --config), kept as one comma-separated list.
-                desc.add_options()(name.c_str(),
-                                   po::value<std::vector<std::string>>()
-                                       ->composing()
-                                       ->value_name("TEXT")
-                                       ->notifier([&field](const std::vector<std::string>& v) {
-                                           field.clear();
-                                           for (const auto& item : v)
-                                               field += (field.empty() ? "" : ",") + item;
-                                       }),
-                                   help.c_str());
+                desc.add_options()(
+                    name.c_str(),
+                    po::value<std::vector<std::string>>()->composing()->value_name("TEXT")->notifier(
+                        [&field](const std::vector<std::string>& v) {
+                            field.clear();
+                            for (const auto& item : v)
+                                field += (field.empty() ? "" : ",") + item;
+                        }),
+                    help.c_str());
                 return;
             }
             desc.add_options()(name.c_str(),

@@ -221,7 +221,8 @@ std::string validate(const Settings& s)
                    "e.g. fleet/+/telemetry";
     }
     if (s.mqtt_reconnect_min.count() < 100 || s.mqtt_reconnect_max < s.mqtt_reconnect_min)
-        return "mqtt-reconnect-min and mqtt-reconnect-max: the minimum must be at least 100 ms and the maximum "
+        return "mqtt-reconnect-min and mqtt-reconnect-max: the minimum must be at least 100 ms and the "
+               "maximum "
                "at least the minimum";
     return {};
 }

@@ -182,11 +182,13 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"mqtt-broker", "",
                   "MQTT broker to subscribe through, mqtt://HOST:PORT or mqtts://HOST:PORT; empty = no MQTT"},
       s.mqtt_broker);
-    f(SettingInfo{"mqtt-topic", "",
-                  "MQTT topic filter to subscribe to at QoS 1 (+ and # allowed; the first + segment names the "
-                  "device); repeat the flag, or separate with commas",
-                  true},
-      s.mqtt_topics);
+    f(
+        SettingInfo{
+            "mqtt-topic", "",
+            "MQTT topic filter to subscribe to at QoS 1 (+ and # allowed; the first + segment names the "
+            "device); repeat the flag, or separate with commas",
+            true},
+        s.mqtt_topics);
     f(SettingInfo{"mqtt-client-id", "",
                   "MQTT client id, which names the broker's persistent session; empty = fleetscope-<gateway "
                   "name>"},

@@ -377,8 +377,9 @@ std::optional<std::string> influx_credential(std::string_view field)
     if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096)
         return std::nullopt;
     std::string plain(b64.size() / 4 * 3, '\0');
-    const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(plain.data()),
-                                  reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    const int n =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(plain.data()),
+                        reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
     if (n < 0)
         return std::nullopt;
     // EVP_DecodeBlock counts the padding's zero bytes as decoded.

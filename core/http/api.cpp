@@ -327,7 +327,8 @@ std::optional<Response> Api::check_input(const Route& route, const Request& h) c
                      h);
     if (services_.tokens && route.credential) {
         if (!route.credential(h))
-            return error(status::unauthorized, "device token required: " + std::string(influx::kTokenUsage), h);
+            return error(status::unauthorized, "device token required: " + std::string(influx::kTokenUsage),
+                         h);
     } else if (services_.tokens) {
         // Checked before the body is read, so a client without a token cannot make the gateway buffer one.
         const auto field = h.find(bhttp::field::authorization);

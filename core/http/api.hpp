@@ -25,7 +25,7 @@ class BlockingPool;
 namespace fleetscope::metrics {
 class Registry;
 struct IngestCounters;
-}
+} // namespace fleetscope::metrics
 namespace fleetscope::telemetry {
 struct Sample;
 }
@@ -77,7 +77,7 @@ struct Services {
     // Set while the gateway drains (Gateway::drain): /healthz answers 503 and every response closes its
     // connection, so a balancer sends devices elsewhere. Null: never.
     const std::atomic<bool>* draining = nullptr;
-    std::string gateway_name; // reported by /v1/devices for the devices this gateway holds
+    std::string gateway_name;                  // reported by /v1/devices for the devices this gateway holds
     metrics::IngestCounters* ingest = nullptr; // line-protocol counters; null: not counted
 };
 

@@ -55,7 +55,8 @@ Response Api::post_write(const Request& request, net::Session& session, Params)
         const auto precision = telemetry::parse_precision(param.value);
         if (!precision)
             return error(status::bad_request,
-                         "precision " + telemetry::quoted(param.value) + ": expected ns, us, ms, s (or n, u, m, h as InfluxDB 1.x spells them)",
+                         "precision " + telemetry::quoted(param.value) +
+                             ": expected ns, us, ms, s (or n, u, m, h as InfluxDB 1.x spells them)",
                          request);
         options.precision = *precision;
     }

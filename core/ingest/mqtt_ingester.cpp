@@ -9,7 +9,6 @@
 #include "core/store/writer.hpp"
 
 #include <MQTTClient.h>
-
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -156,11 +155,11 @@ void MqttIngester::start()
     const std::string uri = paho_uri(d.settings.mqtt_broker);
     const std::string id = client_id(d.settings);
     // Paho restores here the messages a previous run received and did not commit, to deliver them first.
-    if (const int rc = MQTTClient_createWithOptions(&d.client, uri.c_str(), id.c_str(), MQTTCLIENT_PERSISTENCE_USER,
-                                                    d.messages.paho(), &create);
+    if (const int rc = MQTTClient_createWithOptions(&d.client, uri.c_str(), id.c_str(),
+                                                    MQTTCLIENT_PERSISTENCE_USER, d.messages.paho(), &create);
         rc != MQTTCLIENT_SUCCESS)
-        throw std::runtime_error("mqtt-broker " + d.settings.mqtt_broker + ": cannot create the MQTT client: " +
-                                 describe(rc));
+        throw std::runtime_error("mqtt-broker " + d.settings.mqtt_broker +
+                                 ": cannot create the MQTT client: " + describe(rc));
     d.stopping = false;
     d.set_link(metrics::MqttLink::connecting);
     d.thread = std::thread([&d] { d.run(); });
@@ -187,9 +186,10 @@ void MqttIngester::Impl::run()
     while (!stop_requested()) {
         set_link(metrics::MqttLink::connecting);
         if (!connect()) {
-            log::write(log::Level::warning, "MQTT: retrying in " +
-                                                std::to_string(std::chrono::duration_cast<Millis>(backoff).count()) +
-                                                " ms (mqtt-reconnect-min .. mqtt-reconnect-max)");
+            log::write(log::Level::warning,
+                       "MQTT: retrying in " +
+                           std::to_string(std::chrono::duration_cast<Millis>(backoff).count()) +
+                           " ms (mqtt-reconnect-min .. mqtt-reconnect-max)");
             settle(false);
             if (!pause(backoff))
                 break;
@@ -220,7 +220,8 @@ bool MqttIngester::Impl::connect()
 {
     MQTTClient_connectOptions o = MQTTClient_connectOptions_initializer;
     o.keepAliveInterval = kKeepAliveSeconds;
-    o.cleansession = 0; // the broker keeps the subscription and queues QoS 1 messages while the gateway is away
+    o.cleansession =
+        0; // the broker keeps the subscription and queues QoS 1 messages while the gateway is away
     o.connectTimeout = kConnectTimeoutSeconds;
     o.MQTTVersion = MQTTVERSION_3_1_1;
     if (!settings.mqtt_username.empty())
@@ -242,10 +243,12 @@ bool MqttIngester::Impl::connect()
     std::vector<int> qos(filters.size(), 1);
     for (auto& f : filters)
         topics.push_back(f.data());
-    if (const int rc = MQTTClient_subscribeMany(client, static_cast<int>(topics.size()), topics.data(), qos.data());
+    if (const int rc =
+            MQTTClient_subscribeMany(client, static_cast<int>(topics.size()), topics.data(), qos.data());
         rc != MQTTCLIENT_SUCCESS || std::find(qos.begin(), qos.end(), 0x80) != qos.end()) {
         log::write(log::Level::error, "MQTT: the broker refused the subscription to " + settings.mqtt_topics +
-                                          ": " + (rc != MQTTCLIENT_SUCCESS ? describe(rc) : "SUBACK failure"));
+                                          ": " +
+                                          (rc != MQTTCLIENT_SUCCESS ? describe(rc) : "SUBACK failure"));
         MQTTClient_disconnect(client, 1000);
         return false;
     }
@@ -261,10 +264,12 @@ void MqttIngester::Impl::receive_loop()
         MQTTClient_message* message = nullptr;
         const int rc = MQTTClient_receive(client, &topic, &topic_len, &message, kReceiveWaitMs);
         if (message) {
-            const std::string_view t = topic_len > 0 ? std::string_view(topic, static_cast<std::size_t>(topic_len))
-                                                     : std::string_view(topic);
-            handle(t, std::string_view(static_cast<const char*>(message->payload),
-                                       static_cast<std::size_t>(message->payloadlen)),
+            const std::string_view t = topic_len > 0
+                                           ? std::string_view(topic, static_cast<std::size_t>(topic_len))
+                                           : std::string_view(topic);
+            handle(t,
+                   std::string_view(static_cast<const char*>(message->payload),
+                                    static_cast<std::size_t>(message->payloadlen)),
                    messages.handed_over());
             MQTTClient_freeMessage(&message);
             MQTTClient_free(topic);
@@ -287,10 +292,11 @@ void MqttIngester::Impl::handle(std::string_view topic, std::string_view payload
         messages.release(key);
         const auto now = Clock::now();
         if (now - last_invalid_log >= std::chrono::seconds(1)) {
-            log::write(log::Level::warning,
-                       "MQTT: invalid message on '" + std::string(topic) + "', acknowledged and not stored: " +
-                           decoded.error +
-                           (invalid_unlogged ? " (" + std::to_string(invalid_unlogged) + " more not logged)" : ""));
+            log::write(
+                log::Level::warning,
+                "MQTT: invalid message on '" + std::string(topic) +
+                    "', acknowledged and not stored: " + decoded.error +
+                    (invalid_unlogged ? " (" + std::to_string(invalid_unlogged) + " more not logged)" : ""));
             last_invalid_log = now;
             invalid_unlogged = 0;
         } else {
@@ -300,7 +306,8 @@ void MqttIngester::Impl::handle(std::string_view topic, std::string_view payload
     }
     // Bounded like the HTTP side's queue: past half the store's queue, wait for commits before reading on,
     // which leaves the rest with the broker.
-    while (in_flight_samples + decoded.samples.size() > settings.store_queue_samples / 2 && !in_flight.empty())
+    while (in_flight_samples + decoded.samples.size() > settings.store_queue_samples / 2 &&
+           !in_flight.empty())
         settle(true);
     const std::uint64_t id = next_id++;
     in_flight_samples += decoded.samples.size();

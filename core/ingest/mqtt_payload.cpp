@@ -75,7 +75,8 @@ PayloadResult decode_json(std::string_view payload, std::string_view topic_devic
                           const Settings& s)
 {
     PayloadResult r;
-    const telemetry::DecodeLimits limits{s.max_samples_per_request, s.max_metrics_per_sample, s.max_json_depth};
+    const telemetry::DecodeLimits limits{s.max_samples_per_request, s.max_metrics_per_sample,
+                                         s.max_json_depth};
     std::string rewritten;
     if (!topic_device.empty()) {
         boost::system::error_code ec;
@@ -101,7 +102,8 @@ PayloadResult decode_json(std::string_view payload, std::string_view topic_devic
             else
                 same = fill(v);
             if (!same) {
-                r.error = "a sample names a device other than the topic's '" + std::string(topic_device) + "'";
+                r.error =
+                    "a sample names a device other than the topic's '" + std::string(topic_device) + "'";
                 return r;
             }
             rewritten = json::serialize(v);
@@ -124,12 +126,13 @@ PayloadResult decode_payload(std::string_view payload, std::string_view topic_de
                              const Settings& settings)
 {
     if (payload.size() > settings.max_body_bytes)
-        return {{}, 0,
-                "payload of " + std::to_string(payload.size()) + " bytes: more than max-body-bytes = " +
-                    std::to_string(settings.max_body_bytes)};
+        return {{},
+                0,
+                "payload of " + std::to_string(payload.size()) +
+                    " bytes: more than max-body-bytes = " + std::to_string(settings.max_body_bytes)};
     std::size_t first = 0;
-    while (first < payload.size() && (payload[first] == ' ' || payload[first] == '\t' || payload[first] == '\r' ||
-                                      payload[first] == '\n'))
+    while (first < payload.size() && (payload[first] == ' ' || payload[first] == '\t' ||
+                                      payload[first] == '\r' || payload[first] == '\n'))
         ++first;
     PayloadResult r;
     if (first < payload.size() && (payload[first] == '{' || payload[first] == '[')) {
@@ -139,7 +142,8 @@ PayloadResult decode_payload(std::string_view payload, std::string_view topic_de
         o.device_tag = settings.influx_device_tag;
         o.fallback_device = topic_device;
         o.now_ms = now_ms;
-        o.limits = {settings.max_samples_per_request, settings.max_metrics_per_sample, settings.max_json_depth};
+        o.limits = {settings.max_samples_per_request, settings.max_metrics_per_sample,
+                    settings.max_json_depth};
         auto decoded = telemetry::decode_line_protocol(payload, o);
         r.error = std::move(decoded.error);
         r.samples = std::move(decoded.samples);

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <stdexcept>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -21,6 +22,8 @@ MessageStore& self(void* handle)
     return *static_cast<MessageStore*>(handle);
 }
 
+constexpr std::string_view kTempSuffix = ".part";
+
 /// Paho's queue entries: `q-N` (MQTT 3.1.1) and `q5-N` (MQTT 5).
 bool is_queue_key(const char* key)
 {
@@ -35,7 +38,8 @@ MessageStore::MessageStore(std::string dir)
     std::error_code ec;
     fs::create_directories(dir_, ec);
     if (ec || !fs::is_directory(dir_))
-        throw std::runtime_error("MQTT message store " + dir_ + ": cannot create the directory: " + ec.message());
+        throw std::runtime_error("MQTT message store " + dir_ +
+                                 ": cannot create the directory: " + ec.message());
     callbacks_.context = this;
     callbacks_.popen = &MessageStore::open;
     callbacks_.pclose = &MessageStore::close;
@@ -76,9 +80,12 @@ int MessageStore::close(void*)
 
 int MessageStore::put(void* handle, char* key, int bufcount, char* buffers[], int buflens[])
 {
-    // No fsync: a killed process leaves its writes in the page cache; a power loss is beyond this store, as
-    // it is beyond the broker's own persistence between its autosaves.
-    std::FILE* f = std::fopen(self(handle).path(key).c_str(), "wb");
+    // Written aside and renamed into place, so that a kill mid-write leaves no half message for Paho to
+    // restore (it trusts what it reads). No fsync: a killed process leaves its writes in the page cache; a
+    // power loss is beyond this store, as it is beyond the broker's own persistence between its autosaves.
+    const std::string final_path = self(handle).path(key);
+    const std::string temp_path = final_path + std::string(kTempSuffix);
+    std::FILE* f = std::fopen(temp_path.c_str(), "wb");
     if (!f)
         return MQTTCLIENT_PERSISTENCE_ERROR;
     bool ok = true;
@@ -86,6 +93,7 @@ int MessageStore::put(void* handle, char* key, int bufcount, char* buffers[], in
         ok = buflens[i] == 0 || std::fwrite(buffers[i], 1, static_cast<std::size_t>(buflens[i]), f) ==
                                     static_cast<std::size_t>(buflens[i]);
     ok = std::fclose(f) == 0 && ok;
+    ok = ok && std::rename(temp_path.c_str(), final_path.c_str()) == 0;
     return ok ? 0 : MQTTCLIENT_PERSISTENCE_ERROR;
 }
 
@@ -123,9 +131,15 @@ int MessageStore::keys(void* handle, char*** keys, int* nkeys)
 {
     std::vector<std::string> names;
     std::error_code ec;
-    for (const auto& e : fs::directory_iterator(self(handle).dir_, ec))
-        if (e.is_regular_file())
-            names.push_back(e.path().filename().string());
+    for (const auto& e : fs::directory_iterator(self(handle).dir_, ec)) {
+        if (!e.is_regular_file())
+            continue;
+        std::string name = e.path().filename().string();
+        if (name.ends_with(kTempSuffix))
+            fs::remove(e.path(), ec); // a write that a kill interrupted
+        else
+            names.push_back(std::move(name));
+    }
     *nkeys = static_cast<int>(names.size());
     *keys = nullptr;
     if (names.empty())

@@ -2,7 +2,6 @@
 #pragma once
 
 #include <MQTTClientPersistence.h>
-
 #include <string>
 
 namespace fleetscope::ingest {

@@ -26,7 +26,10 @@ struct IngestCounters {
     std::atomic<std::uint64_t> mqtt_samples_committed{0}; // samples committed from MQTT
     std::atomic<std::uint64_t> mqtt_connects{0};          // successful (re)connections to the broker
 
-    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) { c.fetch_add(n, std::memory_order_relaxed); }
+    static void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1)
+    {
+        c.fetch_add(n, std::memory_order_relaxed);
+    }
 };
 
 } // namespace fleetscope::metrics

@@ -24,8 +24,8 @@ struct Problem {
 };
 
 /// Reads an element up to an unescaped delimiter. A backslash before one of `escapable` stands for that
-/// character; before any other character it is a plain backslash, as InfluxDB reads it. `out` is a view of the
-/// line when the element has no escape, else `scratch` holds the unescaped copy.
+/// character; before any other character it is a plain backslash, as InfluxDB reads it. `out` is a view of
+/// the line when the element has no escape, else `scratch` holds the unescaped copy.
 std::string_view read_element(Line& line, std::string_view delimiters, std::string_view escapable,
                               std::string& scratch)
 {
@@ -169,8 +169,9 @@ std::optional<Problem> parse_line(Line& line, const LineProtocolOptions& o, Samp
 
     const std::string_view device_name = device ? *device : host ? *host : o.fallback_device;
     if (device_name.empty())
-        return Problem{1, "no '" + std::string(o.device_tag) + "' tag (nor 'host'): the device is the value of "
-                                                               "the tag named by influx-device-tag"};
+        return Problem{1, "no '" + std::string(o.device_tag) +
+                              "' tag (nor 'host'): the device is the value of "
+                              "the tag named by influx-device-tag"};
     if (!valid_identifier(device_name, kMaxDeviceLength))
         return Problem{1, "device " + quoted(device_name) + ": expected 1 to " +
                               std::to_string(kMaxDeviceLength) + " characters of [A-Za-z0-9._:-]"};
@@ -217,10 +218,11 @@ std::optional<Problem> parse_line(Line& line, const LineProtocolOptions& o, Samp
             const std::string_view text = line.text.substr(start, line.pos - start);
             const auto value = parse_number(text);
             if (!value)
-                return Problem{start + 1, "field " + quoted(key) + ": expected a float (1.5), an integer "
-                                                                   "(10i), an unsigned integer (10u), a "
-                                                                   "boolean (t, false...) or a quoted string, "
-                                                                   "got " +
+                return Problem{start + 1, "field " + quoted(key) +
+                                              ": expected a float (1.5), an integer "
+                                              "(10i), an unsigned integer (10u), a "
+                                              "boolean (t, false...) or a quoted string, "
+                                              "got " +
                                               quoted(text)};
             if (!valid_identifier(name, kMaxMetricNameLength))
                 return Problem{start + 1, "metric " + quoted(name) + " (measurement.field): expected 1 to " +
@@ -318,8 +320,8 @@ LineProtocolResult decode_line_protocol(std::string_view body, const LineProtoco
             continue; // string fields only
         if (r.samples.size() == options.limits.max_samples) {
             r.samples.clear();
-            r.error = "line " + std::to_string(line_no) + ": more than max-samples = " +
-                      std::to_string(options.limits.max_samples) +
+            r.error = "line " + std::to_string(line_no) +
+                      ": more than max-samples = " + std::to_string(options.limits.max_samples) +
                       " lines with readings in one request; nothing from this request was stored";
             return r;
         }

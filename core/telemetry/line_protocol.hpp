@@ -21,7 +21,7 @@ std::optional<Precision> parse_precision(std::string_view text);
 /// How lines become samples.
 struct LineProtocolOptions {
     std::string_view device_tag = "device"; // the tag naming the device; `host` when a line lacks it
-    std::string_view fallback_device;        // the device of a line with neither tag; empty: an error
+    std::string_view fallback_device;       // the device of a line with neither tag; empty: an error
     Precision precision = Precision::ns;
     std::int64_t now_ms = 0; // the timestamp of a line without one
     DecodeLimits limits;     // max_samples: lines; max_metrics: fields per line

@@ -31,8 +31,8 @@ CurlResult curl(const QStringList& args)
 {
     QProcess p;
     p.start(QStringLiteral("curl"),
-            QStringList{QStringLiteral("-sS"), QStringLiteral("-o"), QStringLiteral("-"), QStringLiteral("-w"),
-                        QStringLiteral("\n%{http_code}")} +
+            QStringList{QStringLiteral("-sS"), QStringLiteral("-o"), QStringLiteral("-"),
+                        QStringLiteral("-w"), QStringLiteral("\n%{http_code}")} +
                 args);
     if (!p.waitForFinished(30'000))
         return {};
@@ -150,27 +150,29 @@ void TestInfluxWrite::v1StoresMeasurementFields()
     const auto port = open_->port();
     // Telegraf's shape, with a comment, a blank line, escapes, every field type, and a line whose device is
     // its host tag.
-    const std::string body = "# from telegraf\n"
-                             "cpu,device=pump-1,core=0 usage=12.5,count=7i,big=9u,on=true,note=\"a \\\"q\\\"\" "
-                             "1700000000000000000\n"
-                             "\n"
-                             "mem,host=pump-2,path=/a\\ b\\,c\\=d used=1e3,free=-2 1700000001000000000\r\n";
+    const std::string body =
+        "# from telegraf\n"
+        "cpu,device=pump-1,core=0 usage=12.5,count=7i,big=9u,on=true,note=\"a \\\"q\\\"\" "
+        "1700000000000000000\n"
+        "\n"
+        "mem,host=pump-2,path=/a\\ b\\,c\\=d used=1e3,free=-2 1700000001000000000\r\n";
     const auto path = write_file("v1.lp", body);
     const auto r = curl({QStringLiteral("--data-binary"), QString::fromStdString("@" + path),
                          url("/write?db=telegraf&rp=autogen", port)});
     QCOMPARE(r.status, 204);
 
-    QCOMPARE(readings(port, "pump-1", "cpu.usage"), (std::vector<std::pair<std::int64_t, double>>{
-                                                        {1'700'000'000'000, 12.5}}));
+    QCOMPARE(readings(port, "pump-1", "cpu.usage"),
+             (std::vector<std::pair<std::int64_t, double>>{{1'700'000'000'000, 12.5}}));
     QCOMPARE(readings(port, "pump-1", "cpu.count").at(0).second, 7.0);
     QCOMPARE(readings(port, "pump-1", "cpu.big").at(0).second, 9.0);
     QCOMPARE(readings(port, "pump-1", "cpu.on").at(0).second, 1.0);
     QVERIFY(readings(port, "pump-1", "cpu.note").empty());
-    QCOMPARE(readings(port, "pump-2", "mem.used"), (std::vector<std::pair<std::int64_t, double>>{
-                                                       {1'700'000'001'000, 1000.0}}));
+    QCOMPARE(readings(port, "pump-2", "mem.used"),
+             (std::vector<std::pair<std::int64_t, double>>{{1'700'000'001'000, 1000.0}}));
     QCOMPARE(readings(port, "pump-2", "mem.free").at(0).second, -2.0);
     // /metrics shows the sampler's latest snapshot, taken every sample-interval.
-    QTRY_VERIFY(metrics_text(port).find("fleetscope_line_protocol_strings_skipped_total 1\n") != std::string::npos);
+    QTRY_VERIFY(metrics_text(port).find("fleetscope_line_protocol_strings_skipped_total 1\n") !=
+                std::string::npos);
     QTRY_VERIFY(metrics_text(port).find("fleetscope_line_protocol_samples_total 2\n") != std::string::npos);
 }
 
@@ -179,13 +181,14 @@ void TestInfluxWrite::v2GzipBody()
     const auto port = open_->port();
     std::string body;
     for (int i = 0; i < 500; ++i)
-        body += "env,device=gz-1 temp=" + std::to_string(20 + i % 5) + " " + std::to_string(1'700'000'100 + i) +
-                "\n";
+        body += "env,device=gz-1 temp=" + std::to_string(20 + i % 5) + " " +
+                std::to_string(1'700'000'100 + i) + "\n";
     const auto path = write_file("v2.lp", body);
-    QCOMPARE(QProcess::execute(QStringLiteral("gzip"), {QStringLiteral("-kf"), QString::fromStdString(path)}), 0);
+    QCOMPARE(QProcess::execute(QStringLiteral("gzip"), {QStringLiteral("-kf"), QString::fromStdString(path)}),
+             0);
     const auto r = curl({QStringLiteral("-H"), QStringLiteral("Content-Encoding: gzip"), QStringLiteral("-H"),
-                         QStringLiteral("Content-Type: text/plain; charset=utf-8"), QStringLiteral("--data-binary"),
-                         QString::fromStdString("@" + path + ".gz"),
+                         QStringLiteral("Content-Type: text/plain; charset=utf-8"),
+                         QStringLiteral("--data-binary"), QString::fromStdString("@" + path + ".gz"),
                          url("/api/v2/write?org=lab&bucket=fleet&precision=s", port)});
     QCOMPARE(r.status, 204);
     const auto got = readings(port, "gz-1", "env.temp");
@@ -197,12 +200,18 @@ void TestInfluxWrite::precision_data()
 {
     QTest::addColumn<QString>("precision");
     QTest::addColumn<QString>("stamp");
-    QTest::addRow("ns") << "ns" << "1700000200123456789";
-    QTest::addRow("us") << "us" << "1700000200123456";
-    QTest::addRow("ms") << "ms" << "1700000200123";
-    QTest::addRow("s") << "s" << "1700000200";
-    QTest::addRow("v1 n") << "n" << "1700000200123456789";
-    QTest::addRow("v1 u") << "u" << "1700000200123456";
+    QTest::addRow("ns") << "ns"
+                        << "1700000200123456789";
+    QTest::addRow("us") << "us"
+                        << "1700000200123456";
+    QTest::addRow("ms") << "ms"
+                        << "1700000200123";
+    QTest::addRow("s") << "s"
+                       << "1700000200";
+    QTest::addRow("v1 n") << "n"
+                          << "1700000200123456789";
+    QTest::addRow("v1 u") << "u"
+                          << "1700000200123456";
 }
 
 void TestInfluxWrite::precision()
@@ -211,13 +220,14 @@ void TestInfluxWrite::precision()
     QFETCH(QString, stamp);
     const auto port = open_->port();
     const std::string device = "prec-" + precision.toStdString();
-    const auto r = curl({QStringLiteral("--data-binary"),
-                         QString::fromStdString("p,device=" + device + " v=1 ") + stamp,
-                         url("/write", port) + "?precision=" + precision});
+    const auto r =
+        curl({QStringLiteral("--data-binary"), QString::fromStdString("p,device=" + device + " v=1 ") + stamp,
+              url("/write", port) + "?precision=" + precision});
     QCOMPARE(r.status, 204);
     const auto got = readings(port, device, "p.v");
     QCOMPARE(got.size(), std::size_t(1));
-    QCOMPARE(got[0].first, precision == "s" ? std::int64_t(1'700'000'200'000) : std::int64_t(1'700'000'200'123));
+    QCOMPARE(got[0].first,
+             precision == "s" ? std::int64_t(1'700'000'200'000) : std::int64_t(1'700'000'200'123));
 
     const auto bad = curl({QStringLiteral("--data-binary"), QStringLiteral("p,device=x v=1"),
                            url("/write?precision=week", port)});
@@ -231,13 +241,15 @@ void TestInfluxWrite::badLineNamesItAndStoresNothing()
     const std::string body = "a,device=bad-1 v=1 1700000300000000000\n"
                              "a,device=bad-1 v=2 1700000301000000000\n"
                              "a,device=bad-1 v=oops 1700000302000000000\n";
-    const auto r = curl({QStringLiteral("--data-binary"), QString::fromStdString(body), url("/api/v2/write", port)});
+    const auto r =
+        curl({QStringLiteral("--data-binary"), QString::fromStdString(body), url("/api/v2/write", port)});
     QCOMPARE(r.status, 400);
     const std::string e = error_of(r);
     QVERIFY2(e.find("line 3") != std::string::npos && e.find("oops") != std::string::npos, r.body.c_str());
     QVERIFY(readings(port, "bad-1", "a.v").empty());
 
-    const auto no_device = curl({QStringLiteral("--data-binary"), QStringLiteral("a,site=x v=1"), url("/write", port)});
+    const auto no_device =
+        curl({QStringLiteral("--data-binary"), QStringLiteral("a,site=x v=1"), url("/write", port)});
     QCOMPARE(no_device.status, 400);
     QVERIFY2(error_of(no_device).find("line 1") != std::string::npos &&
                  error_of(no_device).find("'device' tag") != std::string::npos,
@@ -250,8 +262,8 @@ void TestInfluxWrite::bodyOverLimitIs413()
     while (body.size() <= 64 * 1024)
         body += "big,device=big-1 v=1\n";
     const auto path = write_file("big.lp", body);
-    const auto r = curl({QStringLiteral("--data-binary"), QString::fromStdString("@" + path),
-                         url("/write", open_->port())});
+    const auto r = curl(
+        {QStringLiteral("--data-binary"), QString::fromStdString("@" + path), url("/write", open_->port())});
     QCOMPARE(r.status, 413);
     QVERIFY(readings(open_->port(), "big-1", "big.v").empty());
 }
@@ -262,12 +274,15 @@ void TestInfluxWrite::tokens_data()
     QTest::addColumn<QString>("query");
     QTest::addColumn<int>("status");
     const QString t = QString::fromStdString(token_a_);
-    QTest::addRow("v2 Token") << QStringList{QStringLiteral("-H"), "Authorization: Token " + t} << QString() << 204;
-    QTest::addRow("Bearer") << QStringList{QStringLiteral("-H"), "Authorization: Bearer " + t} << QString() << 204;
+    QTest::addRow("v2 Token") << QStringList{QStringLiteral("-H"), "Authorization: Token " + t} << QString()
+                              << 204;
+    QTest::addRow("Bearer") << QStringList{QStringLiteral("-H"), "Authorization: Bearer " + t} << QString()
+                            << 204;
     QTest::addRow("v1 Basic") << QStringList{QStringLiteral("-u"), "telegraf:" + t} << QString() << 204;
     QTest::addRow("v1 u and p") << QStringList{} << "?u=telegraf&p=" + t << 204;
     QTest::addRow("none") << QStringList{} << QString() << 401;
-    QTest::addRow("wrong token") << QStringList{QStringLiteral("-H"), QStringLiteral("Authorization: Token nope")}
+    QTest::addRow("wrong token") << QStringList{QStringLiteral("-H"),
+                                                QStringLiteral("Authorization: Token nope")}
                                  << QString() << 401;
     QTest::addRow("wrong p") << QStringList{} << QStringLiteral("?u=x&p=nope") << 401;
 }
@@ -283,8 +298,8 @@ void TestInfluxWrite::tokens()
     const auto before = readings(port, "lp-a", "t.v").size();
     const auto r = curl(auth + QStringList{QStringLiteral("--data-binary"),
                                            QString::fromStdString("t,device=lp-a v=1 " + std::to_string(ts)),
-                                           url("/write", port) + (query.isEmpty() ? "?precision=s" : query +
-                                                                                     "&precision=s")});
+                                           url("/write", port) +
+                                               (query.isEmpty() ? "?precision=s" : query + "&precision=s")});
     QCOMPARE(r.status, status);
     QCOMPARE(readings(port, "lp-a", "t.v").size(), before + (status == 204 ? 1 : 0));
 }
@@ -294,8 +309,9 @@ void TestInfluxWrite::tokenOfAnotherDeviceStoresNothing()
     const auto port = secure_->port();
     const auto before = readings(port, "lp-a", "x.v").size();
     const std::string body = "x,device=lp-a v=1\nx,device=lp-b v=2\n";
-    const auto r = curl({QStringLiteral("-H"), QString::fromStdString("Authorization: Token " + token_a_),
-                         QStringLiteral("--data-binary"), QString::fromStdString(body), url("/api/v2/write", port)});
+    const auto r =
+        curl({QStringLiteral("-H"), QString::fromStdString("Authorization: Token " + token_a_),
+              QStringLiteral("--data-binary"), QString::fromStdString(body), url("/api/v2/write", port)});
     QCOMPARE(r.status, 401);
     QVERIFY2(error_of(r).find("lp-b") != std::string::npos, r.body.c_str());
     QCOMPARE(readings(port, "lp-a", "x.v").size(), before);

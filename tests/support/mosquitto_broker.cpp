@@ -100,7 +100,8 @@ void MosquittoBroker::start()
             cfg << "listener " << port_ << " 127.0.0.1\n"
                 << "allow_anonymous true\n"
                 << "persistence true\n"
-                << "persistence_location " << dir_ << "/\n"
+                << "persistence_location " << dir_
+                << "/\n"
                 // Unlimited: the test publishes thousands while the gateway is away.
                 << "max_queued_messages 0\n"
                 << "log_dest file " << dir_ << "/mosquitto.log\n"
@@ -123,7 +124,8 @@ void MosquittoBroker::start()
         const std::string why = log() + tail_of(opt.log_path);
         process_.stop(SIGKILL, 2s);
         if (restart || why.find("Address already in use") == std::string::npos)
-            throw std::runtime_error("Mosquitto did not start on 127.0.0.1:" + std::to_string(port_) + ": " + why);
+            throw std::runtime_error("Mosquitto did not start on 127.0.0.1:" + std::to_string(port_) + ": " +
+                                     why);
     }
     throw std::runtime_error("Mosquitto found no free port in 5 attempts");
 }
@@ -148,8 +150,8 @@ ChildProcess::Options MosquittoBroker::publish_lines(const std::string& topic, c
     ChildProcess::Options opt;
     // -l reads the messages from stdin, which ChildProcess does not redirect: a shell does.
     opt.argv = {"/bin/sh", "-c",
-                "exec " + mosquitto_pub_path() + " -h 127.0.0.1 -p " + std::to_string(port_) + " -q 1 -t '" + topic +
-                    "' -l < '" + lines + "'"};
+                "exec " + mosquitto_pub_path() + " -h 127.0.0.1 -p " + std::to_string(port_) + " -q 1 -t '" +
+                    topic + "' -l < '" + lines + "'"};
     opt.log_path = dir_ + "/publish.log";
     return opt;
 }

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
-// A real Mosquitto broker for the tests: listening on a free loopback port with a configuration of its own in a
-// temporary folder, persistence on (so a restart keeps the sessions and their queued messages), anonymous
+// A real Mosquitto broker for the tests: listening on a free loopback port with a configuration of its own in
+// a temporary folder, persistence on (so a restart keeps the sessions and their queued messages), anonymous
 // access, no limit on the messages queued for an offline client. Stopped by the destructor, also when the
 // test fails; its folder goes with it.
 
@@ -36,7 +36,8 @@ public:
     std::string url() const;
     std::string log() const;
 
-    /// Runs mosquitto_pub against this broker with `args` (e.g. {"-q", "1", "-t", "t", "-m", "x"}); its exit code.
+    /// Runs mosquitto_pub against this broker with `args` (e.g. {"-q", "1", "-t", "t", "-m", "x"}); its exit
+    /// code.
     int publish(const std::vector<std::string>& args) const;
     /// mosquitto_pub at QoS 1 sending each line of the file `lines` as one message to `topic`, as a command
     /// to run (ChildProcess::start or run_to_end). It exits 0 once the broker acknowledged every message.
