@@ -176,6 +176,7 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.mqtt_committed = load(ingest_counters.mqtt_committed);
     s.mqtt_invalid = load(ingest_counters.mqtt_invalid);
     s.mqtt_connects = load(ingest_counters.mqtt_connects);
+    s.samples_committed += load(ingest_counters.mqtt_samples_committed); // the HTTP routes count their own
 
     s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));
     s.virtual_memory_bytes = memory.virtual_size;

@@ -66,6 +66,9 @@ std::optional<OverviewPoint> SnapshotDeriver::push(const metrics::Snapshot& s)
         p.requests_rate += p.responses_rate[c];
     }
     p.samples_rate = rate(s.samples_committed, b.samples_committed, dt);
+    p.mqtt_link = s.mqtt_link;
+    p.mqtt_rate = rate(s.mqtt_committed, b.mqtt_committed, dt);
+    p.mqtt_invalid = static_cast<double>(s.mqtt_invalid);
     p.ack_p50_ms = s.ack_p50_ms;
     p.ack_p99_ms = worst_ack_p99_;
 

@@ -21,7 +21,16 @@ namespace fleetscope::ui {
 class DeviceTableModel : public QAbstractTableModel {
     Q_OBJECT
 public:
-    enum Column { ColDevice, ColStatus, ColAlerts, ColLastSeen, ColRate, ColSamples, kFixedColumns };
+    enum Column {
+        ColDevice,
+        ColStatus,
+        ColAlerts,
+        ColLastSeen,
+        ColRate,
+        ColSamples,
+        ColSource,
+        kFixedColumns
+    };
     enum Role { SortRole = Qt::UserRole, StaleRole, AlertCountRole };
     enum class Status { Live, Stale, Offline };
 
@@ -62,6 +71,8 @@ public:
 
     static constexpr int kMaxMetricColumns = 48;
     static QString relativeAge(std::int64_t ms);
+    /// How a sample came: "HTTP", "line protocol" or "MQTT".
+    static QString sourceName(telemetry::Source source);
 
 signals:
     /// The live or stale count changed (the offline count also moves with rows inserted).
@@ -82,6 +93,7 @@ private:
         std::vector<double> values;      // by metric column; NaN when the device never sent that metric
         int alerts = 0;                  // active alerts on this device
         int alert_severity = -1;         // highest severity among them; -1 when none
+        int source = -1;                 // telemetry::Source of its last sample this session; -1: none yet
     };
     struct AlertMark {
         int count = 0;
