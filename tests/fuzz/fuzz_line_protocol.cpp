@@ -42,7 +42,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     // The first byte picks the precision, so that every unit's conversion is fuzzed too.
     static constexpr telemetry::Precision kPrecisions[] = {telemetry::Precision::ns, telemetry::Precision::us,
                                                            telemetry::Precision::ms, telemetry::Precision::s,
-                                                           telemetry::Precision::m, telemetry::Precision::h};
+                                                           telemetry::Precision::m,  telemetry::Precision::h};
     if (size > 0) {
         o.precision = kPrecisions[data[0] % 6];
         ++data;
@@ -55,7 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const auto& s : r.samples) {
             require(telemetry::valid_identifier(s.device, telemetry::kMaxDeviceLength), "a valid device");
             require(s.ts_ms >= 0, "a non-negative ts");
-            require(!s.metrics.empty() && s.metrics.size() <= o.limits.max_metrics, "1 to max-metrics readings");
+            require(!s.metrics.empty() && s.metrics.size() <= o.limits.max_metrics,
+                    "1 to max-metrics readings");
             require(s.source == telemetry::Source::line_protocol, "the line-protocol source");
             std::set<std::string_view> names;
             for (const auto& m : s.metrics) {
