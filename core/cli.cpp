@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 namespace fleetscope {
 
@@ -30,6 +31,19 @@ void add_setting_options(po::options_description& desc, Settings& s)
                                    ->notifier([&field](long long v) { field = Millis(v); }),
                                help.c_str());
         } else if constexpr (std::is_same_v<T, std::string>) {
+            if (info.repeatable) {
+                // Given several times on the command line (or in --config), kept as one comma-separated list.
+                desc.add_options()(
+                    name.c_str(),
+                    po::value<std::vector<std::string>>()->composing()->value_name("TEXT")->notifier(
+                        [&field](const std::vector<std::string>& v) {
+                            field.clear();
+                            for (const auto& item : v)
+                                field += (field.empty() ? "" : ",") + item;
+                        }),
+                    help.c_str());
+                return;
+            }
             desc.add_options()(name.c_str(),
                                po::value<std::string>(&field)->default_value(field)->value_name("TEXT"),
                                help.c_str());

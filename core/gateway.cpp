@@ -5,7 +5,9 @@
 #include "core/auth/operator_access.hpp"
 #include "core/auth/tokens.hpp"
 #include "core/http/api.hpp"
+#include "core/ingest/mqtt_ingester.hpp"
 #include "core/metrics/histogram.hpp"
+#include "core/metrics/ingest_counters.hpp"
 #include "core/metrics/prometheus.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/metrics/system.hpp"
@@ -83,6 +85,8 @@ struct Gateway::Impl {
     std::unique_ptr<http::Api> api;
     std::unique_ptr<net::Listener> listener;
     std::unique_ptr<net::Server> server;
+    metrics::IngestCounters ingest_counters;    // line protocol (the Api) and MQTT
+    std::unique_ptr<ingest::MqttIngester> mqtt; // with --mqtt-broker
 
     // The sampler thread: builds a Snapshot every sample interval and publishes it.
     std::thread sampler;
@@ -158,6 +162,16 @@ metrics::Snapshot Gateway::Impl::build_snapshot()
     s.database_bytes = store->disk_bytes();
 
     const auto memory = metrics::process_memory();
+    auto load = [](const std::atomic<std::uint64_t>& c) { return c.load(std::memory_order_relaxed); };
+    s.line_protocol_samples = load(ingest_counters.line_protocol_samples);
+    s.line_protocol_strings = load(ingest_counters.line_protocol_strings);
+    s.mqtt_link = ingest_counters.mqtt_link.load(std::memory_order_relaxed);
+    s.mqtt_messages = load(ingest_counters.mqtt_messages);
+    s.mqtt_committed = load(ingest_counters.mqtt_committed);
+    s.mqtt_invalid = load(ingest_counters.mqtt_invalid);
+    s.mqtt_connects = load(ingest_counters.mqtt_connects);
+    s.samples_committed += load(ingest_counters.mqtt_samples_committed); // the HTTP routes count their own
+
     s.rss_bytes = static_cast<std::uint64_t>(std::max<std::int64_t>(0, memory.resident));
     s.virtual_memory_bytes = memory.virtual_size;
     s.cpu_seconds = metrics::process_cpu_seconds();
@@ -269,12 +283,18 @@ void Gateway::start()
         },
         [&d] { return d.health_json(); }, d.tokens.get(), &d.alerts,
         auth::OperatorPolicy{auth::access_control_enabled(d.settings), d.operator_tokens.get()}, &d.draining,
-        d.name, &d.hub});
+        d.name, &d.hub, &d.ingest_counters});
 
     try {
         d.listener =
             std::make_unique<net::Listener>(d.runtime->worker(0).io(), d.settings.listen, d.settings.backlog);
+        if (!d.settings.mqtt_broker.empty()) {
+            d.mqtt = std::make_unique<ingest::MqttIngester>(d.settings, writer, d.ingest_counters,
+                                                            ingest::MqttIngester::state_dir(d.settings));
+            d.mqtt->start();
+        }
     } catch (...) {
+        d.mqtt.reset();
         d.alerts_store.store(nullptr, std::memory_order_release);
         d.store->writer().stop();
         throw;
@@ -301,6 +321,7 @@ void Gateway::stop()
     if (!d.running)
         return;
     d.running = false;
+    d.mqtt.reset(); // commits what it received, while the store still runs
     d.server->stop();
     d.runtime->stop();
     d.runtime->join(); // every connection fiber has finished its request and closed

@@ -206,6 +206,24 @@ std::string validate(const Settings& s)
                std::to_string(s.sample_interval.count()) + " ms)";
     if (s.alerts_recent > 1'000'000)
         return "alerts-recent: at most 1000000";
+    if (s.influx_device_tag.empty() || s.influx_device_tag.find_first_of(" ,=\\") != std::string::npos)
+        return "influx-device-tag: expected a tag key without spaces, commas, '=' or backslashes, got '" +
+               s.influx_device_tag + "'";
+    if (!s.mqtt_broker.empty()) {
+        const std::string_view b = s.mqtt_broker;
+        const auto rest = b.substr(b.find("://") == std::string_view::npos ? 0 : b.find("://") + 3);
+        if ((!b.starts_with("mqtt://") && !b.starts_with("mqtts://")) || rest.empty() ||
+            rest.rfind(':') == std::string_view::npos || rest.rfind(':') + 1 == rest.size() ||
+            rest.substr(rest.rfind(':') + 1).find_first_not_of("0123456789") != std::string_view::npos)
+            return "mqtt-broker: expected mqtt://HOST:PORT or mqtts://HOST:PORT, got '" + s.mqtt_broker + "'";
+        if (s.mqtt_topics.empty())
+            return "mqtt-topic: mqtt-broker is set and no topic filter is: give at least one --mqtt-topic, "
+                   "e.g. fleet/+/telemetry";
+    }
+    if (s.mqtt_reconnect_min.count() < 100 || s.mqtt_reconnect_max < s.mqtt_reconnect_min)
+        return "mqtt-reconnect-min and mqtt-reconnect-max: the minimum must be at least 100 ms and the "
+               "maximum "
+               "at least the minimum";
     return {};
 }
 

@@ -69,6 +69,16 @@ struct Settings {
     // token to read devices and alerts or to acknowledge alerts.
     std::string operator_token_file;
 
+    // Ingest beside JSON (docs/architecture.md, "Ingest protocols")
+    std::string influx_device_tag = "device"; // line protocol: the tag naming the device (else `host`)
+    std::string mqtt_broker;                  // empty: no MQTT; else mqtt://HOST:PORT or mqtts://HOST:PORT
+    std::string mqtt_topics;                  // topic filters, comma-separated (--mqtt-topic, repeatable)
+    std::string mqtt_client_id;               // empty: fleetscope-<gateway name>
+    std::string mqtt_username;
+    std::string mqtt_password_file; // the password's file (its first line), kept off the command line
+    Millis mqtt_reconnect_min{1'000};
+    Millis mqtt_reconnect_max{30'000};
+
     // Alerts
     std::string alert_rules; // empty: <user data dir>/fleetscope/alerts.json (a missing file: no rules)
     std::size_t alerts_recent = 1000; // cleared alerts kept in memory for GET /v1/alerts and the UI
@@ -80,6 +90,7 @@ struct SettingInfo {
     std::string_view name;
     std::string_view unit; // "", "ms", "s", "days", "bytes", "count"
     std::string_view help;
+    bool repeatable = false; // a text setting the CLI takes several times, kept comma-separated
 };
 
 /// Calls `f(info, field)` for every field of `s`, in documentation order. `field` is a reference to a
@@ -176,6 +187,32 @@ void for_each_setting(S& s, F&& f)
     f(SettingInfo{"tls-cert", "", "PEM certificate (chain) for HTTPS; empty with tls-key = plain HTTP"},
       s.tls_cert);
     f(SettingInfo{"tls-key", "", "PEM private key of tls-cert"}, s.tls_key);
+    f(SettingInfo{"influx-device-tag", "",
+                  "line protocol (POST /write, /api/v2/write): the tag whose value is the device; a line "
+                  "without it uses its host tag"},
+      s.influx_device_tag);
+    f(SettingInfo{"mqtt-broker", "",
+                  "MQTT broker to subscribe through, mqtt://HOST:PORT or mqtts://HOST:PORT; empty = no MQTT"},
+      s.mqtt_broker);
+    f(
+        SettingInfo{
+            "mqtt-topic", "",
+            "MQTT topic filter to subscribe to at QoS 1 (+ and # allowed; the first + segment names the "
+            "device); repeat the flag, or separate with commas",
+            true},
+        s.mqtt_topics);
+    f(SettingInfo{"mqtt-client-id", "",
+                  "MQTT client id, which names the broker's persistent session; empty = fleetscope-<gateway "
+                  "name>"},
+      s.mqtt_client_id);
+    f(SettingInfo{"mqtt-username", "", "MQTT user name; empty = none"}, s.mqtt_username);
+    f(SettingInfo{"mqtt-password-file", "", "file whose first line is the MQTT password; empty = none"},
+      s.mqtt_password_file);
+    f(SettingInfo{"mqtt-reconnect-min", "ms", "first wait before reconnecting to the MQTT broker"},
+      s.mqtt_reconnect_min);
+    f(SettingInfo{"mqtt-reconnect-max", "ms",
+                  "longest wait between reconnection attempts (the wait doubles from mqtt-reconnect-min)"},
+      s.mqtt_reconnect_max);
     f(SettingInfo{"alert-rules", "",
                   "alert rules file (JSON); empty = alerts.json in the user's data directory"},
       s.alert_rules);

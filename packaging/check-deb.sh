@@ -100,7 +100,8 @@ depends=$(field "$deb" Depends)
 for lib in libsqlite3-0 libssl3 libstdc++6; do
   grep -q "$lib" <<<"$gw_depends" || fail "$gw_deb Depends lacks $lib (dpkg-shlibdeps): $gw_depends"
 done
-if grep -qi 'qt' <<<"$gw_depends"; then fail "$gw_deb depends on Qt: $gw_depends"; fi
+# Qt's packages by name (libqt6..., qt6-...): a bare "qt" would match libpaho-mqtt.
+if grep -qiE '(^|[ ,|])(libqt|qt6-)' <<<"$gw_depends"; then fail "$gw_deb depends on Qt: $gw_depends"; fi
 for lib in libqt6core6 libqt6gui6 libqt6widgets6 libqt6network6 libqcustomplot libstdc++6 "fleetscope-gateway (= $version-1)"; do
   grep -qF "$lib" <<<"$depends" || fail "$deb Depends lacks $lib: $depends"
 done

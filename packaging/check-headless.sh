@@ -47,7 +47,8 @@ if [ "$full" = --build ]; then
     fail "expected only fleetscope-gateway_*.deb, got: ${debs[*]}"
   else
     depends=$(dpkg-deb -f "${debs[0]}" Depends)
-    if grep -qi 'qt' <<<"$depends"; then fail "fleetscope-gateway depends on Qt: $depends"; fi
+    # Qt's packages by name (libqt6..., qt6-...): a bare "qt" would match libpaho-mqtt.
+    if grep -qiE '(^|[ ,|])(libqt|qt6-)' <<<"$depends"; then fail "fleetscope-gateway depends on Qt: $depends"; fi
     pass "built; ${debs[0]##*/} depends on: $depends"
   fi
 fi

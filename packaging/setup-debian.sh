@@ -20,6 +20,7 @@ packages=(
   prometheus python3-jsonschema
   libsystemd-dev systemd help2man python3 iproute2
   openssl jq
+  libpaho-mqtt-dev mosquitto mosquitto-clients
 )
 
 missing=()

@@ -356,4 +356,42 @@ std::optional<std::string_view> bearer_token(std::string_view field)
     return field;
 }
 
+std::optional<std::string> influx_credential(std::string_view field)
+{
+    constexpr std::string_view kToken = "Token ";
+    constexpr std::string_view kBasic = "Basic ";
+    auto scheme_is = [field](std::string_view scheme) {
+        return field.size() > scheme.size() && boost::beast::iequals(field.substr(0, scheme.size()), scheme);
+    };
+    auto copy = [](std::optional<std::string_view> t) {
+        return t ? std::optional<std::string>(std::string(*t)) : std::nullopt;
+    };
+    if (scheme_is(kToken)) // the form of a bearer token; only the scheme's name differs
+        return copy(bearer_token("Bearer " + std::string(field.substr(kToken.size()))));
+    if (!scheme_is(kBasic))
+        return copy(bearer_token(field));
+    std::string_view b64 = field.substr(kBasic.size());
+    while (!b64.empty() && b64.front() == ' ')
+        b64.remove_prefix(1);
+    while (!b64.empty() && (b64.back() == ' ' || b64.back() == '\t'))
+        b64.remove_suffix(1);
+    if (b64.empty() || b64.size() % 4 != 0 || b64.size() > 4096)
+        return std::nullopt;
+    std::string plain(b64.size() / 4 * 3, '\0');
+    const int n =
+        EVP_DecodeBlock(reinterpret_cast<unsigned char*>(plain.data()),
+                        reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
+    if (n < 0)
+        return std::nullopt;
+    // EVP_DecodeBlock counts the padding's zero bytes as decoded.
+    std::size_t len = static_cast<std::size_t>(n);
+    for (std::size_t i = b64.size(); i > 0 && b64[i - 1] == '=' && len > 0; --i)
+        --len;
+    plain.resize(len);
+    const auto colon = plain.find(':');
+    if (colon == std::string::npos || colon + 1 == plain.size())
+        return std::nullopt;
+    return plain.substr(colon + 1);
+}
+
 } // namespace fleetscope::auth

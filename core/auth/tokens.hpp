@@ -100,4 +100,9 @@ std::string add_token(const std::string& path, std::string_view name, TokenFile 
 /// nothing when the value is of another scheme or malformed.
 std::optional<std::string_view> bearer_token(std::string_view field);
 
+/// The device token of an Authorization field as InfluxDB's clients send it (Telegraf among them):
+/// `Token <token>` (2.x), `Bearer <token>`, or `Basic` with the token as the password (1.x). Nothing when the
+/// value is of another scheme or malformed.
+std::optional<std::string> influx_credential(std::string_view field);
+
 } // namespace fleetscope::auth

@@ -3,6 +3,7 @@
 
 #include "core/alerts/alerts.hpp"
 #include "core/auth/tokens.hpp"
+#include "core/http/influx_write.hpp"
 #include "core/http/openapi.hpp"
 #include "core/metrics/registry.hpp"
 #include "core/runtime/blocking.hpp"
@@ -230,6 +231,11 @@ std::span<const Api::Route> Api::routes()
     using bhttp::verb;
     static const Route kRoutes[] = {
         {verb::post, "/v1/telemetry", &Api::post_telemetry, &is_json_content_type, kJson},
+        // InfluxDB line protocol: 1.x's and 2.x's write endpoints, as Telegraf posts them (influx_write.cpp).
+        {verb::post, "/write", &Api::post_write, &influx::accepts, influx::kAccepted, false, nullptr,
+         &influx::token},
+        {verb::post, "/api/v2/write", &Api::post_write, &influx::accepts, influx::kAccepted, false, nullptr,
+         &influx::token},
         {verb::get, "/v1/devices", &Api::get_devices, nullptr, {}, true},
         {verb::get, "/v1/devices/{device}/samples", &Api::get_samples, nullptr, {}, true},
         {verb::get, "/v1/alerts", &Api::get_alerts, nullptr, {}, true},
@@ -317,7 +323,11 @@ std::optional<Response> Api::check_input(const Route& route, const Request& h) c
                      "unsupported Content-Type '" + std::string(h[bhttp::field::content_type]) +
                          "': expected " + std::string(route.accepted),
                      h);
-    if (services_.tokens) {
+    if (services_.tokens && route.credential) {
+        if (!route.credential(h))
+            return error(status::unauthorized, "device token required: " + std::string(influx::kTokenUsage),
+                         h);
+    } else if (services_.tokens) {
         // Checked before the body is read, so a client without a token cannot make the gateway buffer one.
         const auto field = h.find(bhttp::field::authorization);
         if (field == h.end())
@@ -454,15 +464,22 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
     if (!decoded.ok())
         return error(status::bad_request, decoded.error, request);
 
-    const auto n = decoded.samples.size();
+    return store_samples(std::move(decoded.samples), auth::bearer_token(request[bhttp::field::authorization]),
+                         request, session);
+}
+
+Response Api::store_samples(std::vector<telemetry::Sample>&& samples, std::optional<std::string_view> token,
+                            const Request& request, net::Session& session)
+{
+    const Settings& s = services_.settings;
+    const auto n = samples.size();
     auto& slot = services_.metrics.slot(runtime::Worker::current()->index());
     if (services_.tokens) {
-        // check_header made sure a bearer token is present. Its digest is computed once per request; each
+        // check_header made sure a token is present. Its digest is computed once per request; each
         // sample's device must be the one the token was issued for, or nothing from the request is stored.
-        const auto token = auth::bearer_token(request[bhttp::field::authorization]);
         const auth::Digest digest = auth::sha256(token.value_or(std::string_view{}));
         std::string_view verified;
-        for (const auto& sample : decoded.samples) {
+        for (const auto& sample : samples) {
             if (sample.device == verified)
                 continue;
             if (!token || !services_.tokens->verify(sample.device, digest)) {
@@ -479,13 +496,13 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
 
     // A connection normally posts for one device; remember the first so /v1/devices can say it is connected.
     if (session.client.empty()) {
-        session.client = decoded.samples.front().device;
+        session.client = samples.front().device;
         if (services_.connected.add(session.client))
             services_.store.writer().note_connection(session.client, true);
     }
 
     slot.samples_accepted.add(n);
-    const auto outcome = commit(services_.store.writer(), std::move(decoded.samples));
+    const auto outcome = commit(services_.store.writer(), std::move(samples));
     if (outcome != store::CommitStatus::committed)
         slot.count_rejected(rejection_of(outcome), n);
     switch (outcome) {

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <vector>
 
 namespace fleetscope::store {
 class Store;
@@ -24,7 +25,11 @@ class BlockingPool;
 namespace fleetscope::metrics {
 class Hub;
 class Registry;
+struct IngestCounters;
 } // namespace fleetscope::metrics
+namespace fleetscope::telemetry {
+struct Sample;
+}
 namespace fleetscope::alerts {
 class Engine;
 }
@@ -72,6 +77,7 @@ struct Services {
     const std::atomic<bool>* draining = nullptr;
     std::string gateway_name;    // reported by /v1/devices for the devices this gateway holds
     metrics::Hub* hub = nullptr; // GET /v1/stream subscribes to it; null: the stream answers 503
+    metrics::IngestCounters* ingest = nullptr; // line-protocol counters; null: not counted
 };
 
 /// Routing and the endpoints of the HTTP API (README.md): the gateway's net::Handler. Stateless apart from
@@ -117,6 +123,9 @@ public:
         bool operator_only = false; // fleet reads and alert actions: require_operator applies
         /// A route whose body is written over time (GET /v1/stream) answers through this instead of serve.
         net::Reply (Api::*stream)(const Request&, net::Session&, Params) = nullptr;
+        /// Where the device token is, when tokens are on: null, `Authorization: Bearer`; else this function
+        /// (InfluxDB's writes also take `Token`, Basic and the `p` parameter), nothing when absent.
+        std::optional<std::string> (*credential)(const Request&) = nullptr;
     };
 
     /// The routes, in the order a 404 lists them.
@@ -141,6 +150,14 @@ private:
     Response get_samples(const Request& request, net::Session& session, Params params);
     Response get_alerts(const Request& request, net::Session& session, Params params);
     Response ack_alert(const Request& request, net::Session& session, Params params);
+    // InfluxDB line protocol, influx_write.cpp.
+    Response post_write(const Request& request, net::Session& session, Params params);
+
+    /// Checks the device token against every sample's device, then commits them and answers 204, or answers
+    /// why nothing was stored. `token` is the request's credential (nothing: none sent); unused when tokens
+    /// are off.
+    Response store_samples(std::vector<telemetry::Sample>&& samples, std::optional<std::string_view> token,
+                           const Request& request, net::Session& session);
 
     /// The header checks of a route whose body is its input (check_header).
     std::optional<Response> check_input(const Route& route, const Request& header) const;

@@ -91,6 +91,8 @@ std::optional<double> derive(Derived d, const Interval& iv, std::size_t worker)
         return responses(5);
     case Derived::samples_rate:
         return rate(s.samples_committed, b.samples_committed, dt);
+    case Derived::mqtt_rate:
+        return rate(s.mqtt_committed, b.mqtt_committed, dt);
     case Derived::ack_p50_ms:
         return s.ack_p50_ms;
     case Derived::ack_p99_ms:

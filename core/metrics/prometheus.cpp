@@ -235,6 +235,22 @@ std::string prometheus_text(const Snapshot& s)
                 "Size of the store's files on disk (the database, its recent file, their write-ahead logs).",
                 s.database_bytes);
 
+    // docs/architecture.md, "Ingest protocols".
+    w.counter("line_protocol_samples_total",
+              "Samples committed through POST /write and /api/v2/write (InfluxDB line protocol).",
+              s.line_protocol_samples);
+    w.counter("line_protocol_strings_skipped_total",
+              "Line-protocol string fields skipped: they carry no numeric reading.", s.line_protocol_strings);
+    w.gauge("mqtt_link", "The MQTT subscription: 0 off (no mqtt-broker), 1 connecting or reconnecting, 2 up.",
+            unsigned(s.mqtt_link));
+    w.counter("mqtt_messages_total", "MQTT messages received from the broker.", s.mqtt_messages);
+    w.counter("mqtt_messages_committed_total", "MQTT messages whose readings committed, then acknowledged.",
+              s.mqtt_committed);
+    w.counter("mqtt_messages_invalid_total",
+              "MQTT messages that failed validation: acknowledged, logged and not stored.", s.mqtt_invalid);
+    w.counter("mqtt_connects_total", "Connections to the MQTT broker made, the first and every reconnection.",
+              s.mqtt_connects);
+
     // Per-worker families: one HELP/TYPE each, then one line per worker, as the format requires a family's
     // samples to be contiguous.
     char idx[24];

@@ -84,6 +84,15 @@ struct Snapshot {
     double cpu_seconds = -1;        // user + system since the process started
     double start_time_seconds = -1; // when the process started, since the Unix epoch
 
+    // Ingest beside POST /v1/telemetry (metrics::IngestCounters): line protocol and MQTT
+    std::uint64_t line_protocol_samples = 0;
+    std::uint64_t line_protocol_strings = 0; // string fields skipped
+    std::uint8_t mqtt_link = 0;              // metrics::MqttLink
+    std::uint64_t mqtt_messages = 0;
+    std::uint64_t mqtt_committed = 0;
+    std::uint64_t mqtt_invalid = 0;
+    std::uint64_t mqtt_connects = 0;
+
     // View-update drops of the subscriber that received this snapshot (it lagged)
     std::uint64_t dropped_updates = 0;
 };

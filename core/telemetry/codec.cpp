@@ -26,30 +26,6 @@ constexpr std::size_t kInitialMetricsReserve = 4;
 // Up to this many metrics, a quadratic duplicate scan beats sorting and needs no scratch space.
 constexpr std::size_t kLinearDuplicateScanMax = 16;
 
-// Quotes body text for an error message: printable ASCII as is, other bytes as \xNN, long text cut short. The
-// message stays bounded and valid UTF-8 whatever the body held, so it can go straight into a JSON response.
-std::string quoted(std::string_view s)
-{
-    constexpr std::size_t kMaxShown = 64;
-    constexpr std::string_view kHex = "0123456789abcdef";
-    std::string out = "\"";
-    for (char c : s.substr(0, kMaxShown)) {
-        const auto byte = static_cast<unsigned char>(c);
-        if (byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\') {
-            out += c;
-        } else {
-            out += "\\x";
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0xf];
-        }
-    }
-    out += '"';
-    if (s.size() > kMaxShown) {
-        out += "...";
-    }
-    return out;
-}
-
 // What an invalid identifier was: its length when that is the problem, else the text itself.
 std::string describe_invalid(std::string_view s, std::size_t max_len)
 {
@@ -443,6 +419,28 @@ private:
 };
 
 } // namespace
+
+std::string quoted(std::string_view s)
+{
+    constexpr std::size_t kMaxShown = 64;
+    constexpr std::string_view kHex = "0123456789abcdef";
+    std::string out = "\"";
+    for (char c : s.substr(0, kMaxShown)) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte >= 0x20 && byte < 0x7f && c != '"' && c != '\\') {
+            out += c;
+        } else {
+            out += "\\x";
+            out += kHex[byte >> 4];
+            out += kHex[byte & 0xf];
+        }
+    }
+    out += '"';
+    if (s.size() > kMaxShown) {
+        out += "...";
+    }
+    return out;
+}
 
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits)
 {

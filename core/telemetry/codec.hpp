@@ -35,6 +35,10 @@ struct DecodeResult {
 /// Pure function, safe on any thread.
 DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
 
+/// Body text quoted for an error message: printable ASCII as is, other bytes as \xNN, cut after 64 bytes.
+/// Bounded and valid UTF-8 whatever the body held, so it can go straight into a JSON response.
+std::string quoted(std::string_view s);
+
 /// True when `s` is 1..max_len characters of [A-Za-z0-9._:-] (the one check, in core/util).
 using util::valid_identifier;
 

@@ -60,6 +60,7 @@ private slots:
     void cleanupTestCase();
     void servesTheRepositoryFile();
     void telemetry();
+    void lineProtocol();
     void reads();
     void alerts();
     void eventStream();
@@ -192,6 +193,40 @@ void TestOpenApi::telemetry()
         {"POST /v1/telemetry HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n" +
              auth + "\r\n{}",
          415},
+    };
+    for (const auto& c : cases) {
+        const auto res = exchange(c.raw);
+        QVERIFY2(res, c.raw.c_str());
+        QVERIFY2(res->result_int() == c.status, qPrintable(QString::number(res->result_int()) + " for " +
+                                                           QString::fromStdString(c.raw.substr(0, 60))));
+    }
+}
+
+void TestOpenApi::lineProtocol()
+{
+    const std::string token = device_token_;
+    auto write = [](const std::string& target, const std::string& body, const std::string& headers) {
+        return "POST " + target + " HTTP/1.1\r\nHost: gw\r\nContent-Type: text/plain\r\nContent-Length: " +
+               std::to_string(body.size()) + "\r\n" + headers + "\r\n" + body;
+    };
+    const std::string line = "env,device=pump-1 v=21.5 1700000000";
+    const struct {
+        std::string raw;
+        int status;
+    } cases[] = {
+        {write("/write?db=fleet&precision=s&u=x&p=" + token, line, ""), 204},
+        {write("/api/v2/write?org=lab&bucket=fleet&precision=s", line,
+               "Authorization: Token " + token + "\r\n"),
+         204},
+        {write("/write?precision=s", "env,device=pump-1 v=oops", "Authorization: Token " + token + "\r\n"),
+         400},
+        {write("/api/v2/write?precision=week", line, "Authorization: Token " + token + "\r\n"), 400},
+        {write("/write", line, ""), 401},
+        {write("/api/v2/write", "env,device=pump-2 v=1", "Authorization: Token " + token + "\r\n"), 401},
+        {get("/api/v2/write"), 405},
+        {"POST /write HTTP/1.1\r\nHost: gw\r\nContent-Length: 99999999\r\nAuthorization: Token " + token +
+             "\r\n\r\n",
+         413},
     };
     for (const auto& c : cases) {
         const auto res = exchange(c.raw);

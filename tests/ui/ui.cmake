@@ -11,5 +11,9 @@ if(TARGET fleetscope)
   add_dependencies(test_ui_capture fleetscope)
 endif()
 fleetscope_add_test(NAME test_ui_alerts SOURCES test_ui_alerts.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 120)
+# The Source column and the MQTT tile (issue 17), with a real Mosquitto from tests/support.
+fleetscope_add_test(NAME test_ui_ingest SOURCES test_ui_ingest.cpp LIBS fleetscope_ui fleetscope_test_support Qt6::Network
+                    LABELS ui TIMEOUT 120)
 set_target_properties(test_ui_models test_ui_settings test_ui_history test_ui_plots test_ui_gateway test_ui_capture test_ui_alerts
+                      test_ui_ingest
                       PROPERTIES AUTOMOC ON)

@@ -74,12 +74,14 @@ const Frame& LiveFeed::collect(std::int64_t now_ms)
             d.device = watched ? s.device : std::move(s.device);
             d.samples = 1;
             d.last_ts_ms = s.ts_ms;
+            d.source = s.source;
             d.latest = watched ? s.metrics : std::move(s.metrics);
             index_.emplace(d.device, frame_.devices.size() - 1);
         } else {
             DeviceDelta& d = frame_.devices[it->second];
             d.samples += 1;
             d.last_ts_ms = std::max(d.last_ts_ms, s.ts_ms);
+            d.source = s.source;
             for (const telemetry::Metric& m : s.metrics) {
                 auto slot = std::find_if(d.latest.begin(), d.latest.end(),
                                          [&](const telemetry::Metric& x) { return x.name == m.name; });

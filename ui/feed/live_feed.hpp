@@ -25,7 +25,8 @@ struct DeviceDelta {
     std::int64_t last_ts_ms = 0;
     std::int64_t arrived_ms = 0; // when the last sample arrived; 0: with the frame (live). A replay sets it.
     std::uint32_t samples = 0;
-    std::vector<telemetry::Metric> latest; // the last value of each metric seen in the frame
+    std::vector<telemetry::Metric> latest;              // the last value of each metric seen in the frame
+    telemetry::Source source = telemetry::Source::http; // how its last sample came
 };
 
 /// The result of draining the subscription once: what the views apply in one go.

@@ -32,6 +32,8 @@ double* scalarField(OverviewPoint& p, metrics::Derived series)
         return &p.responses_rate[5];
     case D::samples_rate:
         return &p.samples_rate;
+    case D::mqtt_rate:
+        return &p.mqtt_rate;
     case D::ack_p50_ms:
         return &p.ack_p50_ms;
     case D::ack_p99_ms:
@@ -110,6 +112,8 @@ std::optional<OverviewPoint> SnapshotDeriver::push(const metrics::Snapshot& s)
         p.accept_backoffs = static_cast<double>(s.accept_backoffs);
         p.fd_limit = static_cast<double>(s.fd_limit);
         p.dropped_updates = s.dropped_updates;
+        p.mqtt_link = s.mqtt_link;
+        p.mqtt_invalid = static_cast<double>(s.mqtt_invalid);
         metrics::for_each_derived([&](const metrics::DerivedInfo& series) {
             if (!series.per_worker) {
                 setOverviewValue(p, series.id, metrics::derive(series.id, iv).value_or(kNaN));

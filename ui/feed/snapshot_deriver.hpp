@@ -48,6 +48,10 @@ struct OverviewPoint {
     double open_fds = 0;
     double fd_limit = 0;
     std::uint64_t dropped_updates = 0;
+
+    int mqtt_link = 0;       // metrics::MqttLink: 0 off, 1 connecting, 2 up
+    double mqtt_rate = 0;    // MQTT messages committed per second
+    double mqtt_invalid = 0; // since start
 };
 
 /// Sets the field of `p` that shows `series` (the one mapping from metrics::kDerivedSeries to the overview,

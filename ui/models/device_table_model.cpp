@@ -36,6 +36,19 @@ DeviceTableModel::DeviceTableModel(QObject* parent)
     : QAbstractTableModel(parent)
 {}
 
+QString DeviceTableModel::sourceName(telemetry::Source source)
+{
+    switch (source) {
+    case telemetry::Source::http:
+        return tr("HTTP");
+    case telemetry::Source::line_protocol:
+        return tr("line protocol");
+    case telemetry::Source::mqtt:
+        return tr("MQTT");
+    }
+    return {};
+}
+
 QString DeviceTableModel::relativeAge(std::int64_t ms)
 {
     if (ms < 1000)
@@ -154,6 +167,7 @@ void DeviceTableModel::applyFrame(const std::vector<DeviceDelta>& devices, std::
         setStatus(row, statusOf(row));
         row.last_ts_ms = std::max(row.last_ts_ms, d.last_ts_ms);
         row.samples += d.samples;
+        row.source = static_cast<int>(d.source);
         for (const telemetry::Metric& m : d.latest) {
             const int column = columns_[next_column++];
             if (column < 0)
@@ -387,6 +401,8 @@ bool DeviceTableModel::lessThan(int leftRow, int rightRow, int column) const
         return orderNaN(rateOf(l), rateOf(r));
     case ColSamples:
         return l.samples < r.samples;
+    case ColSource:
+        return l.source < r.source;
     default: {
         const auto m = static_cast<std::size_t>(column - kFixedColumns);
         const double a = m < l.values.size() ? l.values[m] : kNaN;
@@ -429,6 +445,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
         }
         case ColSamples:
             return QLocale().toString(static_cast<qulonglong>(row.samples));
+        case ColSource:
+            return row.source < 0 ? QString() : sourceName(static_cast<telemetry::Source>(row.source));
         default:
             return std::isnan(metricValue) ? QString() : formatNumber(metricValue, 3);
         }
@@ -448,6 +466,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
             return rateOf(row);
         case ColSamples:
             return static_cast<qulonglong>(row.samples);
+        case ColSource:
+            return row.source;
         default:
             return metricValue;
         }
@@ -456,8 +476,8 @@ QVariant DeviceTableModel::data(const QModelIndex& index, int role) const
     case AlertCountRole:
         return row.alerts;
     case Qt::TextAlignmentRole:
-        return column <= ColAlerts ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                                   : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return column <= ColAlerts || column == ColSource ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                          : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     case Qt::ForegroundRole: {
         const ThemeColors& c = Theme::instance().colors();
         if (column == ColAlerts)
@@ -503,6 +523,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
             return tr("Rate /s");
         case ColSamples:
             return tr("Samples");
+        case ColSource:
+            return tr("Source");
         default:
             return metrics_[static_cast<std::size_t>(section - kFixedColumns)];
         }
@@ -520,6 +542,9 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
             return tr("Samples per second, smoothed");
         case ColSamples:
             return tr("Samples seen (from the store for earlier sessions, plus live ones)");
+        case ColSource:
+            return tr("How the device's last sample came: HTTP (JSON), line protocol (InfluxDB, Telegraf) "
+                      "or MQTT (through the broker)");
         default:
             return section >= kFixedColumns
                        ? tr("Latest value of %1")
@@ -528,8 +553,8 @@ QVariant DeviceTableModel::headerData(int section, Qt::Orientation orientation, 
         }
     }
     if (role == Qt::TextAlignmentRole)
-        return section <= ColAlerts ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
-                                    : QVariant(Qt::AlignRight | Qt::AlignVCenter);
+        return section <= ColAlerts || section == ColSource ? QVariant(Qt::AlignLeft | Qt::AlignVCenter)
+                                                            : QVariant(Qt::AlignRight | Qt::AlignVCenter);
     return {};
 }
 

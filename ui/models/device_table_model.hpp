@@ -29,6 +29,7 @@ public:
         ColLastSeen,
         ColRate,
         ColSamples,
+        ColSource,
         kFixedColumns
     };
     enum Role { SortRole = Qt::UserRole, StaleRole, AlertCountRole };
@@ -76,6 +77,8 @@ public:
 
     static constexpr int kMaxMetricColumns = 48;
     static QString relativeAge(std::int64_t ms);
+    /// How a sample came: "HTTP", "line protocol" or "MQTT".
+    static QString sourceName(telemetry::Source source);
 
 signals:
     /// The live or stale count changed (the offline count also moves with rows inserted).
@@ -97,6 +100,7 @@ private:
         int alerts = 0;                  // active alerts on this device
         int alert_severity = -1;         // highest severity among them; -1 when none
         QString gateway;                 // the remote gateway that holds it (attached monitor); else empty
+        int source = -1;                 // telemetry::Source of its last sample this session; -1: none yet
     };
     struct AlertMark {
         int count = 0;

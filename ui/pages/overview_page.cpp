@@ -45,6 +45,8 @@ OverviewPage::OverviewPage(TimeWindow* window, QWidget* parent)
     memory_ = tile(tr("Memory"));
     alerts_ = tile(tr("Alerts"));
     alerts_->setValue(QStringLiteral("0"), tr("none active"));
+    mqtt_ = tile(tr("MQTT"));
+    mqtt_->setValue(tr("off"), tr("no mqtt-broker"), KpiTile::Level::Unavailable);
 
     auto* grid = new QGridLayout;
     grid->setSpacing(8);
@@ -202,6 +204,16 @@ void OverviewPage::addPoint(const OverviewPoint& p)
     store_->setValue(formatNumber(p.store_queue, 0), tr("commit p99 %1").arg(ms(p.commit_p99_ms)));
     memory_->setValue(formatNumber(p.rss_mb, 1) + QStringLiteral(" MiB"),
                       tr("%1 / %2 files").arg(formatNumber(p.open_fds, 0), formatNumber(p.fd_limit, 0)));
+    // The broker link (metrics::MqttLink): its state, and messages committed per second while up.
+    if (p.mqtt_link == 0)
+        mqtt_->setValue(tr("off"), tr("no mqtt-broker"), Level::Unavailable);
+    else if (p.mqtt_link == 1)
+        mqtt_->setValue(tr("reconnecting"), tr("broker unreachable"), Level::Warning);
+    else
+        mqtt_->setValue(formatNumber(p.mqtt_rate, 1) + tr(" msg/s"),
+                        p.mqtt_invalid > 0 ? tr("up, %1 invalid").arg(formatNumber(p.mqtt_invalid, 0))
+                                           : tr("up"),
+                        p.mqtt_invalid > 0 ? Level::Warning : Level::Normal);
 }
 
 void OverviewPage::setAlertSummary(int active, int unacknowledged, int severity)

@@ -25,6 +25,8 @@ public:
     /// severity (0 info, 1 warning, 2 critical; -1 none).
     void setAlertSummary(int active, int unacknowledged, int severity);
     KpiTile* alertsTile() const { return alerts_; }
+    /// The MQTT tile: the broker link's state and messages committed per second.
+    KpiTile* mqttTile() const { return mqtt_; }
     /// Scrolls and replots the plots that are on screen.
     void refreshPlots(double now_s);
     void clear();
@@ -47,6 +49,7 @@ private:
     KpiTile* store_;
     KpiTile* memory_;
     KpiTile* alerts_;
+    KpiTile* mqtt_;
     LivePlot* connections_plot_;
     LivePlot* requests_plot_;
     LivePlot* samples_plot_;
