@@ -15,6 +15,8 @@
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/value.hpp>
 
 #include <algorithm>
 #include <atomic>
@@ -224,6 +226,26 @@ inline std::string get(std::string_view target, std::string_view headers = {})
     r += headers;
     r += "\r\n";
     return r;
+}
+
+/// The readings of `device`'s `metric` as GET /v1/devices/{device}/samples returns them, (ts, value) in time
+/// order, at most `limit`; nothing when the request or its JSON fails.
+inline std::optional<std::vector<std::pair<std::int64_t, double>>>
+device_readings(HttpClient& c, const std::string& device, const std::string& metric,
+                std::size_t limit = 100'000)
+{
+    const auto r = c.request(
+        get("/v1/devices/" + device + "/samples?metric=" + metric + "&limit=" + std::to_string(limit)));
+    if (!r || r->result_int() != 200)
+        return std::nullopt;
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(r->body(), ec);
+    if (ec || !v.is_array())
+        return std::nullopt;
+    std::vector<std::pair<std::int64_t, double>> out;
+    for (const auto& e : v.as_array())
+        out.emplace_back(e.at("ts").to_number<std::int64_t>(), e.at("value").to_number<double>());
+    return out;
 }
 
 /// One sample with one metric `v`.

@@ -140,16 +140,12 @@ long long ms(steady_clock::duration d)
 /// The ts of every reading of metric `v` the gateway returns for `device`, or nothing on any failure.
 std::optional<std::vector<std::int64_t>> stored_ts(HttpClient& c, const std::string& device)
 {
-    auto res = c.request(get("/v1/devices/" + device + "/samples?metric=v&limit=100000"));
-    if (!res || res->result_int() != 200)
-        return std::nullopt;
-    boost::system::error_code ec;
-    const json::value v = json::parse(res->body(), ec);
-    if (ec || !v.is_array())
+    const auto readings = device_readings(c, device, "v");
+    if (!readings)
         return std::nullopt;
     std::vector<std::int64_t> out;
-    for (const auto& e : v.as_array())
-        out.push_back(e.at("ts").as_int64());
+    for (const auto& [ts, value] : *readings)
+        out.push_back(ts);
     return out;
 }
 

@@ -48,19 +48,9 @@ std::vector<std::pair<std::int64_t, double>> readings(std::uint16_t port, const 
                                                       const std::string& metric)
 {
     HttpClient c;
-    std::vector<std::pair<std::int64_t, double>> out;
     if (!c.connect(port))
-        return out;
-    const auto r = c.request(get("/v1/devices/" + device + "/samples?metric=" + metric));
-    if (!r || r->result_int() != 200)
-        return out;
-    boost::system::error_code ec;
-    const json::value v = json::parse(r->body(), ec);
-    if (ec || !v.is_array())
-        return out;
-    for (const auto& e : v.as_array())
-        out.emplace_back(e.at("ts").to_number<std::int64_t>(), e.at("value").to_number<double>());
-    return out;
+        return {};
+    return device_readings(c, device, metric).value_or(std::vector<std::pair<std::int64_t, double>>{});
 }
 
 std::string metrics_text(std::uint16_t port)

@@ -40,15 +40,9 @@ std::vector<std::int64_t> stamps(std::uint16_t port, const std::string& device, 
     std::vector<std::int64_t> out;
     if (!c.connect(port))
         return out;
-    const auto r = c.request(get("/v1/devices/" + device + "/samples?metric=" + metric + "&limit=100000"));
-    if (!r || r->result_int() != 200)
-        return out;
-    boost::system::error_code ec;
-    const json::value v = json::parse(r->body(), ec);
-    if (ec || !v.is_array())
-        return out;
-    for (const auto& e : v.as_array())
-        out.push_back(e.at("ts").to_number<std::int64_t>());
+    for (const auto& [ts, value] :
+         device_readings(c, device, metric).value_or(std::vector<std::pair<std::int64_t, double>>{}))
+        out.push_back(ts);
     return out;
 }
 

@@ -181,6 +181,28 @@ unsigned short free_port()
     return ntohs(addr.sin_port);
 }
 
+bool can_connect(unsigned short port)
+{
+    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return false;
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = htons(port);
+    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+    ::close(fd);
+    return ok;
+}
+
+std::string find_program(std::initializer_list<const char*> paths)
+{
+    for (const char* p : paths)
+        if (access(p, X_OK) == 0)
+            return p;
+    return {};
+}
+
 std::string tail_of(const std::string& path, std::size_t max_bytes)
 {
     std::ifstream in(path, std::ios::binary);

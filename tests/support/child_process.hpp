@@ -6,6 +6,7 @@
 // timeout leaves no server behind; the destructor stops it on every ordinary exit, failures included.
 
 #include <chrono>
+#include <initializer_list>
 #include <optional>
 #include <string>
 #include <sys/types.h>
@@ -52,6 +53,12 @@ private:
 
 /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, read back, closed).
 unsigned short free_port();
+
+/// Whether a TCP connection to 127.0.0.1:`port` succeeds now: a server the test started is listening.
+bool can_connect(unsigned short port);
+
+/// The first of `paths` that is an executable file; empty when none is (the program is not installed).
+std::string find_program(std::initializer_list<const char*> paths);
 
 /// Runs a program to its end (as `run_as`, when set) with its output in `log_path`; its exit code, or
 /// throws std::runtime_error with the log's tail when it cannot start, is killed or exceeds `timeout`.

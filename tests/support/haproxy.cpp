@@ -24,24 +24,7 @@ namespace {
 
 std::string haproxy_path()
 {
-    for (const char* p : {"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"})
-        if (access(p, X_OK) == 0)
-            return p;
-    return {};
-}
-
-bool can_connect(std::uint16_t port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
+    return find_program({"/usr/sbin/haproxy", "/usr/bin/haproxy", "/usr/local/sbin/haproxy"});
 }
 
 /// One command on HAProxy's admin socket; its whole answer.

@@ -18,14 +18,6 @@ using namespace std::chrono_literals;
 
 namespace {
 
-std::string find_program(std::initializer_list<const char*> paths)
-{
-    for (const char* p : paths)
-        if (access(p, X_OK) == 0)
-            return p;
-    return {};
-}
-
 std::string mosquitto_path()
 {
     return find_program({"/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"});
@@ -34,20 +26,6 @@ std::string mosquitto_path()
 std::string mosquitto_pub_path()
 {
     return find_program({"/usr/bin/mosquitto_pub", "/usr/local/bin/mosquitto_pub"});
-}
-
-bool can_connect(std::uint16_t port)
-{
-    const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0)
-        return false;
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = htons(port);
-    const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-    ::close(fd);
-    return ok;
 }
 
 } // namespace
