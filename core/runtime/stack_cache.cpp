@@ -59,6 +59,12 @@ void* map_guarded(std::size_t total, std::size_t guard)
 
 void unmap(void* p, std::size_t total)
 {
+#if defined(FLEETSCOPE_ASAN)
+    // The frames of fibers that ran here left their redzones poisoned (ASan does not see Boost.Context's
+    // switches), and ASan does not clear shadow memory on munmap: the next mapping at these addresses
+    // (SQLite's WAL index, say) would be reported as a stack-buffer-underflow when written.
+    ASAN_UNPOISON_MEMORY_REGION(p, total);
+#endif
 #if defined(_WIN32)
     (void)total;
     ::VirtualFree(p, 0, MEM_RELEASE);
