@@ -235,7 +235,9 @@ run_loaded() {
     shift 3
     local key=$name.$round.$scen json=$LOG_DIR/$name.$round.$scen.json err=$LOG_DIR/$name.$round.$scen.sim.log
     : >"$err"
-    "$SIM" --target "$GW_TARGET" "$@" --json >"$json" 2>>"$err" &
+    # --faulty 0: a healthy fleet, so that every slot offered is sent (the simulator's silent devices would
+    # count as offered and never done).
+    "$SIM" --target "$GW_TARGET" --faulty 0 "$@" --json >"$json" 2>>"$err" &
     SIM_PID=$!
     # The run window opens when the simulator has its connections and says "running".
     while kill -0 "$SIM_PID" 2>/dev/null && ! grep -qs "running" "$err"; do
