@@ -11,6 +11,7 @@
 #include "core/telemetry/codec.hpp"
 #include "integration/http_client.hpp"
 #include "integration/private_network.hpp"
+#include "support/raw_client.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -29,81 +30,32 @@ using namespace std::chrono_literals;
 
 namespace {
 
-/// A blocking client on a raw socket that reads a stream as it comes, every wait bounded by SO_RCVTIMEO.
-class StreamClient {
+/// A raw client that reads the stream as it comes, and finds its events.
+class StreamClient : public testing::RawClient {
 public:
     /// Connects from `source` (any when empty) to `host`:`port`; `receive_buffer` > 0 shrinks SO_RCVBUF
     /// first.
     StreamClient(const std::string& host, std::uint16_t port, const std::string& source = {},
                  int receive_buffer = 0)
-    {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (receive_buffer > 0)
-            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-        timeval tv{5, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        if (!source.empty()) {
-            inet_pton(AF_INET, source.c_str(), &addr.sin_addr);
-            if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0)
-                return;
-        }
-        addr.sin_port = htons(port);
-        inet_pton(AF_INET, host.c_str(), &addr.sin_addr);
-        connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-    }
-    ~StreamClient() { ::close(fd_); }
-    StreamClient(const StreamClient&) = delete;
-    StreamClient& operator=(const StreamClient&) = delete;
-
-    bool connected() const { return connected_; }
-    bool send(std::string_view bytes)
-    {
-        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-    }
-    /// Reads until `text` is among the bytes received after `from` (true), or the peer closes or `limit`
-    /// passes (false).
-    bool read_until(std::string_view text, std::size_t from = 0, std::chrono::seconds limit = 10s)
-    {
-        const auto deadline = std::chrono::steady_clock::now() + limit;
-        while (received_.find(text, from) == std::string::npos)
-            if (std::chrono::steady_clock::now() > deadline || !read_some())
-                return false;
-        return true;
-    }
-    const std::string& received() const { return received_; }
+        : RawClient(port, receive_buffer, host, source)
+    {}
 
     /// The data of the first event named `name` after byte `from`, parsed; null when there is none yet.
     json::value event(std::string_view name, std::size_t from = 0) const
     {
+        const std::string& in = received();
         const std::string marker = "event: " + std::string(name) + "\ndata: ";
-        const auto at = received_.find(marker, from);
+        const auto at = in.find(marker, from);
         if (at == std::string::npos)
             return nullptr;
         const auto begin = at + marker.size();
-        const auto end = received_.find('\n', begin);
+        const auto end = in.find('\n', begin);
         if (end == std::string::npos)
             return nullptr;
         boost::system::error_code ec;
-        json::value v = json::parse(std::string_view(received_).substr(begin, end - begin), ec);
+        json::value v = json::parse(std::string_view(in).substr(begin, end - begin), ec);
         return ec ? json::value(nullptr) : v;
     }
-
-private:
-    bool read_some()
-    {
-        char buf[16384];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n <= 0)
-            return false;
-        received_.append(buf, std::size_t(n));
-        return true;
-    }
-
-    int fd_ = -1;
-    bool connected_ = false;
-    std::string received_;
 };
 
 std::string issue(auth::TokenFile kind, const std::string& file, const std::string& name)

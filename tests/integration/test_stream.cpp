@@ -7,6 +7,7 @@
 #include "core/net/listener.hpp"
 #include "core/net/server.hpp"
 #include "core/runtime/worker.hpp"
+#include "support/raw_client.hpp"
 
 #include <QtTest>
 #include <boost/fiber/operations.hpp>
@@ -137,66 +138,7 @@ private:
     Counts& counts_;
 };
 
-/// A blocking loopback client on a raw socket, every wait bounded by SO_RCVTIMEO.
-class RawClient {
-public:
-    explicit RawClient(std::uint16_t port, int receive_buffer = 0)
-    {
-        fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (receive_buffer > 0)
-            ::setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
-        timeval tv{5, 0};
-        ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-        sockaddr_in addr{};
-        addr.sin_family = AF_INET;
-        addr.sin_port = htons(port);
-        addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        connected_ = ::connect(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-    }
-    ~RawClient() { ::close(fd_); }
-    RawClient(const RawClient&) = delete;
-    RawClient& operator=(const RawClient&) = delete;
-
-    bool connected() const { return connected_; }
-    bool send(std::string_view bytes)
-    {
-        return ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
-    }
-    /// Reads until `text` is among the bytes received (true), or the peer closes or 5 s pass (false).
-    bool read_until(std::string_view text)
-    {
-        while (received_.find(text) == std::string::npos)
-            if (!read_some())
-                return false;
-        return true;
-    }
-    /// Reads until the peer closes: true on EOF within 5 s.
-    bool read_to_end()
-    {
-        while (read_some()) {
-        }
-        return eof_;
-    }
-    const std::string& received() const { return received_; }
-
-private:
-    bool read_some()
-    {
-        char buf[4096];
-        const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-        if (n > 0) {
-            received_.append(buf, std::size_t(n));
-            return true;
-        }
-        eof_ = n == 0;
-        return false;
-    }
-
-    int fd_ = -1;
-    bool connected_ = false;
-    bool eof_ = false;
-    std::string received_;
-};
+using testing::RawClient;
 
 } // namespace
 
