@@ -5,7 +5,7 @@
 // gateway's listen-drops alert; events land in SQLite with the session; /metrics carries
 // fleetscope_alerts_active; the headless binary logs raise and clear lines.
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/loopback_settings.hpp"
 
 #include <QDir>
@@ -13,12 +13,15 @@
 #include <QRegularExpression>
 #include <QTemporaryDir>
 #include <QtTest>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 
 #include <csignal>
 #include <fstream>
 #include <memory>
+#include <sqlite3.h>
 #include <sys/socket.h>
 
 using namespace fleetscope;

@@ -6,7 +6,8 @@
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
 #include "core/sim/simulator.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
 #include "support/tls_certificate.hpp"
 #include "support/tls_client.hpp"
@@ -335,11 +336,11 @@ void TestAuth::tlsPipelinedRecords()
     TlsClient c(cert_);
     QVERIFY(c.connect(tls_->port()));
     int on = 1;
-    QCOMPARE(::setsockopt(c.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on), 0);
+    QCOMPARE(::setsockopt(c.native_handle(), IPPROTO_TCP, TCP_CORK, &on, sizeof on), 0);
     for (int i = 0; i < 3; ++i)
         QVERIFY(c.send(post_telemetry(sample_json("auth-b", 2'000 + i, i), bearer(token_b_))));
     int off = 0;
-    QCOMPARE(::setsockopt(c.socket().native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off), 0);
+    QCOMPARE(::setsockopt(c.native_handle(), IPPROTO_TCP, TCP_CORK, &off, sizeof off), 0);
     for (int i = 0; i < 3; ++i) {
         auto res = c.read(milliseconds(2000));
         QVERIFY2(res, qPrintable(QStringLiteral("response %1: %2").arg(i).arg(c.error().message().c_str())));

@@ -11,7 +11,7 @@
 #include "core/store/store.hpp"
 #include "core/util/clock.hpp"
 #include "core/util/iso_time.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/loopback_settings.hpp"
 #include "support/sqlite_probe.hpp"
 

@@ -6,7 +6,8 @@
 // fields of 1xx, 204 and 304, Allow on 405, WWW-Authenticate on 401.
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
 
 #include <QtTest>

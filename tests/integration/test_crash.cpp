@@ -16,7 +16,8 @@
 // Both report "N kill -9 cycles, M acknowledged, L lost, D duplicated" for the record; L and D must be 0.
 #include "core/store/sqlite/hooks.hpp"
 #include "core/store/store.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>

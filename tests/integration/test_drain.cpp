@@ -4,7 +4,8 @@
 // reconnect elsewhere, and requests are still committed meanwhile. /v1/devices names the gateway holding a
 // device's connection.
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>

@@ -9,7 +9,7 @@
 #include "core/gateway.hpp"
 #include "core/http/stream_events.hpp"
 #include "core/telemetry/codec.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "integration/private_network.hpp"
 #include "support/raw_client.hpp"
 

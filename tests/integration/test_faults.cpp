@@ -10,8 +10,9 @@
 // EXCLUSIVE for longer than store-busy-timeout. Commits go to the recent file (`<db>-recent`): its lock is
 // answered 503, while the main file's only holds up compaction, and commits go on.
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/loopback_settings.hpp"
+#include "support/store_files.hpp"
 
 #include <QtTest>
 #include <boost/json/parse.hpp>
@@ -22,6 +23,7 @@
 #include <iostream>
 #include <memory>
 #include <set>
+#include <sqlite3.h>
 #include <thread>
 
 using namespace fleetscope;

@@ -5,7 +5,8 @@
 // string, and leave the store exactly as it was; framing errors must also end the connection.
 #include "core/gateway.hpp"
 #include "core/store/store.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
 
 #include <QtTest>

@@ -3,7 +3,8 @@
 // error status with its JSON body, timeouts, parked connections, queries, metrics, backpressure and graceful
 // stop. Requests are written as raw bytes so each test controls the framing exactly.
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
+#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
 
 #include <QtTest>

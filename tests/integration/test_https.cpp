@@ -4,7 +4,7 @@
 // a response cut off by write-timeout when the client stops reading, and requests in one-byte records. The
 // stream's own cases (partial records, a peer closing mid-record, renegotiation) are test_tls_stream's.
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/loopback_settings.hpp"
 #include "support/openssl_allocations.hpp"
 #include "support/tls_certificate.hpp"

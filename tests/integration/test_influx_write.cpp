@@ -5,7 +5,7 @@
 // InfluxDB's clients send them (Token, Basic, u/p).
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 
 #include <QProcess>
 #include <QTemporaryDir>

@@ -8,15 +8,22 @@
 // that very file.
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
 #include "integration/private_network.hpp"
+#include "support/http_client.hpp"
 
 #include <QtTest>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 
 #include <fstream>
 #include <memory>
+#include <sqlite3.h>
 #include <sstream>
 #include <sys/socket.h>
 #include <thread>

@@ -7,7 +7,7 @@
 // process's sandbox. Without root, the remote cases are skipped with that reason; the local ones still run.
 #include "core/auth/token_cli.hpp"
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "integration/private_network.hpp"
 
 #include <QtTest>

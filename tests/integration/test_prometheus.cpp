@@ -6,7 +6,7 @@
 // Without promtool that last check is skipped, saying so.
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 
 #include <QtTest>
 
@@ -17,6 +17,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <thread>
 

@@ -3,7 +3,7 @@
 // - --config FILE: its settings apply, a flag overrides the same key, a misspelt key stops the start;
 // - SIGHUP rereads the token file and the alert rules while devices hold keep-alive connections: the
 //   connections stay open, a new token works on them at once, and a bad file keeps the old one, saying why.
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "integration/program_run.hpp"
 
 #include <QtTest>

@@ -6,7 +6,7 @@
 // recovery into the history; and the rule editor refusing an invalid rule with the core's message, saving
 // a valid one and applying it to the running gateway.
 #include "core/alerts/alerts.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/monitor_gateway.hpp"
 #include "ui/dialogs/rule_editor_dialog.hpp"
 #include "ui/main_window/main_window.hpp"

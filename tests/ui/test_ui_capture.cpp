@@ -6,7 +6,7 @@
 // a file; PNG/PDF exports are valid; files that cannot be opened fail with a message, never a crash.
 #include "core/store/capture.hpp"
 #include "core/store/store.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/monitor_gateway.hpp"
 #include "ui/capture/capture_replay.hpp"
 #include "ui/capture/export_job.hpp"

@@ -3,7 +3,7 @@
 // posts real telemetry over a keep-alive HTTP/1.1 connection, and the device table, the overview and the
 // device detail (history from SQLite joined with the live tail) all show it.
 #include "core/auth/tokens.hpp"
-#include "integration/http_client.hpp"
+#include "support/http_client.hpp"
 #include "support/monitor_gateway.hpp"
 #include "ui/main_window/main_window.hpp"
 #include "ui/models/device_table_model.hpp"

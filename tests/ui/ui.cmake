@@ -4,13 +4,13 @@ fleetscope_add_test(NAME test_ui_models SOURCES test_ui_models.cpp LIBS fleetsco
 fleetscope_add_test(NAME test_ui_settings SOURCES test_ui_settings.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 60)
 fleetscope_add_test(NAME test_ui_history SOURCES test_ui_history.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 60)
 fleetscope_add_test(NAME test_ui_plots SOURCES test_ui_plots.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 60)
-fleetscope_add_test(NAME test_ui_gateway SOURCES test_ui_gateway.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 120)
+fleetscope_add_test(NAME test_ui_gateway SOURCES test_ui_gateway.cpp LIBS fleetscope_test_clients fleetscope_ui LABELS ui TIMEOUT 120)
 # Runs the fleetscope program for its command-line checks (--open of a bad file), so it builds that first.
-fleetscope_add_test(NAME test_ui_capture SOURCES test_ui_capture.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 180)
+fleetscope_add_test(NAME test_ui_capture SOURCES test_ui_capture.cpp LIBS fleetscope_test_clients fleetscope_ui LABELS ui TIMEOUT 180)
 if(TARGET fleetscope)
   add_dependencies(test_ui_capture fleetscope)
 endif()
-fleetscope_add_test(NAME test_ui_alerts SOURCES test_ui_alerts.cpp LIBS fleetscope_ui LABELS ui TIMEOUT 120)
+fleetscope_add_test(NAME test_ui_alerts SOURCES test_ui_alerts.cpp LIBS fleetscope_test_clients fleetscope_ui LABELS ui TIMEOUT 120)
 # The Source column and the MQTT tile (issue 17), with a real Mosquitto from tests/support.
 fleetscope_add_test(NAME test_ui_ingest SOURCES test_ui_ingest.cpp LIBS fleetscope_ui fleetscope_test_support Qt6::Network
                     LABELS ui TIMEOUT 120)
