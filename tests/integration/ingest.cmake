@@ -4,5 +4,5 @@
 fleetscope_add_test(NAME test_influx_write SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_influx_write.cpp
     LIBS fleetscope_test_clients fleetscope_core SQLite::SQLite3 LABELS integration TIMEOUT 120)
 fleetscope_add_test(NAME test_mqtt SOURCES ${CMAKE_CURRENT_LIST_DIR}/test_mqtt.cpp
-    LIBS fleetscope_test_clients fleetscope_test_support fleetscope_base Boost::json SQLite::SQLite3 LABELS integration TIMEOUT 300)
+    LIBS fleetscope_test_clients fleetscope_test_support fleetscope_base Boost::json SQLite::SQLite3 LABELS integration TIMEOUT 300 COST 12)
 add_dependencies(test_mqtt fleetscope-gateway)
