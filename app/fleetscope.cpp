@@ -135,8 +135,8 @@ int main(int argc, char* argv[])
         settings.db_path = parser.value(db).toStdString();
     if (parser.isSet(store))
         settings.store = parser.value(store).toStdString();
-    if (const std::string problem = fleetscope::validate(settings); !problem.empty()) {
-        log::error(problem);
+    if (auto valid = fleetscope::validate(settings); !valid) {
+        log::error(valid.error());
         return 2;
     }
 
