@@ -437,10 +437,10 @@ std::int64_t Gateway::session_id() const
     return impl_->store ? impl_->store->writer().session_id() : 0;
 }
 
-std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+util::Result<void> Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
 {
     if (!impl_->store)
-        return "the gateway is not running; start it before marking a span";
+        return util::fail("the gateway is not running; start it before marking a span");
     return impl_->store->writer().add_mark(label, from_ts, to_ts);
 }
 
