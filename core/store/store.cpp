@@ -79,8 +79,8 @@ std::unique_ptr<Reader> open_reader(const std::string& location)
     if (const auto conninfo = pg_conninfo(location)) {
         // Reads for exports and history views: a group of readings may take longer than a commit may.
         pg::Target target{*conninfo, Millis{10'000}, Millis{60'000}, "fleetscope reader"};
-        if (const auto problem = pg::check_conninfo(target.conninfo); !problem.empty())
-            throw StoreError("store " + pg::describe(target.conninfo) + ": " + problem);
+        if (const auto valid = pg::check_conninfo(target.conninfo); !valid)
+            throw StoreError("store " + pg::describe(target.conninfo) + ": " + valid.error());
         return std::make_unique<pg::PgReader>(std::move(target));
     }
     return sqlite::open_file(sqlite_path(location));
