@@ -169,8 +169,8 @@ int main(int argc, char* argv[])
             }
             *field = fleetscope::Millis(ms);
         }
-        if (const QString problem = fleetscope::ui::validate(attachSettings); !problem.isEmpty()) {
-            log::error(problem.toStdString());
+        if (auto valid = fleetscope::ui::validate(attachSettings); !valid) {
+            log::error(valid.error());
             return 2;
         }
         if (parser.isSet(attachToken)) {
