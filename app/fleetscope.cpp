@@ -135,8 +135,8 @@ int main(int argc, char* argv[])
         settings.db_path = parser.value(db).toStdString();
     if (parser.isSet(store))
         settings.store = parser.value(store).toStdString();
-    if (const std::string problem = fleetscope::validate(settings); !problem.empty()) {
-        log::error(problem);
+    if (auto valid = fleetscope::validate(settings); !valid) {
+        log::error(valid.error());
         return 2;
     }
 
@@ -169,8 +169,8 @@ int main(int argc, char* argv[])
             }
             *field = fleetscope::Millis(ms);
         }
-        if (const QString problem = fleetscope::ui::validate(attachSettings); !problem.isEmpty()) {
-            log::error(problem.toStdString());
+        if (auto valid = fleetscope::ui::validate(attachSettings); !valid) {
+            log::error(valid.error());
             return 2;
         }
         if (parser.isSet(attachToken)) {

@@ -230,18 +230,22 @@ void Gateway::start()
     auto& d = *impl_;
     if (d.running)
         return;
-    if (auto problem = validate(d.settings); !problem.empty())
-        throw std::runtime_error("invalid setting: " + problem);
+    if (auto valid = validate(d.settings); !valid)
+        throw std::runtime_error("invalid setting: " + valid.error());
     d.name = gateway_name(d.settings);
     d.draining.store(false);
     // Access control is read before anything starts, so a bad token file or certificate stops the start.
-    d.tokens = d.settings.token_file.empty()
-                   ? nullptr
-                   : std::make_unique<auth::TokenTable>(auth::TokenTable::load(d.settings.token_file));
-    d.operator_tokens = d.settings.operator_token_file.empty()
-                            ? nullptr
-                            : std::make_unique<auth::TokenTable>(auth::TokenTable::load(
-                                  d.settings.operator_token_file, auth::TokenFile::operators));
+    auto load_tokens = [](const std::string& path,
+                          auth::TokenFile kind) -> std::unique_ptr<auth::TokenTable> {
+        if (path.empty())
+            return nullptr;
+        auto table = auth::TokenTable::load(path, kind);
+        if (!table)
+            throw std::runtime_error(table.error());
+        return std::make_unique<auth::TokenTable>(std::move(table).value());
+    };
+    d.tokens = load_tokens(d.settings.token_file, auth::TokenFile::devices);
+    d.operator_tokens = load_tokens(d.settings.operator_token_file, auth::TokenFile::operators);
     d.tls = d.settings.tls_cert.empty() ? nullptr
                                         : net::make_tls_context(d.settings.tls_cert, d.settings.tls_key);
 
@@ -433,10 +437,10 @@ std::int64_t Gateway::session_id() const
     return impl_->store ? impl_->store->writer().session_id() : 0;
 }
 
-std::string Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+util::Result<void> Gateway::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
 {
     if (!impl_->store)
-        return "the gateway is not running; start it before marking a span";
+        return util::fail("the gateway is not running; start it before marking a span");
     return impl_->store->writer().add_mark(label, from_ts, to_ts);
 }
 
@@ -467,11 +471,10 @@ std::vector<Gateway::Reloaded> Gateway::reload()
         if (!table)
             return;
         Reloaded r{flag + " " + path, {}, {}};
-        try {
-            table->replace(auth::TokenTable::load(path, kind));
-        } catch (const std::exception& e) {
-            r.error = e.what();
-        }
+        if (auto fresh = auth::TokenTable::load(path, kind); fresh)
+            table->replace(std::move(fresh).value());
+        else
+            r.error = fresh.error();
         r.state = std::to_string(table->size()) + " " + what;
         out.push_back(std::move(r));
     };

@@ -71,9 +71,9 @@ public:
     /// The session this run records in the database (see store::SessionRow); 0 before start().
     std::int64_t session_id() const;
     /// Marks the recording span [from_ts, to_ts] (ms since epoch) of this session, e.g. for a later export.
-    /// Returns an empty string when recorded, else what is wrong (see store::Writer::add_mark). Call from the
-    /// controlling thread while running.
-    std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
+    /// Nothing when recorded, else what is wrong (see store::Writer::add_mark). Call from the controlling
+    /// thread while running.
+    util::Result<void> add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
 
     /// The alerts engine: active alerts, recent history, acknowledge, and event feeds (see alerts.hpp). It
     /// lives as long as the Gateway, so a UI may subscribe before start(); start() loads the rules file

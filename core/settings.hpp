@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/util/result.hpp"
+
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -242,7 +244,7 @@ std::string gateway_name(const Settings& s);
 /// Worker count after resolving 0 to the core count.
 unsigned resolved_workers(const Settings& s);
 
-/// Checks ranges and forms; returns an empty string when valid, else what is wrong and the expected form.
-std::string validate(const Settings& s);
+/// Checks ranges and forms: nothing when valid, else what is wrong and the expected form.
+util::Result<void> validate(const Settings& s);
 
 } // namespace fleetscope

@@ -94,108 +94,109 @@ bool is_share(Signal s)
 }
 
 /// Reads one rule object; the error names the field and the expected form.
-std::string read_rule(const json::object& o, Rule& r)
+util::Result<void> read_rule(const json::object& o, Rule& r)
 {
     static const std::set<std::string_view> kFields{
         "name", "kind", "severity", "devices",   "metric",     "condition", "signal",    "threshold",
         "low",  "high", "clear",    "clear_low", "clear_high", "hold_ms",   "silence_ms"};
     for (auto& kv : o)
         if (!kFields.contains(kv.key()))
-            return "unknown field '" + std::string(kv.key()) +
-                   "': expected name, kind, severity, devices, metric, condition, signal, threshold, low, "
-                   "high, "
-                   "clear, clear_low, clear_high, hold_ms, silence_ms";
+            return util::fail(
+                "unknown field '" + std::string(kv.key()) +
+                "': expected name, kind, severity, devices, metric, condition, signal, threshold, low, "
+                "high, "
+                "clear, clear_low, clear_high, hold_ms, silence_ms");
 
-    auto text = [&](std::string_view key, std::string& out, bool required) -> std::string {
+    auto text = [&](std::string_view key, std::string& out, bool required) -> util::Result<void> {
         const auto* v = o.if_contains(key);
+        if (!v && required)
+            return util::fail(std::string(key) + ": required");
         if (!v)
-            return required ? std::string(key) + ": required" : std::string{};
+            return {};
         if (!v->is_string())
-            return std::string(key) + ": expected a string";
+            return util::fail(std::string(key) + ": expected a string");
         out = std::string(v->get_string());
         return {};
     };
-    auto num = [&](std::string_view key, double& out, bool required) -> std::string {
+    auto num = [&](std::string_view key, double& out, bool required) -> util::Result<void> {
         const auto* v = o.if_contains(key);
+        if (!v && required)
+            return util::fail(std::string(key) + ": required (a number)");
         if (!v)
-            return required ? std::string(key) + ": required (a number)" : std::string{};
+            return {};
         if (!v->is_number())
-            return std::string(key) + ": expected a number";
+            return util::fail(std::string(key) + ": expected a number");
         out = v->to_number<double>();
         return {};
     };
-    auto opt_num = [&](std::string_view key, std::optional<double>& out) -> std::string {
+    auto opt_num = [&](std::string_view key, std::optional<double>& out) -> util::Result<void> {
         double d = 0;
         if (!o.contains(key))
             return {};
-        if (auto e = num(key, d, true); !e.empty())
+        if (auto e = num(key, d, true); !e)
             return e;
         out = d;
         return {};
     };
-    auto millis = [&](std::string_view key, Millis& out) -> std::string {
+    auto millis = [&](std::string_view key, Millis& out) -> util::Result<void> {
         const auto* v = o.if_contains(key);
         if (!v)
             return {};
         if (!v->is_int64() && !v->is_uint64())
-            return std::string(key) + ": expected an integer number of milliseconds";
+            return util::fail(std::string(key) + ": expected an integer number of milliseconds");
         const auto ms = v->is_int64() ? v->get_int64() : static_cast<std::int64_t>(v->get_uint64());
         out = Millis(ms);
         return {};
     };
     std::string s;
-    if (auto e = text("name", r.name, true); !e.empty())
+    if (auto e = text("name", r.name, true); !e)
         return e;
-    if (auto e = text("kind", s, true); !e.empty())
+    if (auto e = text("kind", s, true); !e)
         return e;
     if (auto k = kind_from(s))
         r.kind = *k;
     else
-        return "kind: expected one of " + names_of(kKinds) + ", got '" + s + "'";
+        return util::fail("kind: expected one of " + names_of(kKinds) + ", got '" + s + "'");
     if (o.contains("severity")) {
-        if (auto e = text("severity", s, true); !e.empty())
+        if (auto e = text("severity", s, true); !e)
             return e;
         if (auto v = severity_from(s))
             r.severity = *v;
         else
-            return "severity: expected one of " + names_of(kSeverities) + ", got '" + s + "'";
+            return util::fail("severity: expected one of " + names_of(kSeverities) + ", got '" + s + "'");
     }
-    std::string err;
+    util::Result<void> err;
     switch (r.kind) {
     case RuleKind::metric:
-        if (!(err = text("devices", r.devices, false)).empty() ||
-            !(err = text("metric", r.metric, true)).empty())
+        if (!(err = text("devices", r.devices, false)) || !(err = text("metric", r.metric, true)))
             return err;
-        if (auto e = text("condition", s, true); !e.empty())
+        if (auto e = text("condition", s, true); !e)
             return e;
         if (auto c = condition_from(s))
             r.condition = *c;
         else
-            return "condition: expected one of " + names_of(kConditions) + ", got '" + s + "'";
+            return util::fail("condition: expected one of " + names_of(kConditions) + ", got '" + s + "'");
         if (r.condition == Condition::outside) {
-            if (!(err = num("low", r.low, true)).empty() || !(err = num("high", r.high, true)).empty() ||
-                !(err = opt_num("clear_low", r.clear_low)).empty() ||
-                !(err = opt_num("clear_high", r.clear_high)).empty())
+            if (!(err = num("low", r.low, true)) || !(err = num("high", r.high, true)) ||
+                !(err = opt_num("clear_low", r.clear_low)) || !(err = opt_num("clear_high", r.clear_high)))
                 return err;
         } else {
-            if (!(err = num("threshold", r.threshold, true)).empty() ||
-                !(err = opt_num("clear", r.clear)).empty())
+            if (!(err = num("threshold", r.threshold, true)) || !(err = opt_num("clear", r.clear)))
                 return err;
         }
         return millis("hold_ms", r.hold);
     case RuleKind::stale:
-        if (!(err = text("devices", r.devices, false)).empty())
+        if (!(err = text("devices", r.devices, false)))
             return err;
         return millis("silence_ms", r.silence);
     case RuleKind::gateway:
-        if (auto e = text("signal", s, true); !e.empty())
+        if (auto e = text("signal", s, true); !e)
             return e;
         if (auto g = signal_from(s))
             r.signal = *g;
         else
-            return "signal: expected one of " + names_of(kSignals) + ", got '" + s + "'";
-        if (!(err = num("threshold", r.threshold, true)).empty() ||
-            !(err = opt_num("clear", r.clear)).empty())
+            return util::fail("signal: expected one of " + names_of(kSignals) + ", got '" + s + "'");
+        if (!(err = num("threshold", r.threshold, true)) || !(err = opt_num("clear", r.clear)))
             return err;
         return millis("hold_ms", r.hold);
     }
@@ -347,10 +348,10 @@ util::Result<std::vector<Rule>> parse_rules(std::string_view text)
     for (const json::value& v : list->get_array()) {
         Rule r;
         const auto* o = v.if_object();
-        std::string e = o ? read_rule(*o, r) : std::string("expected an object");
-        if (!e.empty())
+        const auto read = o ? read_rule(*o, r) : util::fail("expected an object");
+        if (!read)
             return util::fail("rule " + std::to_string(i) + (r.name.empty() ? "" : " ('" + r.name + "')") +
-                              ": " + e);
+                              ": " + read.error());
         rules.push_back(std::move(r));
         ++i;
     }

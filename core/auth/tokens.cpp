@@ -107,16 +107,17 @@ std::string_view next_field(std::string_view& rest)
     return field;
 }
 
-std::string read_file(const std::string& path, bool& exists, const Words& w)
+/// The file's text ("" and `exists` false when it cannot be opened), or that it cannot be read.
+util::Result<std::string> read_file(const std::string& path, bool& exists, const Words& w)
 {
     std::ifstream in(path, std::ios::binary);
     exists = static_cast<bool>(in);
     if (!in)
-        return {};
+        return std::string();
     std::ostringstream text;
     text << in.rdbuf();
     if (in.bad())
-        throw std::runtime_error(str(w.setting) + " " + path + ": cannot be read");
+        return util::fail(str(w.setting) + " " + path + ": cannot be read");
     return std::move(text).str();
 }
 
@@ -152,10 +153,9 @@ std::string generate_token()
     return to_hex(raw);
 }
 
-std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFile kind)
+util::Result<TokenTable> TokenTable::parse(std::string_view text, TokenFile kind)
 {
     const Words& w = words(kind);
-    table.assign(std::make_shared<const Map>());
     Map digests;
     std::unordered_map<std::string, std::size_t, Hash, std::equal_to<>> line_of;
     std::size_t number = 0;
@@ -171,15 +171,15 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFil
             continue;
         const std::string_view hex = next_field(rest);
         if (hex.empty())
-            return where + "expected '" + str(w.form) + " SHA256-HEX' (the " + str(w.name) +
-                   ", a space or tab, the token's SHA-256 as 64 hex digits), got only '" +
-                   std::string(device.substr(0, 64)) + "'";
+            return util::fail(where + "expected '" + str(w.form) + " SHA256-HEX' (the " + str(w.name) +
+                              ", a space or tab, the token's SHA-256 as 64 hex digits), got only '" +
+                              std::string(device.substr(0, 64)) + "'");
         if (!next_field(rest).empty())
-            return where + "expected '" + str(w.form) +
-                   " SHA256-HEX' and nothing after it; found a third field";
+            return util::fail(where + "expected '" + str(w.form) +
+                              " SHA256-HEX' and nothing after it; found a third field");
         if (!telemetry::valid_identifier(device, kMaxNameChars))
-            return where + str(w.name) + " '" + std::string(device.substr(0, 64)) +
-                   "': expected 1 to 128 characters of [A-Za-z0-9._:-]";
+            return util::fail(where + str(w.name) + " '" + std::string(device.substr(0, 64)) +
+                              "': expected 1 to 128 characters of [A-Za-z0-9._:-]");
         Digest d{};
         bool hex_ok = hex.size() == d.size() * 2;
         for (std::size_t i = 0; hex_ok && i < d.size(); ++i) {
@@ -189,32 +189,37 @@ std::string TokenTable::parse(std::string_view text, TokenTable& table, TokenFil
             d[i] = static_cast<unsigned char>(hi * 16 + lo);
         }
         if (!hex_ok)
-            return where + str(w.entity) + " '" + std::string(device) +
-                   "': expected the token's SHA-256 as 64 hex digits, got " +
-                   (hex.size() != d.size() * 2 ? std::to_string(hex.size()) + " characters"
-                                               : std::string("a character that is not a hex digit"));
+            return util::fail(where + str(w.entity) + " '" + std::string(device) +
+                              "': expected the token's SHA-256 as 64 hex digits, got " +
+                              (hex.size() != d.size() * 2
+                                   ? std::to_string(hex.size()) + " characters"
+                                   : std::string("a character that is not a hex digit")));
         if (auto it = line_of.find(device); it != line_of.end())
-            return where + str(w.entity) + " '" + std::string(device) + "' already has a token on line " +
-                   std::to_string(it->second) + ": one token per " + str(w.entity);
+            return util::fail(where + str(w.entity) + " '" + std::string(device) +
+                              "' already has a token on line " + std::to_string(it->second) +
+                              ": one token per " + str(w.entity));
         line_of.emplace(device, number);
         digests.emplace(device, d);
     }
+    TokenTable table;
     table.assign(std::make_shared<const Map>(std::move(digests)));
-    return {};
+    return table;
 }
 
-TokenTable TokenTable::load(const std::string& path, TokenFile kind)
+util::Result<TokenTable> TokenTable::load(const std::string& path, TokenFile kind)
 {
     const Words& w = words(kind);
     bool exists = false;
-    const std::string text = read_file(path, exists, w);
+    auto text = read_file(path, exists, w);
+    if (!text)
+        return util::fail(text.error());
     if (!exists)
-        throw std::runtime_error(str(w.setting) + " " + path + ": cannot be opened; create it with '" +
-                                 str(w.command) + " --" + str(w.setting) + " " + path + " " + str(w.flag) +
-                                 " " + (kind == TokenFile::operators ? "NAME" : "ID") + "'");
-    TokenTable table;
-    if (auto problem = parse(text, table, kind); !problem.empty())
-        throw std::runtime_error(str(w.setting) + " " + path + ", " + problem);
+        return util::fail(str(w.setting) + " " + path + ": cannot be opened; create it with '" +
+                          str(w.command) + " --" + str(w.setting) + " " + path + " " + str(w.flag) + " " +
+                          (kind == TokenFile::operators ? "NAME" : "ID") + "'");
+    auto table = parse(*text, kind);
+    if (!table)
+        return util::fail(str(w.setting) + " " + path + ", " + table.error());
     return table;
 }
 
@@ -317,11 +322,14 @@ std::string add_token(const std::string& path, std::string_view device, TokenFil
         throw std::runtime_error(str(w.flag) + " '" + std::string(device.substr(0, 64)) +
                                  "': expected 1 to 128 characters of [A-Za-z0-9._:-]");
     bool exists = false;
-    const std::string text = read_file(path, exists, w);
-    TokenTable table;
-    if (auto problem = TokenTable::parse(text, table, kind); !problem.empty())
-        throw std::runtime_error(str(w.setting) + " " + path + ", " + problem + "; nothing was added");
-    if (table.contains(device))
+    auto read = read_file(path, exists, w);
+    if (!read)
+        throw std::runtime_error(read.error());
+    const std::string& text = *read;
+    auto table = TokenTable::parse(text, kind);
+    if (!table)
+        throw std::runtime_error(str(w.setting) + " " + path + ", " + table.error() + "; nothing was added");
+    if (table->contains(device))
         throw std::runtime_error(str(w.setting) + " " + path + ": " + str(w.entity) + " '" +
                                  std::string(device) +
                                  "' already has a token; remove its line to issue a new one");

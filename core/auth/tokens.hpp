@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/util/result.hpp"
+
 #include <array>
 #include <atomic>
 #include <cstddef>
@@ -49,12 +51,12 @@ public:
     ~TokenTable();
 
     /// Parses the text of a token file: one `NAME SHA256-HEX` per line, separated by spaces or tabs; blank
-    /// lines and lines starting with `#` are ignored. Returns an empty string when the text is valid, else
-    /// "line N: what is wrong, and the expected form"; `table` is then left empty.
-    static std::string parse(std::string_view text, TokenTable& table, TokenFile kind = TokenFile::devices);
+    /// lines and lines starting with `#` are ignored. The table, or "line N: what is wrong, and the expected
+    /// form".
+    static util::Result<TokenTable> parse(std::string_view text, TokenFile kind = TokenFile::devices);
 
-    /// Reads and parses `path`. Throws std::runtime_error naming the file and the line on any problem.
-    static TokenTable load(const std::string& path, TokenFile kind = TokenFile::devices);
+    /// Reads and parses `path`: the table, or what is wrong naming the file (and the line).
+    static util::Result<TokenTable> load(const std::string& path, TokenFile kind = TokenFile::devices);
 
     /// Takes the entries of `fresh` (emptied) in place of these, while other threads may be verifying.
     void replace(TokenTable&& fresh);

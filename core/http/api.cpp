@@ -461,10 +461,10 @@ Response Api::post_telemetry(const Request& request, net::Session& session, Para
     auto decoded = telemetry::decode_samples(
         request.body(), now_ms(),
         telemetry::DecodeLimits{s.max_samples_per_request, s.max_metrics_per_sample, s.max_json_depth});
-    if (!decoded.ok())
-        return error(status::bad_request, decoded.error, request);
+    if (!decoded)
+        return error(status::bad_request, decoded.error(), request);
 
-    return store_samples(std::move(decoded.samples), auth::bearer_token(request[bhttp::field::authorization]),
+    return store_samples(std::move(decoded).value(), auth::bearer_token(request[bhttp::field::authorization]),
                          request, session);
 }
 

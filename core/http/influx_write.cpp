@@ -62,9 +62,10 @@ Response Api::post_write(const Request& request, net::Session& session, Params)
         options.precision = *precision;
     }
 
-    auto decoded = telemetry::decode_line_protocol(request.body(), options);
-    if (!decoded.ok())
-        return error(status::bad_request, decoded.error, request);
+    auto result = telemetry::decode_line_protocol(request.body(), options);
+    if (!result)
+        return error(status::bad_request, result.error(), request);
+    telemetry::LineProtocolSamples& decoded = *result;
     if (services_.ingest)
         metrics::IngestCounters::add(services_.ingest->line_protocol_strings, decoded.strings_skipped);
     if (decoded.samples.empty()) // comments and string fields only: nothing to store, nothing failed

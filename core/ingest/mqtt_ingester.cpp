@@ -285,7 +285,7 @@ void MqttIngester::Impl::handle(std::string_view topic, std::string_view payload
 {
     metrics::IngestCounters::add(counters.mqtt_messages);
     auto decoded = decode_payload(payload, device_from_topic(filters, topic), util::now_ms(), settings);
-    if (!decoded.ok()) {
+    if (!decoded) {
         // Acknowledged and dropped, so that one bad device cannot wedge the subscription; logged at most once
         // a second, with a count of those not logged.
         metrics::IngestCounters::add(counters.mqtt_invalid);
@@ -295,7 +295,7 @@ void MqttIngester::Impl::handle(std::string_view topic, std::string_view payload
             log::write(
                 log::Level::warning,
                 "MQTT: invalid message on '" + std::string(topic) +
-                    "', acknowledged and not stored: " + decoded.error +
+                    "', acknowledged and not stored: " + decoded.error() +
                     (invalid_unlogged ? " (" + std::to_string(invalid_unlogged) + " more not logged)" : ""));
             last_invalid_log = now;
             invalid_unlogged = 0;
@@ -306,12 +306,12 @@ void MqttIngester::Impl::handle(std::string_view topic, std::string_view payload
     }
     // Bounded like the HTTP side's queue: past half the store's queue, wait for commits before reading on,
     // which leaves the rest with the broker.
-    while (in_flight_samples + decoded.samples.size() > settings.store_queue_samples / 2 &&
+    while (in_flight_samples + decoded->samples.size() > settings.store_queue_samples / 2 &&
            !in_flight.empty())
         settle(true);
     const std::uint64_t id = next_id++;
-    in_flight_samples += decoded.samples.size();
-    in_flight.emplace(id, InFlight{std::move(key), std::move(decoded.samples)});
+    in_flight_samples += decoded->samples.size();
+    in_flight.emplace(id, InFlight{std::move(key), std::move(decoded->samples)});
     if (!submit(id))
         retries.emplace_back(Clock::now() + std::chrono::seconds(settings.retry_after_seconds), id);
 }

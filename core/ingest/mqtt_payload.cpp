@@ -71,10 +71,9 @@ std::string device_from_topic(const std::vector<std::string>& filters, std::stri
 namespace {
 
 /// A JSON payload: each sample object without a device gets the topic's; one naming another is refused.
-PayloadResult decode_json(std::string_view payload, std::string_view topic_device, std::int64_t now_ms,
-                          const Settings& s)
+util::Result<PayloadSamples> decode_json(std::string_view payload, std::string_view topic_device,
+                                         std::int64_t now_ms, const Settings& s)
 {
-    PayloadResult r;
     const telemetry::DecodeLimits limits{s.max_samples_per_request, s.max_metrics_per_sample,
                                          s.max_json_depth};
     std::string rewritten;
@@ -101,67 +100,60 @@ PayloadResult decode_json(std::string_view payload, std::string_view topic_devic
                     same = fill(e) && same;
             else
                 same = fill(v);
-            if (!same) {
-                r.error =
-                    "a sample names a device other than the topic's '" + std::string(topic_device) + "'";
-                return r;
-            }
+            if (!same)
+                return util::fail("a sample names a device other than the topic's '" +
+                                  std::string(topic_device) + "'");
             rewritten = json::serialize(v);
             payload = rewritten;
         }
         // A payload that does not parse is left to decode_samples, whose message says where and why.
     }
     auto decoded = telemetry::decode_samples(payload, now_ms, limits);
-    if (!decoded.ok()) {
-        r.error = std::move(decoded.error);
-        return r;
-    }
-    r.samples = std::move(decoded.samples);
-    return r;
+    if (!decoded)
+        return util::fail(decoded.error());
+    return PayloadSamples{std::move(decoded).value(), 0};
+}
+
+/// A line-protocol payload: every line's device must be the topic's, when the topic names one.
+util::Result<PayloadSamples> decode_lines(std::string_view payload, std::string_view topic_device,
+                                          std::int64_t now_ms, const Settings& settings)
+{
+    telemetry::LineProtocolOptions o;
+    o.device_tag = settings.influx_device_tag;
+    o.fallback_device = topic_device;
+    o.now_ms = now_ms;
+    o.limits = {settings.max_samples_per_request, settings.max_metrics_per_sample, settings.max_json_depth};
+    auto decoded = telemetry::decode_line_protocol(payload, o);
+    if (!decoded)
+        return util::fail(decoded.error());
+    if (decoded->samples.empty())
+        return util::fail("no reading: the payload is empty, or holds comments and string fields only");
+    if (!topic_device.empty())
+        for (const auto& sample : decoded->samples)
+            if (sample.device != topic_device)
+                return util::fail("line protocol names device '" + sample.device + "', the topic '" +
+                                  std::string(topic_device) + "'");
+    return PayloadSamples{std::move(decoded->samples), decoded->strings_skipped};
 }
 
 } // namespace
 
-PayloadResult decode_payload(std::string_view payload, std::string_view topic_device, std::int64_t now_ms,
-                             const Settings& settings)
+util::Result<PayloadSamples> decode_payload(std::string_view payload, std::string_view topic_device,
+                                            std::int64_t now_ms, const Settings& settings)
 {
     if (payload.size() > settings.max_body_bytes)
-        return {{},
-                0,
-                "payload of " + std::to_string(payload.size()) +
-                    " bytes: more than max-body-bytes = " + std::to_string(settings.max_body_bytes)};
+        return util::fail("payload of " + std::to_string(payload.size()) +
+                          " bytes: more than max-body-bytes = " + std::to_string(settings.max_body_bytes));
     std::size_t first = 0;
     while (first < payload.size() && (payload[first] == ' ' || payload[first] == '\t' ||
                                       payload[first] == '\r' || payload[first] == '\n'))
         ++first;
-    PayloadResult r;
-    if (first < payload.size() && (payload[first] == '{' || payload[first] == '[')) {
-        r = decode_json(payload, topic_device, now_ms, settings);
-    } else {
-        telemetry::LineProtocolOptions o;
-        o.device_tag = settings.influx_device_tag;
-        o.fallback_device = topic_device;
-        o.now_ms = now_ms;
-        o.limits = {settings.max_samples_per_request, settings.max_metrics_per_sample,
-                    settings.max_json_depth};
-        auto decoded = telemetry::decode_line_protocol(payload, o);
-        r.error = std::move(decoded.error);
-        r.samples = std::move(decoded.samples);
-        r.strings_skipped = decoded.strings_skipped;
-        if (r.ok() && r.samples.empty())
-            r.error = "no reading: the payload is empty, or holds comments and string fields only";
-        if (r.ok() && !topic_device.empty())
-            for (const auto& sample : r.samples)
-                if (sample.device != topic_device) {
-                    r.error = "line protocol names device '" + sample.device + "', the topic '" +
-                              std::string(topic_device) + "'";
-                    break;
-                }
-    }
-    if (!r.ok())
-        r.samples.clear();
-    for (auto& sample : r.samples)
-        sample.source = telemetry::Source::mqtt;
+    const bool json = first < payload.size() && (payload[first] == '{' || payload[first] == '[');
+    auto r = json ? decode_json(payload, topic_device, now_ms, settings)
+                  : decode_lines(payload, topic_device, now_ms, settings);
+    if (r)
+        for (auto& sample : r->samples)
+            sample.source = telemetry::Source::mqtt;
     return r;
 }
 

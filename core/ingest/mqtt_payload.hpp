@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/telemetry/sample.hpp"
+#include "core/util/result.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -27,18 +28,17 @@ bool topic_matches(std::string_view filter, std::string_view topic);
 /// filter with a `+` matches.
 std::string device_from_topic(const std::vector<std::string>& filters, std::string_view topic);
 
-/// The samples of one message, or why it is invalid.
-struct PayloadResult {
+/// The samples of one message.
+struct PayloadSamples {
     std::vector<telemetry::Sample> samples;
     std::size_t strings_skipped = 0;
-    std::string error; // empty when valid
-    bool ok() const { return error.empty(); }
 };
 
 /// Decodes a message's payload: a JSON sample or an array of them (as POST /v1/telemetry takes) or InfluxDB
 /// line protocol. `topic_device` (from device_from_topic) is the device of samples that name none; a sample
-/// naming another device is invalid. The limits are the HTTP endpoints'. Pure function, any thread.
-PayloadResult decode_payload(std::string_view payload, std::string_view topic_device, std::int64_t now_ms,
-                             const Settings& settings);
+/// naming another device is invalid. The samples, or why the message is invalid. The limits are the HTTP
+/// endpoints'. Pure function, any thread.
+util::Result<PayloadSamples> decode_payload(std::string_view payload, std::string_view topic_device,
+                                            std::int64_t now_ms, const Settings& settings);
 
 } // namespace fleetscope::ingest

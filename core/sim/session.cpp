@@ -34,7 +34,7 @@ std::size_t auto_sources(const Options& o)
 
 } // namespace
 
-std::string Session::prepare(const Options& o, Report& r)
+util::Result<void> Session::prepare(const Options& o, Report& r)
 {
     opt = o;
     {
@@ -44,7 +44,7 @@ std::string Session::prepare(const Options& o, Report& r)
         boost::system::error_code ec;
         const auto results = resolver.resolve(name, port, ec);
         if (ec || results.empty())
-            return "cannot resolve --target '" + o.target + "': " + ec.message();
+            return util::fail("cannot resolve --target '" + o.target + "': " + ec.message());
         target = results.begin()->endpoint();
         host = name;
         boost::system::error_code not_an_address;
@@ -61,7 +61,7 @@ std::string Session::prepare(const Options& o, Report& r)
             boost::system::error_code ec;
             tls->load_verify_file(o.ca_file, ec);
             if (ec)
-                return "--ca " + o.ca_file + ": cannot load PEM certificates: " + ec.message();
+                return util::fail("--ca " + o.ca_file + ": cannot load PEM certificates: " + ec.message());
             tls->set_verify_mode(asio::ssl::verify_peer);
         }
     }
@@ -70,7 +70,8 @@ std::string Session::prepare(const Options& o, Report& r)
     const bool loopback_v4 = target.address().is_v4() && (target.address().to_v4().to_uint() >> 24) == 127;
     if (!loopback_v4) {
         if (o.sources > 0)
-            return "--sources needs a target in 127.0.0.0/8; " + r.target_address + " is not loopback";
+            return util::fail("--sources needs a target in 127.0.0.0/8; " + r.target_address +
+                              " is not loopback");
         return {};
     }
     // 127.0.0.2 and up, as many as the host has; only 127.0.0.1 where no other is configured (macOS).
@@ -87,7 +88,7 @@ std::string Session::prepare(const Options& o, Report& r)
         if (n < wanted)
             err += " (this host lets only " + std::to_string(n) + " of the " + std::to_string(wanted) +
                    " loopback addresses from 127.0.0.2 be bound: add the others to the loopback interface)";
-        return err;
+        return util::fail(std::move(err));
     }
     for (const auto& a : sources)
         r.sources.push_back(a.to_string());

@@ -5,6 +5,7 @@
 // threads.
 #include "core/sim/latency.hpp"
 #include "core/sim/report.hpp"
+#include "core/util/result.hpp"
 
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -86,8 +87,8 @@ struct Session {
     std::condition_variable wake;
 
     /// Resolves the target, makes the TLS context and chooses the source addresses, filling `r`'s target
-    /// and sources. Returns what stops the run, or an empty string.
-    [[nodiscard]] std::string prepare(const Options& o, Report& r);
+    /// and sources. Nothing, or what stops the run.
+    util::Result<void> prepare(const Options& o, Report& r);
 
     /// Any thread: wakes the controller to re-check what it waits for.
     void notify()

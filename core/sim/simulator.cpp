@@ -23,19 +23,19 @@ namespace asio = boost::asio;
 
 namespace {
 
-// RLIMIT_NOFILE, raised to its hard limit; an error message when the run cannot fit under it.
-std::string check_fd_limit(const Options& o, Report& r)
+// RLIMIT_NOFILE, raised to its hard limit; an error when the run cannot fit under it.
+util::Result<void> check_fd_limit(const Options& o, Report& r)
 {
     const std::int64_t limit = metrics::raise_fd_limit();
     r.fd_limit = limit < 0 ? UINT64_MAX : static_cast<std::uint64_t>(limit);
     if (o.connections + kFdReserve <= r.fd_limit)
         return {};
-    return "--connections " + std::to_string(o.connections) + " needs about " +
-           std::to_string(o.connections + kFdReserve) +
-           " file descriptors, but this process may open at most " + std::to_string(r.fd_limit) +
-           " (RLIMIT_NOFILE hard limit): use at most " +
-           std::to_string(r.fd_limit > kFdReserve ? r.fd_limit - kFdReserve : 0) +
-           " connections, or raise the hard limit (ulimit -Hn, limits.conf, systemd LimitNOFILE)";
+    return util::fail("--connections " + std::to_string(o.connections) + " needs about " +
+                      std::to_string(o.connections + kFdReserve) +
+                      " file descriptors, but this process may open at most " + std::to_string(r.fd_limit) +
+                      " (RLIMIT_NOFILE hard limit): use at most " +
+                      std::to_string(r.fd_limit > kFdReserve ? r.fd_limit - kFdReserve : 0) +
+                      " connections, or raise the hard limit (ulimit -Hn, limits.conf, systemd LimitNOFILE)");
 }
 
 } // namespace
@@ -48,13 +48,13 @@ Report run(const Options& options, const ProgressCallback& progress)
         report.fatal = valid.error();
         return report;
     }
-    if (auto err = check_fd_limit(options, report); !err.empty()) {
-        report.fatal = err;
+    if (auto fits = check_fd_limit(options, report); !fits) {
+        report.fatal = fits.error();
         return report;
     }
     Session s;
-    if (auto err = s.prepare(options, report); !err.empty()) {
-        report.fatal = err;
+    if (auto prepared = s.prepare(options, report); !prepared) {
+        report.fatal = prepared.error();
         return report;
     }
     for (std::size_t i = 0; i < options.connections; ++i)

@@ -79,8 +79,8 @@ std::unique_ptr<Reader> open_reader(const std::string& location)
     if (const auto conninfo = pg_conninfo(location)) {
         // Reads for exports and history views: a group of readings may take longer than a commit may.
         pg::Target target{*conninfo, Millis{10'000}, Millis{60'000}, "fleetscope reader"};
-        if (const auto problem = pg::check_conninfo(target.conninfo); !problem.empty())
-            throw StoreError("store " + pg::describe(target.conninfo) + ": " + problem);
+        if (const auto valid = pg::check_conninfo(target.conninfo); !valid)
+            throw StoreError("store " + pg::describe(target.conninfo) + ": " + valid.error());
         return std::make_unique<pg::PgReader>(std::move(target));
     }
     return sqlite::open_file(sqlite_path(location));
@@ -91,21 +91,24 @@ bool is_shared_location(const std::string& location)
     return pg_conninfo(location).has_value();
 }
 
-std::string Writer::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
+util::Result<void> Writer::add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts)
 {
     if (session_id() == 0)
-        return "no session is being recorded (the store was opened without an app version)";
+        return util::fail("no session is being recorded (the store was opened without an app version)");
     if (label.empty() || label.size() > kMaxMarkLabel)
-        return "mark label: expected 1 to " + std::to_string(kMaxMarkLabel) + " bytes, got " +
-               std::to_string(label.size());
+        return util::fail("mark label: expected 1 to " + std::to_string(kMaxMarkLabel) + " bytes, got " +
+                          std::to_string(label.size()));
     if (from_ts > to_ts)
-        return "mark span: from " + std::to_string(from_ts) + " is after to " + std::to_string(to_ts);
+        return util::fail("mark span: from " + std::to_string(from_ts) + " is after to " +
+                          std::to_string(to_ts));
     MarkRow mark;
     mark.session_id = session_id();
     mark.label = label;
     mark.from_ts = from_ts;
     mark.to_ts = to_ts;
-    return queue_mark(std::move(mark)) ? std::string() : "the store is stopping; the mark was not recorded";
+    if (!queue_mark(std::move(mark)))
+        return util::fail("the store is stopping; the mark was not recorded");
+    return {};
 }
 
 std::vector<TimelineRow> Reader::timeline(const TimelineQuery& q) const

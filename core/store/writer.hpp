@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/store/types.hpp"
+#include "core/util/result.hpp"
 
 #include <cstdint>
 #include <string>
@@ -28,9 +29,9 @@ public:
     /// recorded).
     virtual std::int64_t session_id() const = 0;
 
-    /// Queues a recording span of this store's session. Returns an empty string when queued, else what is
-    /// wrong: no session, a label empty or over kMaxMarkLabel bytes, from_ts after to_ts, or stopping.
-    std::string add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
+    /// Queues a recording span of this store's session. Nothing when queued, else what is wrong: no session,
+    /// a label empty or over kMaxMarkLabel bytes, from_ts after to_ts, or stopping.
+    util::Result<void> add_mark(const std::string& label, std::int64_t from_ts, std::int64_t to_ts);
     static constexpr std::size_t kMaxMarkLabel = 200;
 
     /// Queues timeline points of this store's session; a point repeating a (series, ts) replaces it. False

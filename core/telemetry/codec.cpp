@@ -442,34 +442,30 @@ std::string quoted(std::string_view s)
     return out;
 }
 
-DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits)
+util::Result<std::vector<Sample>> decode_samples(std::string_view body, std::int64_t now_ms,
+                                                 const DecodeLimits& limits)
 {
-    DecodeResult result;
-    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos) {
-        result.error = "empty body: expected a sample object or an array of 1 to " +
-                       std::to_string(limits.max_samples) + " sample objects";
-        return result;
-    }
+    if (body.find_first_not_of(" \t\r\n") == std::string_view::npos)
+        return util::fail("empty body: expected a sample object or an array of 1 to " +
+                          std::to_string(limits.max_samples) + " sample objects");
+
+    std::vector<Sample> samples;
 
     json::parse_options options; // strict JSON: no comments, no trailing commas, valid UTF-8 only
     options.max_depth = limits.max_depth;
-    json::basic_parser<SampleHandler> parser(options, now_ms, limits, body.size(), result.samples);
+    json::basic_parser<SampleHandler> parser(options, now_ms, limits, body.size(), samples);
     json::error_code ec;
     const std::size_t used = parser.write_some(false, body.data(), body.size(), ec);
 
     SampleHandler& handler = parser.handler();
-    if (!handler.error().empty()) {
-        result.error = std::move(handler.error());
-    } else if (ec) {
-        result.error = handler.malformed(ec, body, used);
-    } else if (used < body.size()) {
-        result.error =
-            "trailing data at byte " + std::to_string(used) + " after the JSON value; expected one value";
-    }
-    if (!result.ok()) {
-        result.samples.clear();
-    }
-    return result;
+    if (!handler.error().empty())
+        return util::fail(std::move(handler.error()));
+    if (ec)
+        return util::fail(handler.malformed(ec, body, used));
+    if (used < body.size())
+        return util::fail("trailing data at byte " + std::to_string(used) +
+                          " after the JSON value; expected one value");
+    return samples;
 }
 
 } // namespace fleetscope::telemetry

@@ -3,6 +3,7 @@
 
 #include "core/telemetry/sample.hpp"
 #include "core/util/identifier.hpp"
+#include "core/util/result.hpp"
 
 #include <cstddef>
 #include <cstdint>
@@ -23,17 +24,11 @@ struct DecodeLimits {
     std::size_t max_depth = 8;
 };
 
-/// Result of decoding a POST body: either samples, or an error naming the sample and what is wrong.
-struct DecodeResult {
-    std::vector<Sample> samples;
-    std::string error; // empty on success
-    bool ok() const { return error.empty(); }
-};
-
 /// Decodes and validates a telemetry body per the HTTP contract (README.md, HTTP API): one sample object or
-/// an array of them. All or nothing: any invalid sample fails the whole body. `now_ms` fills an absent `ts`.
-/// Pure function, safe on any thread.
-DecodeResult decode_samples(std::string_view body, std::int64_t now_ms, const DecodeLimits& limits);
+/// an array of them. The samples, or an error naming the sample and what is wrong; all or nothing: any
+/// invalid sample fails the whole body. `now_ms` fills an absent `ts`. Pure function, safe on any thread.
+util::Result<std::vector<Sample>> decode_samples(std::string_view body, std::int64_t now_ms,
+                                                 const DecodeLimits& limits);
 
 /// Body text quoted for an error message: printable ASCII as is, other bytes as \xNN, cut after 64 bytes.
 /// Bounded and valid UTF-8 whatever the body held, so it can go straight into a JSON response.

@@ -292,9 +292,10 @@ std::optional<Precision> parse_precision(std::string_view text)
     return std::nullopt;
 }
 
-LineProtocolResult decode_line_protocol(std::string_view body, const LineProtocolOptions& options)
+util::Result<LineProtocolSamples> decode_line_protocol(std::string_view body,
+                                                       const LineProtocolOptions& options)
 {
-    LineProtocolResult r;
+    LineProtocolSamples r;
     std::size_t line_no = 0;
     Sample sample;
     while (!body.empty()) {
@@ -310,21 +311,15 @@ LineProtocolResult decode_line_protocol(std::string_view body, const LineProtoco
         if (lead == text.size() || text[lead] == '#')
             continue;
         Line line{text, lead};
-        if (auto p = parse_line(line, options, sample, r.strings_skipped)) {
-            r.samples.clear();
-            r.error = "line " + std::to_string(line_no) + ", column " + std::to_string(p->column) + ": " +
-                      p->what + "; nothing from this request was stored";
-            return r;
-        }
+        if (auto p = parse_line(line, options, sample, r.strings_skipped))
+            return util::fail("line " + std::to_string(line_no) + ", column " + std::to_string(p->column) +
+                              ": " + p->what + "; nothing from this request was stored");
         if (sample.metrics.empty())
             continue; // string fields only
-        if (r.samples.size() == options.limits.max_samples) {
-            r.samples.clear();
-            r.error = "line " + std::to_string(line_no) +
-                      ": more than max-samples = " + std::to_string(options.limits.max_samples) +
-                      " lines with readings in one request; nothing from this request was stored";
-            return r;
-        }
+        if (r.samples.size() == options.limits.max_samples)
+            return util::fail("line " + std::to_string(line_no) +
+                              ": more than max-samples = " + std::to_string(options.limits.max_samples) +
+                              " lines with readings in one request; nothing from this request was stored");
         r.samples.push_back(std::move(sample));
         sample = Sample{};
     }

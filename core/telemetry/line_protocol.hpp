@@ -27,19 +27,18 @@ struct LineProtocolOptions {
     DecodeLimits limits;     // max_samples: lines; max_metrics: fields per line
 };
 
-/// Samples, one per line that has a numeric field, or an error naming the line and what is wrong.
-struct LineProtocolResult {
+/// The samples of a body, one per line that has a numeric field.
+struct LineProtocolSamples {
     std::vector<Sample> samples;
     std::size_t strings_skipped = 0; // string fields, which have no numeric reading to store
-    std::string error;               // empty on success
-    bool ok() const { return error.empty(); }
 };
 
 /// Decodes a body of InfluxDB line protocol (`measurement[,tag=v...] field=v[,field=v...] [timestamp]`, with
 /// its escapes, quoted strings and `#` comments). A reading is `measurement.field`; floats, integers (`10i`),
 /// unsigned integers (`10u`) and booleans (1 and 0) are kept, strings are counted and skipped. All or
-/// nothing: any invalid line fails the whole body. Pure function, safe on any thread. docs/architecture.md,
-/// "Ingest protocols".
-LineProtocolResult decode_line_protocol(std::string_view body, const LineProtocolOptions& options);
+/// nothing: any invalid line fails the whole body, with an error naming the line and what is wrong. Pure
+/// function, safe on any thread. docs/architecture.md, "Ingest protocols".
+util::Result<LineProtocolSamples> decode_line_protocol(std::string_view body,
+                                                       const LineProtocolOptions& options);
 
 } // namespace fleetscope::telemetry

@@ -47,7 +47,7 @@ Figure measure(const std::string& body, std::size_t samples_per_body, std::chron
     const DecodeLimits limits;
     for (int i = 0; i < 1000; ++i) {
         if (!decode_samples(body, 0, limits).ok()) {
-            std::fprintf(stderr, "decode failed: %s\n", decode_samples(body, 0, limits).error.c_str());
+            std::fprintf(stderr, "decode failed: %s\n", decode_samples(body, 0, limits).error().c_str());
             std::exit(1);
         }
     }
@@ -58,7 +58,7 @@ Figure measure(const std::string& body, std::size_t samples_per_body, std::chron
     double now = start;
     while (now - start < budget_ns) {
         for (int i = 0; i < 100; ++i) {
-            sink += decode_samples(body, 0, limits).samples.size();
+            sink += decode_samples(body, 0, limits)->size();
         }
         f.bodies += 100;
         now = cpu_ns();

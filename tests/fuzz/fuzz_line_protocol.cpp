@@ -51,8 +51,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view body(reinterpret_cast<const char*>(data), size);
     const auto r = telemetry::decode_line_protocol(body, o);
     if (r.ok()) {
-        require(r.samples.size() <= o.limits.max_samples, "at most max-samples samples");
-        for (const auto& s : r.samples) {
+        require(r->samples.size() <= o.limits.max_samples, "at most max-samples samples");
+        for (const auto& s : r->samples) {
             require(telemetry::valid_identifier(s.device, telemetry::kMaxDeviceLength), "a valid device");
             require(s.ts_ms >= 0, "a non-negative ts");
             require(!s.metrics.empty() && s.metrics.size() <= o.limits.max_metrics,
@@ -67,10 +67,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             }
         }
     } else {
-        require(r.samples.empty(), "a rejected body yields no sample");
-        require(r.error.starts_with("line "), "the error names the line");
-        require(r.error.size() <= kMaxErrorLength, "a bounded error message");
-        for (char c : r.error)
+        require(r.error().starts_with("line "), "the error names the line");
+        require(r.error().size() <= kMaxErrorLength, "a bounded error message");
+        for (char c : r.error())
             require(c >= 0x20 && c < 0x7f, "an error message of printable ASCII");
     }
     return 0;

@@ -376,13 +376,13 @@ void TestCapture::initTestCase()
         ++posted_;
     }
     const auto now = util::now_ms();
-    QCOMPARE(QString::fromStdString(g.add_mark("the interesting bit", now - 1000, now)), QString());
-    QVERIFY(!g.add_mark("", 1, 2).empty());
-    QVERIFY(!g.add_mark("backwards", 2, 1).empty());
+    QCOMPARE(QString::fromStdString(g.add_mark("the interesting bit", now - 1000, now).error()), QString());
+    QVERIFY(!g.add_mark("", 1, 2).ok());
+    QVERIFY(!g.add_mark("backwards", 2, 1).ok());
     // Long enough for several timeline points.
     std::this_thread::sleep_for(milliseconds(450));
     g.stop();
-    QVERIFY(!g.add_mark("after stop", 1, 2).empty());
+    QVERIFY(!g.add_mark("after stop", 1, 2).ok());
 
     stored_ = raw_readings(db_);
     QCOMPARE(stored_.size(), std::size_t(posted_));

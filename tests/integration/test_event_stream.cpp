@@ -169,8 +169,8 @@ void TestEventStream::eventsArrive()
         const auto end = s.received().find('\n', begin);
         auto decoded = telemetry::decode_samples(s.received().substr(begin, end - begin), 0,
                                                  telemetry::DecodeLimits{100000, 256, 8});
-        QVERIFY2(decoded.ok(), decoded.error.c_str());
-        got.insert(got.end(), decoded.samples.begin(), decoded.samples.end());
+        QVERIFY2(decoded.ok(), decoded.error().c_str());
+        got.insert(got.end(), decoded->begin(), decoded->end());
     }
     QCOMPARE(got.size(), std::size_t(2));
     QCOMPARE(QString::fromStdString(got[0].device), QStringLiteral("pump-7"));

@@ -434,8 +434,8 @@ void TestPgStore::sessionsMarksTimelineAlerts()
         PgStore s(options(uri, "gw-a"));
         first = s.session_id();
         QVERIFY(first > 0);
-        QCOMPARE(s.add_mark("", 1, 2), std::string("mark label: expected 1 to 200 bytes, got 0"));
-        QVERIFY(s.add_mark("warm-up", 100, 200).empty());
+        QCOMPARE(s.add_mark("", 1, 2).error(), std::string("mark label: expected 1 to 200 bytes, got 0"));
+        QVERIFY(s.add_mark("warm-up", 100, 200).ok());
         QVERIFY(s.add_timeline(
             {{"connections", 1000, 5}, {"samples_rate", 1000, 2.5}, {"connections", 2000, 6}}));
         QVERIFY(s.add_timeline({{"connections", 2000, 7}})); // replaces the point

@@ -263,8 +263,8 @@ void TestStoreContract::sessionRecordsOutliveTheWriter()
         auto& w = s->writer();
         first = w.session_id();
         QVERIFY(first > 0);
-        QVERIFY(w.add_mark("warm-up", 100, 200).empty());
-        QVERIFY(!w.add_mark("", 1, 2).empty());
+        QVERIFY(w.add_mark("warm-up", 100, 200).ok());
+        QVERIFY(!w.add_mark("", 1, 2).ok());
         QVERIFY(w.add_timeline({{"connections", 1000, 5}, {"rate", 1000, 2.5}, {"connections", 2000, 6}}));
         store::AlertChange raised{store::AlertChange::Kind::raised, {}};
         raised.alert = store::AlertRow{(first << 32) | 1, 0, "hot", "d1", "warning", 1500, {}, {}, "too hot"};

@@ -62,8 +62,9 @@ void TestUiHistory::readsCommittedSamplesInTimeOrder()
     request.device = "pump-1";
     request.from_ms = 0;
     request.to_ms = std::numeric_limits<std::int64_t>::max();
-    const HistoryResult result = readHistory(request);
-    QVERIFY2(result.error.empty(), result.error.c_str());
+    const HistoryResult read = readHistory(request);
+    QVERIFY2(read.ok(), read.error().c_str());
+    const History& result = *read;
     QCOMPARE(result.rows.size(), std::size_t{200});
     QVERIFY(!result.truncated);
     for (std::size_t i = 1; i < result.rows.size(); ++i)
@@ -97,8 +98,9 @@ void TestUiHistory::rangeAndLimit()
     QFETCH(bool, truncated);
     QFETCH(qint64, first);
     HistoryRequest request{path_, "pump-1", from, to, static_cast<std::size_t>(limit)};
-    const HistoryResult result = readHistory(request);
-    QVERIFY2(result.error.empty(), result.error.c_str());
+    const HistoryResult read = readHistory(request);
+    QVERIFY2(read.ok(), read.error().c_str());
+    const History& result = *read;
     QCOMPARE(static_cast<int>(result.rows.size()), rows);
     QCOMPARE(result.truncated, truncated);
     if (rows > 0)
@@ -108,12 +110,13 @@ void TestUiHistory::rangeAndLimit()
 void TestUiHistory::knownDevices()
 {
     const KnownDevicesResult result = readKnownDevices(path_);
-    QVERIFY2(result.error.empty(), result.error.c_str());
-    QCOMPARE(result.rows.size(), std::size_t{2});
-    QCOMPARE(result.rows[0].device, std::string("pump-1"));
-    QCOMPARE(result.rows[0].samples, 100);
-    QCOMPARE(result.rows[0].last_seen, 1099);
-    QCOMPARE(result.rows[1].device, std::string("pump-2"));
+    QVERIFY2(result.ok(), result.error().c_str());
+    const std::vector<store::DeviceRow>& rows = *result;
+    QCOMPARE(rows.size(), std::size_t{2});
+    QCOMPARE(rows[0].device, std::string("pump-1"));
+    QCOMPARE(rows[0].samples, 100);
+    QCOMPARE(rows[0].last_seen, 1099);
+    QCOMPARE(rows[1].device, std::string("pump-2"));
 }
 
 void TestUiHistory::whileTheStoreIsOpen()
@@ -129,9 +132,9 @@ void TestUiHistory::whileTheStoreIsOpen()
         store.submit({telemetry::Sample{"d", 42, {{"x", 4.5}}}}, [&](store::CommitStatus) { ++committed; }));
     QTRY_COMPARE(committed.load(), 1);
     const HistoryResult result = readHistory({path, "d", 0, 100, 10});
-    QVERIFY2(result.error.empty(), result.error.c_str());
-    QCOMPARE(result.rows.size(), std::size_t{1});
-    QCOMPARE(result.rows[0].value, 4.5);
+    QVERIFY2(result.ok(), result.error().c_str());
+    QCOMPARE(result->rows.size(), std::size_t{1});
+    QCOMPARE(result->rows[0].value, 4.5);
     store.stop();
 }
 
@@ -156,8 +159,11 @@ void TestUiHistory::errorsNameTheProblem()
         f.close(); // an empty file is a valid, empty SQLite database of user_version 0
     }
     const HistoryResult result = readHistory({path.toStdString(), "d", 0, 1, 1});
-    QVERIFY(QString::fromStdString(result.error).contains(expected));
-    QVERIFY(QString::fromStdString(readKnownDevices(path.toStdString()).error).contains(expected));
+    QVERIFY(!result.ok());
+    QVERIFY2(QString::fromStdString(result.error()).contains(expected), result.error().c_str());
+    const KnownDevicesResult devices = readKnownDevices(path.toStdString());
+    QVERIFY(!devices.ok());
+    QVERIFY2(QString::fromStdString(devices.error()).contains(expected), devices.error().c_str());
 }
 
 QTEST_MAIN(TestUiHistory)

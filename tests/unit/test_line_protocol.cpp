@@ -12,11 +12,15 @@ namespace {
 
 constexpr std::int64_t kNow = 1'732'630'000'123;
 
-/// One reading as a line: "device metric ts value".
-QStringList flatten(const LineProtocolResult& r)
+using Decoded = fleetscope::util::Result<LineProtocolSamples>;
+
+/// One reading as a line: "device metric ts value"; a failure as "error: ...".
+QStringList flatten(const Decoded& r)
 {
+    if (!r)
+        return {QStringLiteral("error: ") + QString::fromStdString(r.error())};
     QStringList out;
-    for (const auto& s : r.samples)
+    for (const auto& s : r->samples)
         for (const auto& m : s.metrics)
             out << QStringLiteral("%1 %2 %3 %4")
                        .arg(QString::fromStdString(s.device), QString::fromStdString(m.name))
@@ -25,7 +29,7 @@ QStringList flatten(const LineProtocolResult& r)
     return out;
 }
 
-LineProtocolResult decode(const QByteArray& body, Precision p = Precision::ns, std::string_view fallback = {})
+Decoded decode(const QByteArray& body, Precision p = Precision::ns, std::string_view fallback = {})
 {
     LineProtocolOptions o;
     o.now_ms = kNow;
@@ -77,9 +81,9 @@ void TestLineProtocol::valid()
     QFETCH(QByteArray, body);
     QFETCH(QStringList, readings);
     const auto r = decode(body);
-    QVERIFY2(r.ok(), r.error.c_str());
+    QVERIFY2(r.ok(), r.error().c_str());
     QCOMPARE(flatten(r), readings);
-    for (const auto& s : r.samples)
+    for (const auto& s : r->samples)
         QCOMPARE(s.source, Source::line_protocol);
 }
 
@@ -112,9 +116,8 @@ void TestLineProtocol::invalid()
     QFETCH(QString, error);
     const auto r = decode(body);
     QVERIFY(!r.ok());
-    QVERIFY(r.samples.empty());
-    QVERIFY2(QString::fromStdString(r.error).contains(error), r.error.c_str());
-    QVERIFY(r.error.ends_with("nothing from this request was stored"));
+    QVERIFY2(QString::fromStdString(r.error()).contains(error), r.error().c_str());
+    QVERIFY(r.error().ends_with("nothing from this request was stored"));
 }
 
 void TestLineProtocol::precisions()
@@ -134,8 +137,8 @@ void TestLineProtocol::precisions()
 void TestLineProtocol::stringsAreCountedNotStored()
 {
     const auto r = decode("m,device=d s=\"x\",t=\"y\"\nm,device=d s=\"z\",v=1 0");
-    QVERIFY(r.ok());
-    QCOMPARE(r.strings_skipped, std::size_t(3));
+    QVERIFY2(r.ok(), r.error().c_str());
+    QCOMPARE(r->strings_skipped, std::size_t(3));
     QCOMPARE(flatten(r), QStringList{"d m.v 0 1"});
 }
 

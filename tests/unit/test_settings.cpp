@@ -177,11 +177,12 @@ void TestSettings::validate()
     po::variables_map vm;
     po::store(po::parse_command_line(2, argv, desc), vm);
     po::notify(vm);
-    const std::string problem = fleetscope::validate(s);
+    const auto valid = fleetscope::validate(s);
     if (expected.isEmpty())
-        QVERIFY2(problem.empty(), problem.c_str());
+        QVERIFY2(valid.ok(), valid.error().c_str());
     else
-        QVERIFY2(problem.find(expected.toStdString()) != std::string::npos, problem.c_str());
+        QVERIFY2(!valid.ok() && valid.error().find(expected.toStdString()) != std::string::npos,
+                 valid.error().c_str());
 }
 
 void TestSettings::everySettingIsAFlag()
@@ -259,12 +260,13 @@ void TestSettings::storeTargetFromStoreAndDb()
     Settings s;
     s.store = store.toStdString();
     s.db_path = db.toStdString();
-    const std::string found = fleetscope::validate(s);
+    const auto found = fleetscope::validate(s);
     if (!problem.isEmpty()) {
-        QVERIFY2(found.find(problem.toStdString()) != std::string::npos, found.c_str());
+        QVERIFY2(!found.ok() && found.error().find(problem.toStdString()) != std::string::npos,
+                 found.error().c_str());
         return;
     }
-    QVERIFY2(found.empty(), found.c_str());
+    QVERIFY2(found.ok(), found.error().c_str());
     const StoreTarget t = store_target(s);
     QCOMPARE(t.kind == StoreTarget::Kind::postgresql, postgresql);
     QCOMPARE(QString::fromStdString(t.location), location);
@@ -302,7 +304,8 @@ void TestSettings::readmeDocumentsEverySetting()
 
 void TestSettings::defaultsAreValid()
 {
-    QVERIFY(fleetscope::validate(Settings{}).empty());
+    const auto valid = fleetscope::validate(Settings{});
+    QVERIFY2(valid.ok(), valid.error().c_str());
     QVERIFY(resolved_workers(Settings{}) >= 1);
 }
 
@@ -389,7 +392,8 @@ void TestSettings::shippedConfigParses()
     store_config_file(write_file(dir, "shipped.conf", all.str()), desc, vm);
     po::notify(vm);
     QCOMPARE(s.listen, std::string("127.0.0.1:8080"));
-    QVERIFY(fleetscope::validate(s).empty());
+    const auto valid = fleetscope::validate(s);
+    QVERIFY2(valid.ok(), valid.error().c_str());
     Settings examples;
     po::options_description desc2;
     add_setting_options(desc2, examples);

@@ -568,7 +568,7 @@ private slots:
             auto s = store::open_store(opt);
             QVERIFY(s->writer().session_id() > first);
             // A mark is written after commits, by the compactor's thread, and is there once the store stops.
-            QCOMPARE(s->writer().add_mark("span", 1, 2), std::string());
+            QCOMPARE(s->writer().add_mark("span", 1, 2).error(), std::string());
             s->writer().stop();
             const auto marks = s->reader().marks();
             QCOMPARE(marks.size(), std::size_t(1));

@@ -137,24 +137,24 @@ void TestTokens::parse()
     QFETCH(QByteArray, text);
     QFETCH(int, entries);
     QFETCH(QString, fragment);
-    TokenTable table;
-    const std::string error = TokenTable::parse(text.toStdString(), table);
+    const auto table = TokenTable::parse(text.toStdString());
+    const std::string& error = table.error();
     if (entries >= 0) {
-        QVERIFY2(error.empty(), error.c_str());
-        QCOMPARE(table.size(), static_cast<std::size_t>(entries));
+        QVERIFY2(table.ok(), error.c_str());
+        QCOMPARE(table->size(), static_cast<std::size_t>(entries));
     } else {
-        QVERIFY2(!error.empty(), "a bad token file was accepted");
+        QVERIFY2(!table.ok(), "a bad token file was accepted");
         QVERIFY2(QString::fromStdString(error).contains(fragment), error.c_str());
-        QCOMPARE(table.size(), std::size_t{0}); // nothing half-loaded
         QVERIFY2(QString::fromStdString(error).indexOf(QStringLiteral("s3cr3t")) < 0, error.c_str());
     }
 }
 
 void TestTokens::verify()
 {
-    TokenTable table;
     const std::string text = "pump-1 " + hash_of("token-1") + "\npump-2 " + hash_of("token-2") + "\n";
-    QVERIFY(TokenTable::parse(text, table).empty());
+    auto parsed = TokenTable::parse(text);
+    QVERIFY2(parsed.ok(), parsed.error().c_str());
+    const TokenTable& table = *parsed;
     QVERIFY(table.verify("pump-1", sha256("token-1")));
     QVERIFY(table.verify("pump-2", sha256("token-2")));
     QVERIFY(!table.verify("pump-1", sha256("token-2"))); // bound to its device
@@ -169,12 +169,13 @@ void TestTokens::verify()
 
 void TestTokens::replaceSwapsEntriesWhole()
 {
-    TokenTable table;
-    QVERIFY(TokenTable::parse("pump-1 " + hash_of("one") + "\n", table).empty());
+    auto first = TokenTable::parse("pump-1 " + hash_of("one") + "\n");
+    QVERIFY2(first.ok(), first.error().c_str());
+    TokenTable& table = *first;
     QVERIFY(table.verify("pump-1", sha256("one"))); // this thread now holds the first entries
-    TokenTable fresh;
-    QVERIFY(
-        TokenTable::parse("pump-2 " + hash_of("two") + "\npump-3 " + hash_of("three") + "\n", fresh).empty());
+    auto second = TokenTable::parse("pump-2 " + hash_of("two") + "\npump-3 " + hash_of("three") + "\n");
+    QVERIFY2(second.ok(), second.error().c_str());
+    TokenTable& fresh = *second;
     table.replace(std::move(fresh));
     QVERIFY(!table.verify("pump-1", sha256("one"))); // gone, even for a thread that looked before
     QVERIFY(table.verify("pump-2", sha256("two")));
@@ -183,8 +184,9 @@ void TestTokens::replaceSwapsEntriesWhole()
     QCOMPARE(fresh.size(), std::size_t{0}); // NOLINT(bugprone-use-after-move): replace() leaves it empty
 
     // Two tables used alternately on one thread keep their own entries.
-    TokenTable other;
-    QVERIFY(TokenTable::parse("valve-1 " + hash_of("v") + "\n", other).empty());
+    auto third = TokenTable::parse("valve-1 " + hash_of("v") + "\n");
+    QVERIFY2(third.ok(), third.error().c_str());
+    const TokenTable& other = *third;
     for (int i = 0; i < 3; ++i) {
         QVERIFY(table.verify("pump-2", sha256("two")));
         QVERIFY(!table.verify("valve-1", sha256("v")));
@@ -202,10 +204,10 @@ void TestTokens::replaceWhileOtherThreadsVerify()
         for (int d = 0; d < 8; ++d)
             text += "d" + std::to_string(g) + "-" + std::to_string(d) + " " +
                     hash_of("t" + std::to_string(g)) + "\n";
-        TokenTable t;
-        if (!TokenTable::parse(text, t).empty())
+        auto t = TokenTable::parse(text);
+        if (!t)
             qFatal("generation %d does not parse", g);
-        return t;
+        return std::move(t).value();
     };
     constexpr int kGenerations = 200;
     std::vector<Digest> digests;
@@ -272,7 +274,9 @@ void TestTokens::addToken()
     QVERIFY(text.find("pump-1 " + to_hex(sha256(t1)) + "\n") != std::string::npos);
     QVERIFY(text.find("pump-2 " + to_hex(sha256(t2)) + "\n") != std::string::npos);
 
-    const TokenTable table = TokenTable::load(path.toStdString());
+    const auto loaded = TokenTable::load(path.toStdString());
+    QVERIFY2(loaded.ok(), loaded.error().c_str());
+    const TokenTable& table = *loaded;
     QCOMPARE(table.size(), std::size_t{2});
     QVERIFY(table.verify("pump-1", sha256(t1)));
     QVERIFY(table.verify("pump-2", sha256(t2)));
@@ -314,48 +318,37 @@ void TestTokens::loadNamesFileAndLine()
         std::ofstream out(path);
         out << "# c\npump-1 " << hash_of("t") << "\npump-2 nothex\n";
     }
-    try {
-        TokenTable::load(path);
-        QFAIL("a bad token file loaded");
-    } catch (const std::runtime_error& e) {
-        const std::string what = e.what();
-        QVERIFY2(what.find("token-file " + path + ", line 3: device 'pump-2'") != std::string::npos,
-                 e.what());
-    }
-    try {
-        TokenTable::load(path + ".missing");
-        QFAIL("a missing token file loaded");
-    } catch (const std::runtime_error& e) {
-        QVERIFY2(std::string(e.what()).find("cannot be opened") != std::string::npos, e.what());
-    }
+    const auto bad = TokenTable::load(path);
+    QVERIFY2(!bad.ok(), "a bad token file loaded");
+    QVERIFY2(bad.error().find("token-file " + path + ", line 3: device 'pump-2'") != std::string::npos,
+             bad.error().c_str());
+    const auto missing = TokenTable::load(path + ".missing");
+    QVERIFY2(!missing.ok(), "a missing token file loaded");
+    QVERIFY2(missing.error().find("cannot be opened") != std::string::npos, missing.error().c_str());
 }
 
 void TestTokens::operatorFileSpeaksOfOperators()
 {
-    TokenTable table;
     const std::string h = hash_of("t");
-    QVERIFY(TokenTable::parse("alice " + h + "\n", table, TokenFile::operators).empty());
-    QCOMPARE(table.size(), std::size_t{1});
-    std::string error = TokenTable::parse("alice " + h + "\nalice " + h + "\n", table, TokenFile::operators);
+    const auto table = TokenTable::parse("alice " + h + "\n", TokenFile::operators);
+    QVERIFY2(table.ok(), table.error().c_str());
+    QCOMPARE(table->size(), std::size_t{1});
+    std::string error = TokenTable::parse("alice " + h + "\nalice " + h + "\n", TokenFile::operators).error();
     QVERIFY2(error.find("line 2: operator 'alice' already has a token on line 1: one token per operator") !=
                  std::string::npos,
              error.c_str());
-    error = TokenTable::parse("alice\n", table, TokenFile::operators);
+    error = TokenTable::parse("alice\n", TokenFile::operators).error();
     QVERIFY2(error.find("expected 'NAME SHA256-HEX' (the operator name") != std::string::npos, error.c_str());
 
     QTemporaryDir dir;
     const std::string path = dir.filePath(QStringLiteral("operators")).toStdString();
-    try {
-        TokenTable::load(path, TokenFile::operators);
-        QFAIL("a missing operator file loaded");
-    } catch (const std::runtime_error& e) {
-        QVERIFY2(
-            std::string(e.what()).find("operator-token-file " + path +
-                                       ": cannot be opened; create it with 'fleetscope-gateway operator add "
-                                       "--operator-token-file " +
-                                       path + " --name NAME'") != std::string::npos,
-            e.what());
-    }
+    const auto missing = TokenTable::load(path, TokenFile::operators);
+    QVERIFY2(!missing.ok(), "a missing operator file loaded");
+    QVERIFY2(missing.error().find("operator-token-file " + path +
+                                  ": cannot be opened; create it with 'fleetscope-gateway operator add "
+                                  "--operator-token-file " +
+                                  path + " --name NAME'") != std::string::npos,
+             missing.error().c_str());
     const std::string token = add_token(path, "alice", TokenFile::operators);
     QVERIFY(read_all(QString::fromStdString(path)).starts_with("# FleetScope operator tokens"));
     try {
@@ -365,17 +358,18 @@ void TestTokens::operatorFileSpeaksOfOperators()
         QVERIFY2(std::string(e.what()).find("operator 'alice' already has a token") != std::string::npos,
                  e.what());
     }
-    QCOMPARE(TokenTable::load(path, TokenFile::operators).find(sha256(token)).value_or(""),
-             std::string_view("alice"));
+    const auto loaded = TokenTable::load(path, TokenFile::operators);
+    QVERIFY2(loaded.ok(), loaded.error().c_str());
+    QCOMPARE(loaded->find(sha256(token)).value_or(""), std::string_view("alice"));
 }
 
 void TestTokens::findNamesTheHolder()
 {
-    TokenTable table;
-    QVERIFY(TokenTable::parse("alice " + hash_of("a") + "\nbob " + hash_of("b") + "\ncarol " + hash_of("c") +
-                                  "\n",
-                              table, TokenFile::operators)
-                .empty());
+    const auto parsed = TokenTable::parse("alice " + hash_of("a") + "\nbob " + hash_of("b") + "\ncarol " +
+                                              hash_of("c") + "\n",
+                                          TokenFile::operators);
+    QVERIFY2(parsed.ok(), parsed.error().c_str());
+    const TokenTable& table = *parsed;
     QCOMPARE(table.find(sha256("a")).value_or(""), std::string_view("alice"));
     QCOMPARE(table.find(sha256("b")).value_or(""), std::string_view("bob"));
     QCOMPARE(table.find(sha256("c")).value_or(""), std::string_view("carol"));
@@ -484,8 +478,9 @@ void TestTokens::operatorPolicy()
     QFETCH(bool, loopback);
     QFETCH(QString, authorization);
     QFETCH(OperatorVerdict, verdict);
-    TokenTable table;
-    QVERIFY(TokenTable::parse("alice " + hash_of("op-token") + "\n", table, TokenFile::operators).empty());
+    const auto parsed = TokenTable::parse("alice " + hash_of("op-token") + "\n", TokenFile::operators);
+    QVERIFY2(parsed.ok(), parsed.error().c_str());
+    const TokenTable& table = *parsed;
     const OperatorPolicy policy{enforced, operators ? &table : nullptr};
     const std::string field = authorization.toStdString();
     const auto given = field == "-" ? std::nullopt : std::optional<std::string_view>(field);

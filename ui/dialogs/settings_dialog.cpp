@@ -214,9 +214,8 @@ void SettingsDialog::updateWorkersWarning()
 
 void SettingsDialog::accept()
 {
-    const std::string problem = validate(settings());
-    if (!problem.empty()) {
-        error_->setText(QString::fromStdString(problem));
+    if (auto valid = validate(settings()); !valid) {
+        error_->setText(QString::fromStdString(valid.error()));
         error_->show();
         return;
     }

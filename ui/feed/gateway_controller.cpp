@@ -50,7 +50,7 @@ public:
 
     void mark(const QString& label, qint64 from_ms, qint64 to_ms)
     {
-        const std::string error = gateway_ ? gateway_->add_mark(label.toStdString(), from_ms, to_ms)
+        const std::string error = gateway_ ? gateway_->add_mark(label.toStdString(), from_ms, to_ms).error()
                                            : std::string("cannot mark a span: the gateway is not running");
         emit markRecorded(label, QString::fromStdString(error));
     }

@@ -11,7 +11,7 @@ namespace fleetscope::ui {
 HistoryResult readHistory(const HistoryRequest& request)
 {
     const auto started = std::chrono::steady_clock::now();
-    HistoryResult result;
+    History result;
     try {
         // Its own read-only reader, so the gateway's writer is never involved.
         const auto reader = store::open_reader(request.db_path);
@@ -28,8 +28,7 @@ HistoryResult readHistory(const HistoryRequest& request)
             result.rows.erase(result.rows.begin());
         }
     } catch (const std::exception& e) {
-        result.error = e.what();
-        result.rows.clear();
+        return util::fail(e.what());
     }
     result.elapsed_ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
@@ -38,13 +37,11 @@ HistoryResult readHistory(const HistoryRequest& request)
 
 KnownDevicesResult readKnownDevices(const std::string& db_path)
 {
-    KnownDevicesResult result;
     try {
-        result.rows = store::open_reader(db_path)->devices();
+        return store::open_reader(db_path)->devices();
     } catch (const std::exception& e) {
-        result.error = e.what();
+        return util::fail(e.what());
     }
-    return result;
 }
 
 } // namespace fleetscope::ui

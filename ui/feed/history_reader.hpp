@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/store/types.hpp"
+#include "core/util/result.hpp"
 
 #include <cstdint>
 #include <string>
@@ -17,21 +18,18 @@ struct HistoryRequest {
     std::size_t limit = 500'000;
 };
 
-struct HistoryResult {
+struct History {
     std::vector<store::SampleRow> rows; // in time order
     bool truncated = false;             // more rows matched than `limit`: these are the newest
-    std::string error;                  // empty on success
     double elapsed_ms = 0;
 };
 
-struct KnownDevicesResult {
-    std::vector<store::DeviceRow> rows;
-    std::string error;
-};
+using HistoryResult = util::Result<History>;
+using KnownDevicesResult = util::Result<std::vector<store::DeviceRow>>;
 
 /// Reads the latest `limit` readings of a device's range through a store::Reader of its own (read-only), so
-/// the gateway's writer is never involved. Blocks on storage: call it on a worker thread (QtConcurrent),
-/// never on the GUI thread.
+/// the gateway's writer is never involved: the readings, or why the store could not be read. Blocks on
+/// storage: call it on a worker thread (QtConcurrent), never on the GUI thread.
 HistoryResult readHistory(const HistoryRequest& request);
 
 /// Reads the device list recorded by the store. Same threading rule as readHistory.

@@ -299,11 +299,11 @@ void MainWindow::loadKnownDevices(const QString& dbPath)
     auto* watcher = new QFutureWatcher<KnownDevicesResult>(this);
     connect(watcher, &QFutureWatcher<KnownDevicesResult>::finished, this, [this, watcher] {
         const KnownDevicesResult result = watcher->result();
-        if (result.error.empty())
-            dashboard_->deviceModel()->addKnownDevices(result.rows);
+        if (result)
+            dashboard_->deviceModel()->addKnownDevices(*result);
         else
             statusBar()->showMessage(
-                tr("Device list unavailable: %1").arg(QString::fromStdString(result.error)), 8000);
+                tr("Device list unavailable: %1").arg(QString::fromStdString(result.error())), 8000);
         watcher->deleteLater();
     });
     watcher->setFuture(QtConcurrent::run([path = dbPath.toStdString()] { return readKnownDevices(path); }));

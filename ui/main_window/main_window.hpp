@@ -96,7 +96,7 @@ public:
     /// the window and deletes itself once it has reported.
     ExportJob* startExport(const ExportRequest& request);
     /// Writes the whole window (toolbars, banner, page, status bar) as PNG or PDF; returns an error.
-    QString exportWindow(const QString& path);
+    [[nodiscard]] QString exportWindow(const QString& path);
     /// Records a marked span in the running gateway's session (markRecorded reports the outcome).
     void addMark(const QString& label, qint64 from_ms, qint64 to_ms);
 

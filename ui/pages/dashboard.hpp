@@ -42,7 +42,7 @@ public:
     const std::optional<metrics::Snapshot>& lastSnapshot() const { return last_snapshot_; }
 
     /// Writes the current page (all of it, also the part scrolled away) as PNG or PDF; returns an error.
-    QString exportView(const QString& path);
+    [[nodiscard]] QString exportView(const QString& path);
 
 signals:
     /// The device whose every sample the feed should keep (empty: none).

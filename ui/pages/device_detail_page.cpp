@@ -210,13 +210,14 @@ void DeviceDetailPage::applyHistory(const HistoryResult& result, quint64 generat
 {
     if (generation != generation_)
         return; // the user moved on to another device or range while this was loading
-    if (!result.error.empty()) {
-        status_->setText(tr("History unavailable: %1").arg(QString::fromStdString(result.error)));
+    if (!result) {
+        status_->setText(tr("History unavailable: %1").arg(QString::fromStdString(result.error())));
         emit historyLoaded(0);
         return;
     }
+    const History& history = *result;
     std::map<QString, QVector<QCPGraphData>> byMetric;
-    for (const store::SampleRow& row : result.rows) {
+    for (const store::SampleRow& row : history.rows) {
         const QString metric = QString::fromStdString(row.metric);
         const double t = static_cast<double>(row.ts) / 1000.0;
         // Samples from the moment the live tail began are already plotted from the feed.
@@ -236,14 +237,14 @@ void DeviceDetailPage::applyHistory(const HistoryResult& result, quint64 generat
     }
     const QLocale locale;
     QString text = tr("%1: %2 samples from the store in %3 ms, joined with the live tail")
-                       .arg(device_, locale.toString(static_cast<qulonglong>(result.rows.size())),
-                            locale.toString(result.elapsed_ms, 'f', 0));
-    if (result.truncated)
+                       .arg(device_, locale.toString(static_cast<qulonglong>(history.rows.size())),
+                            locale.toString(history.elapsed_ms, 'f', 0));
+    if (history.truncated)
         text += tr(" (the newest %1 only; narrow the range to see older samples)")
-                    .arg(locale.toString(static_cast<qulonglong>(result.rows.size())));
+                    .arg(locale.toString(static_cast<qulonglong>(history.rows.size())));
     status_->setText(text);
     refreshPlots(window_->now());
-    emit historyLoaded(result.rows.size());
+    emit historyLoaded(history.rows.size());
 }
 
 void DeviceDetailPage::addLive(const std::vector<telemetry::Sample>& samples)

@@ -55,7 +55,7 @@ public:
     bool following() const { return following_; }
 
     /// Writes the plot as PNG or PDF, chosen by the file suffix. Returns an error message, empty on success.
-    QString exportTo(const QString& path);
+    [[nodiscard]] QString exportTo(const QString& path);
 
     /// The crosshair readout (time and the nearest value of each series), empty while hidden.
     QString crosshairText() const;

@@ -67,7 +67,7 @@ double Result::real(int row, int col) const
     return v;
 }
 
-std::string check_conninfo(const std::string& conninfo)
+util::Result<void> check_conninfo(const std::string& conninfo)
 {
     char* err = nullptr;
     ParsedOptions opts(PQconninfoParse(conninfo.c_str(), &err));
@@ -75,7 +75,7 @@ std::string check_conninfo(const std::string& conninfo)
         return {};
     std::string msg = err ? one_line(err) : std::string("out of memory");
     PQfreemem(err);
-    return "not a valid PostgreSQL URI or conninfo (" + msg + "); " + std::string(kExpectedForm);
+    return util::fail("not a valid PostgreSQL URI or conninfo (" + msg + "); " + std::string(kExpectedForm));
 }
 
 std::string describe(const std::string& conninfo)
@@ -111,8 +111,8 @@ std::string describe(const std::string& conninfo)
 
 Connection Connection::open(const Target& target)
 {
-    if (auto problem = check_conninfo(target.conninfo); !problem.empty())
-        throw PgError("--store: " + problem, "", false);
+    if (auto valid = check_conninfo(target.conninfo); !valid)
+        throw PgError("--store: " + valid.error(), "", false);
     // The URI or conninfo is expanded first, and the keywords after it override only what it leaves unset:
     // libpq takes the last value of a keyword, so the user's own connect_timeout or application_name win.
     const std::string timeout =

@@ -6,6 +6,7 @@
 
 #include "core/settings.hpp"
 #include "core/store/store.hpp"
+#include "core/util/result.hpp"
 
 #include <cstdint>
 #include <initializer_list>
@@ -85,9 +86,9 @@ struct Target {
     std::string application_name = "fleetscope";
 };
 
-/// Checks the form of a URI or conninfo without connecting: empty when libpq accepts it, else libpq's reason
-/// with the expected form.
-std::string check_conninfo(const std::string& conninfo);
+/// Checks the form of a URI or conninfo without connecting: nothing when libpq accepts it, else libpq's
+/// reason with the expected form.
+util::Result<void> check_conninfo(const std::string& conninfo);
 
 /// "host=... port=... dbname=... user=...": where `conninfo` points, never its password, for messages.
 std::string describe(const std::string& conninfo);

@@ -292,20 +292,21 @@ void Compactor::run_jobs(std::deque<MainJob>& jobs)
     jobs.clear();
 }
 
-bool Compactor::run_job(const MainJob& job)
+void Compactor::run_job(const MainJob& job)
 {
     // One transaction per job: a job that fails rolls back alone.
     if (!ok(begin_.step())) {
         begin_.reset();
-        log::error(records_.error());
-        return false;
+        log::error(Records::failed(db_.get(), path_).message);
+        return;
     }
     begin_.reset();
     bool good = false;
     try {
-        good = job(records_);
+        const auto done = job(records_);
+        good = done.ok();
         if (!good)
-            log::error(records_.error());
+            log::error(done.error());
     } catch (const StoreError& e) {
         log::error(e.what());
     }
@@ -316,7 +317,6 @@ bool Compactor::run_job(const MainJob& job)
         rollback_.step();
         rollback_.reset();
     }
-    return good && ended;
 }
 
 bool Compactor::compact(std::int64_t through)

@@ -19,8 +19,8 @@
 namespace fleetscope::store::sqlite {
 
 /// A write of the main file other than compaction (a mark, timeline points, alert changes), run in a
-/// transaction of its own; returns false to roll it back. Must not block on anything but SQLite.
-using MainJob = std::function<bool(Records&)>;
+/// transaction of its own; a failure rolls it back. Must not block on anything but SQLite.
+using MainJob = std::function<util::Result<void>(Records&)>;
 
 /// Moves committed batches from the recent file into the main file's `chunks`, and runs the main
 /// file's other writes, so that the writer's group commits never wait for either (docs/architecture.md, "The
@@ -75,7 +75,8 @@ public:
 private:
     void run();
     void run_jobs(std::deque<MainJob>& jobs);
-    bool run_job(const MainJob& job);
+    /// Runs `job` in a transaction of its own; a failure is logged and rolls back that job alone.
+    void run_job(const MainJob& job);
     /// Moves batches (moved_through, through], in rounds of a bounded number of readings. False on the first
     /// failure.
     bool compact(std::int64_t through);

@@ -10,9 +10,9 @@ Records::Records(sqlite3* db, std::string path)
     , path_(std::move(path))
 {}
 
-std::string Records::error() const
+util::Error Records::failed(sqlite3* db, std::string_view path)
 {
-    return describe(db_, "cannot write the session's records", path_);
+    return util::fail(describe(db, "cannot write the session's records", path));
 }
 
 Stmt& Records::statement(Stmt& slot, const char* sql)
@@ -40,7 +40,7 @@ std::int64_t Records::begin_session(const std::string& app_version, const std::s
     return sqlite3_last_insert_rowid(db_);
 }
 
-bool Records::end_session(std::int64_t session)
+util::Result<void> Records::end_session(std::int64_t session)
 {
     Stmt& end =
         statement(end_session_, "UPDATE sessions SET ended_at = ?2, end_reason = 'stop' WHERE id = ?1");
@@ -48,10 +48,12 @@ bool Records::end_session(std::int64_t session)
     end.bind(2, util::now_ms());
     const bool good = end.step() == SQLITE_DONE;
     end.reset();
-    return good;
+    if (!good)
+        return failed(db_, path_);
+    return {};
 }
 
-bool Records::add_mark(const MarkRow& mark)
+util::Result<void> Records::add_mark(const MarkRow& mark)
 {
     Stmt& insert = statement(insert_mark_,
                              "INSERT INTO marks(session_id, label, from_ts, to_ts) VALUES (?1, ?2, ?3, ?4)");
@@ -61,10 +63,12 @@ bool Records::add_mark(const MarkRow& mark)
     insert.bind(4, mark.to_ts);
     const bool good = insert.step() == SQLITE_DONE;
     insert.reset();
-    return good;
+    if (!good)
+        return failed(db_, path_);
+    return {};
 }
 
-bool Records::add_timeline(std::int64_t session, const std::vector<TimelineRow>& points)
+util::Result<void> Records::add_timeline(std::int64_t session, const std::vector<TimelineRow>& points)
 {
     Stmt& insert =
         statement(insert_timeline_,
@@ -77,12 +81,12 @@ bool Records::add_timeline(std::int64_t session, const std::vector<TimelineRow>&
         const int rc = insert.step();
         insert.reset();
         if (rc != SQLITE_DONE)
-            return false;
+            return failed(db_, path_);
     }
-    return true;
+    return {};
 }
 
-bool Records::apply(std::int64_t session, const std::vector<AlertChange>& changes)
+util::Result<void> Records::apply(std::int64_t session, const std::vector<AlertChange>& changes)
 {
     for (const AlertChange& c : changes) {
         const AlertRow& a = c.alert;
@@ -114,9 +118,9 @@ bool Records::apply(std::int64_t session, const std::vector<AlertChange>& change
         const int rc = st->step();
         st->reset();
         if (rc != SQLITE_DONE)
-            return false;
+            return failed(db_, path_);
     }
-    return true;
+    return {};
 }
 
 } // namespace fleetscope::store::sqlite

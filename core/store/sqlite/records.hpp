@@ -7,9 +7,11 @@
 
 #include "core/store/sqlite/db.hpp"
 #include "core/store/types.hpp"
+#include "core/util/result.hpp"
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace fleetscope::store::sqlite {
@@ -20,13 +22,14 @@ public:
 
     /// Closes the sessions a crash left open and records a new one; returns its id. Throws StoreError.
     std::int64_t begin_session(const std::string& app_version, const std::string& settings_json);
-    /// False (with SQLite's reason in `error()`) on failure.
-    bool end_session(std::int64_t session);
-    bool add_mark(const MarkRow& mark);
-    bool add_timeline(std::int64_t session, const std::vector<TimelineRow>& points);
-    bool apply(std::int64_t session, const std::vector<AlertChange>& changes);
+    /// Each: nothing, or SQLite's reason naming the file.
+    util::Result<void> end_session(std::int64_t session);
+    util::Result<void> add_mark(const MarkRow& mark);
+    util::Result<void> add_timeline(std::int64_t session, const std::vector<TimelineRow>& points);
+    util::Result<void> apply(std::int64_t session, const std::vector<AlertChange>& changes);
 
-    std::string error() const;
+    /// SQLite's reason for the failure it just reported, as a failure to write the session's records.
+    static util::Error failed(sqlite3* db, std::string_view path);
 
 private:
     Stmt& statement(Stmt& slot, const char* sql);

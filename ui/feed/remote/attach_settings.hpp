@@ -2,6 +2,7 @@
 #pragma once
 
 #include "core/settings.hpp"
+#include "core/util/result.hpp"
 
 #include <QString>
 #include <QStringList>
@@ -34,15 +35,15 @@ void for_each_attach_setting(S& s, F&& f)
       s.stall_timeout);
 }
 
-/// Empty when `s` is usable, else what is wrong.
-inline QString validate(const AttachSettings& s)
+/// Nothing when `s` is usable, else what is wrong.
+inline util::Result<void> validate(const AttachSettings& s)
 {
     if (s.retry_min.count() < 10)
-        return QStringLiteral("attach-retry-min: at least 10 ms");
+        return util::fail("attach-retry-min: at least 10 ms");
     if (s.retry_max < s.retry_min)
-        return QStringLiteral("attach-retry-max: at least attach-retry-min");
+        return util::fail("attach-retry-max: at least attach-retry-min");
     if (s.stall_timeout.count() < 100)
-        return QStringLiteral("attach-stall-timeout: at least 100 ms");
+        return util::fail("attach-stall-timeout: at least 100 ms");
     return {};
 }
 

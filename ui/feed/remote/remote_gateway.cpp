@@ -199,7 +199,9 @@ void RemoteGateway::dispatch(const QByteArray& event, const QByteArray& data)
         // subscriber-queue, not by a request's limits.
         auto decoded = telemetry::decode_samples(text, QDateTime::currentMSecsSinceEpoch(),
                                                  telemetry::DecodeLimits{std::size_t(1) << 24, 1 << 16, 8});
-        for (const auto& sample : decoded.samples)
+        if (!decoded)
+            return;
+        for (const auto& sample : *decoded)
             subscription_->push_update(sample);
         return;
     }
