@@ -7,12 +7,13 @@
 #include "core/gateway.hpp"
 #include "core/sim/simulator.hpp"
 #include "support/http_client.hpp"
-#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
+#include "support/store_files.hpp"
 #include "support/tls_certificate.hpp"
 #include "support/tls_client.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

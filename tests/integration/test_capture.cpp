@@ -15,7 +15,11 @@
 #include "support/loopback_settings.hpp"
 #include "support/sqlite_probe.hpp"
 
-#include <QtTest>
+#include <QDir>
+#include <QFile>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -7,10 +7,15 @@
 #include "core/auth/tokens.hpp"
 #include "core/gateway.hpp"
 #include "support/http_client.hpp"
-#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
+#include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QDateTime>
+#include <QLocale>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
+#include <QTimeZone>
 
 #include <algorithm>
 #include <netinet/in.h>

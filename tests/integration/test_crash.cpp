@@ -19,7 +19,13 @@
 #include "support/http_client.hpp"
 #include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QCoreApplication>
+#include <QDir>
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -7,7 +7,8 @@
 #include "support/http_client.hpp"
 #include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

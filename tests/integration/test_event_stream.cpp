@@ -9,11 +9,12 @@
 #include "core/gateway.hpp"
 #include "core/http/stream_events.hpp"
 #include "core/telemetry/codec.hpp"
-#include "support/http_client.hpp"
 #include "integration/private_network.hpp"
+#include "support/http_client.hpp"
 #include "support/raw_client.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -14,7 +14,10 @@
 #include "support/loopback_settings.hpp"
 #include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QCoreApplication>
+#include <QProcess>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -6,10 +6,12 @@
 #include "core/gateway.hpp"
 #include "core/store/store.hpp"
 #include "support/http_client.hpp"
-#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
+#include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -4,10 +4,11 @@
 // stop. Requests are written as raw bytes so each test controls the framing exactly.
 #include "core/gateway.hpp"
 #include "support/http_client.hpp"
-#include "support/store_files.hpp"
 #include "support/loopback_settings.hpp"
+#include "support/store_files.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

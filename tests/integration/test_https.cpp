@@ -10,7 +10,8 @@
 #include "support/tls_certificate.hpp"
 #include "support/tls_client.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 
 #include <memory>
 #include <vector>

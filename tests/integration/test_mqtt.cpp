@@ -5,12 +5,12 @@
 // the subscription goes on; messages published while the gateway is stopped arrive after it restarts; a
 // broker restart shows on /metrics and the gateway reconnects; and kill -9 of the gateway while a publisher
 // sends at QoS 1 loses nothing the broker acknowledged to the publisher.
-#include "support/http_client.hpp"
 #include "support/gateway_process.hpp"
+#include "support/http_client.hpp"
 #include "support/mosquitto_broker.hpp"
 
 #include <QTemporaryDir>
-#include <QtTest>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

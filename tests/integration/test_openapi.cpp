@@ -11,7 +11,10 @@
 #include "integration/private_network.hpp"
 #include "support/http_client.hpp"
 
-#include <QtTest>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/write.hpp>

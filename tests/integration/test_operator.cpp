@@ -7,10 +7,11 @@
 // process's sandbox. Without root, the remote cases are skipped with that reason; the local ones still run.
 #include "core/auth/token_cli.hpp"
 #include "core/gateway.hpp"
-#include "support/http_client.hpp"
 #include "integration/private_network.hpp"
+#include "support/http_client.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -8,7 +8,10 @@
 #include "core/gateway.hpp"
 #include "support/http_client.hpp"
 
-#include <QtTest>
+#include <QProcess>
+#include <QStandardPaths>
+#include <QTemporaryDir>
+#include <QTest>
 
 #include <chrono>
 #include <cmath>

@@ -6,12 +6,13 @@
 // acknowledged sample is readable through each survivor, and new devices are served by them); SIGTERM with
 // --drain-time (/healthz 503, HAProxy stops sending it connections, its devices move); a database restart
 // under load (503 with Retry-After meanwhile, then commits resume; nothing acknowledged lost).
-#include "support/http_client.hpp"
 #include "support/gateway_process.hpp"
 #include "support/haproxy.hpp"
+#include "support/http_client.hpp"
 #include "support/postgres_server.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

@@ -3,10 +3,14 @@
 // - --config FILE: its settings apply, a flag overrides the same key, a misspelt key stops the start;
 // - SIGHUP rereads the token file and the alert rules while devices hold keep-alive connections: the
 //   connections stay open, a new token works on them at once, and a bad file keeps the old one, saying why.
-#include "support/http_client.hpp"
 #include "integration/program_run.hpp"
+#include "support/http_client.hpp"
 
-#include <QtTest>
+#include <QFileInfo>
+#include <QProcess>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/value.hpp>
 

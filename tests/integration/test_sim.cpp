@@ -4,7 +4,7 @@
 #include "core/sim/device_model.hpp"
 #include "core/sim/simulator.hpp"
 
-#include <QtTest>
+#include <QTest>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>

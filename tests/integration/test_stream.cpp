@@ -9,7 +9,7 @@
 #include "core/runtime/worker.hpp"
 #include "support/raw_client.hpp"
 
-#include <QtTest>
+#include <QTest>
 #include <boost/fiber/operations.hpp>
 
 #include <atomic>

@@ -8,7 +8,12 @@
 #include "integration/private_network.hpp"
 #include "integration/program_run.hpp"
 
-#include <QtTest>
+#include <QFile>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 
 #include <csignal>
 

@@ -3,11 +3,15 @@
 // or SIGHUP while four devices post back to back into its embedded gateway. It must exit 0, keep every
 // acknowledged sample (read straight from the SQLite file), and `fleetscope-gateway sessions` must list the
 // run as stopped, not as a crash.
+#include "integration/program_run.hpp"
 #include "support/http_client.hpp"
 #include "support/store_files.hpp"
-#include "integration/program_run.hpp"
 
-#include <QtTest>
+#include <QProcess>
+#include <QProcessEnvironment>
+#include <QRegularExpression>
+#include <QTemporaryDir>
+#include <QTest>
 
 #include <atomic>
 #include <set>

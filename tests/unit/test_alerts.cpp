@@ -5,7 +5,7 @@
 #include "core/alerts/alerts.hpp"
 
 #include <QTemporaryDir>
-#include <QtTest>
+#include <QTest>
 
 #include <filesystem>
 #include <fstream>

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/codec.hpp"
 
-#include <QtTest>
+#include <QTest>
 
 #include <string>
 

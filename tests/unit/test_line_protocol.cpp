@@ -3,7 +3,7 @@
 // what each invalid one is refused for (its line named). The HTTP endpoints are test_influx_write's.
 #include "core/telemetry/line_protocol.hpp"
 
-#include <QtTest>
+#include <QTest>
 
 using namespace fleetscope;
 using namespace fleetscope::telemetry;

@@ -6,7 +6,7 @@
 #include "core/runtime/worker.hpp"
 #include "core/runtime/yield.hpp"
 
-#include <QtTest>
+#include <QTest>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/read.hpp>
 #include <boost/asio/steady_timer.hpp>

@@ -3,7 +3,8 @@
 #include "core/cli.hpp"
 #include "core/settings.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/program_options.hpp>
 
 #include <fstream>

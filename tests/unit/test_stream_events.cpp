@@ -3,7 +3,7 @@
 // every snapshot field survives the round trip, alert events too, and malformed events are refused.
 #include "core/http/stream_events.hpp"
 
-#include <QtTest>
+#include <QTest>
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 

@@ -3,7 +3,7 @@
 #include "core/metrics/derived.hpp"
 #include "core/store/timeline.hpp"
 
-#include <QtTest>
+#include <QTest>
 
 #include <fstream>
 #include <iterator>

@@ -11,7 +11,8 @@
 #include "support/openssl_allocations.hpp"
 #include "support/tls_certificate.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>

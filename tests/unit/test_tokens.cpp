@@ -5,7 +5,8 @@
 #include "core/auth/token_cli.hpp"
 #include "core/auth/tokens.hpp"
 
-#include <QtTest>
+#include <QTemporaryDir>
+#include <QTest>
 
 #include <atomic>
 #include <fstream>
