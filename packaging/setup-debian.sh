@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # Installs every build and test dependency of FleetScope on Debian 12 with apt-get.
 # Idempotent: when everything is present it prints one line and touches nothing.
+# Usage: setup-debian.sh [--bench] [--screenshots]
+#   --bench        also Go and its SQLite driver, for the Go peer of tests/bench/run-bench.sh
+#   --screenshots  also Xvfb and ImageMagick, for tests/ui/make-screenshots.sh
+# Neither is needed to build, run or test (test.sh, CI), so they are not installed by default.
 set -euo pipefail
 
 packages=(
@@ -13,8 +17,7 @@ packages=(
   libsqlite3-dev sqlite3
   libpq-dev postgresql-15 haproxy
   libssl-dev zlib1g-dev
-  xvfb xauth imagemagick fonts-dejavu-core
-  golang-go golang-github-mattn-go-sqlite3-dev
+  fonts-dejavu-core
   clang libclang-rt-14-dev
   dpkg-dev file appstream desktop-file-utils shared-mime-info libxml2-utils
   prometheus python3-jsonschema
@@ -22,6 +25,13 @@ packages=(
   openssl jq
   libpaho-mqtt-dev mosquitto mosquitto-clients
 )
+for arg in "$@"; do
+  case $arg in
+    --bench) packages+=(golang-go golang-github-mattn-go-sqlite3-dev) ;;
+    --screenshots) packages+=(xvfb xauth imagemagick) ;;
+    *) echo "setup: unknown option $arg (usage: setup-debian.sh [--bench] [--screenshots])" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

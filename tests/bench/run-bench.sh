@@ -117,6 +117,8 @@ say() { printf '%s\n' "$*" >&2; }
 
 # --- build -------------------------------------------------------------------------------------------------
 if ((BUILD)); then
+    # The Go peer is the baseline: its toolchain comes with the bench dependencies.
+    "$ROOT/packaging/setup-debian.sh" --bench
     say "== building the release preset (cmake --preset release && cmake --build --preset release)"
     (cd "$ROOT" && cmake --preset release >"$LOG_DIR/cmake-configure.log" 2>&1) ||
         { say "configure failed; see $LOG_DIR/cmake-configure.log"; exit 1; }
@@ -155,7 +157,7 @@ if command -v go >/dev/null 2>&1; then
                 "and libsqlite3-dev)"
     fi
 else
-    say "Go peer skipped: golang-go not installed"
+    say "Go peer skipped: golang-go is not installed (./packaging/setup-debian.sh --bench installs it)"
 fi
 if [[ -x $GO_GATEWAY ]]; then
     PEERS+=(go)

@@ -27,7 +27,8 @@ if [[ "${FLEETSCOPE_SCREENSHOTS_INSIDE:-}" != 1 ]]; then
         fi
     done
     for tool in xvfb-run import; do
-        command -v "$tool" >/dev/null || { echo "make-screenshots: $tool is required" >&2; exit 2; }
+        command -v "$tool" >/dev/null ||
+            { echo "make-screenshots: $tool is required (./packaging/setup-debian.sh --screenshots)" >&2; exit 2; }
     done
     export FLEETSCOPE_SCREENSHOTS_INSIDE=1
     exec xvfb-run -a -s "-screen 0 ${width}x${height}x24" "$0" "$build" "${@:2}"
