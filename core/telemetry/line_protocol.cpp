@@ -103,8 +103,9 @@ std::optional<double> parse_number(std::string_view v)
 std::optional<std::int64_t> to_ms(std::int64_t t, Precision precision)
 {
     constexpr std::int64_t kMax = std::numeric_limits<std::int64_t>::max();
+    constexpr std::int64_t kMin = std::numeric_limits<std::int64_t>::min();
     auto times = [&](std::int64_t k) -> std::optional<std::int64_t> {
-        if (t > kMax / k)
+        if (t > kMax / k || t < kMin / k)
             return std::nullopt;
         return t * k;
     };

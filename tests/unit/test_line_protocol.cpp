@@ -127,6 +127,9 @@ void TestLineProtocol::precisions()
     QCOMPARE(flatten(decode("m,device=d v=1 2", Precision::h)), QStringList{"d m.v 7200000 1"});
     QCOMPARE(flatten(decode("m,device=d v=1 1500", Precision::us)), QStringList{"d m.v 1 1"});
     QVERIFY(!decode("m,device=d v=1 9223372036854775807", Precision::s).ok());
+    // Far in the past is refused too, without a signed overflow first (found by fuzz_line_protocol).
+    QVERIFY(!decode("m,device=d v=1 -9223312036854775807", Precision::h).ok());
+    QVERIFY(!decode("m,device=d v=1 -9223372036854775808", Precision::s).ok());
     QCOMPARE(parse_precision("n"), std::optional(Precision::ns));
     QCOMPARE(parse_precision("u"), std::optional(Precision::us));
     QCOMPARE(parse_precision("week"), std::nullopt);
